@@ -1,0 +1,132 @@
+/**
+ * Child process of bench/proxy.ts: runs ONE server (the upstream, or one proxy under test) so
+ * its CPU can be measured apart from the load generator.
+ *
+ *   node --import tsx bench/lib/proxy-servers.ts <kind> [upstreamUrl]
+ *
+ * kinds: upstream | raw | fleetgate | fleetgate-express | express-hpm | express-hpm-default | fast-gateway.
+ * Talks to the parent over IPC: sends `{ type: 'ready', port }`; answers `{ type: 'cpu' }`
+ * with `{ type: 'cpu', micros }` (user + system CPU of this process since it started).
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** The request path every variant serves (a registered route for fleetgate). */
+export const BENCH_PATH = '/api/items/42';
+const BODY = Buffer.from(JSON.stringify({ id: 42, name: 'widget', tags: ['a', 'b', 'c'], price: 9.99 }));
+
+type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
+
+function upstreamHandler(): Handler {
+  return (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': BODY.length });
+    res.end(BODY);
+  };
+}
+
+/** The baseline: a node:http pipe proxy with a keep-alive agent, nothing else. */
+function rawPipe(target: URL): Handler {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+  return (req, res) => {
+    const up = http.request(
+      { host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers, agent },
+      (upRes) => {
+        res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+        upRes.pipe(res);
+      },
+    );
+    up.on('error', () => {
+      if (!res.headersSent) res.writeHead(502);
+      res.end();
+    });
+    req.pipe(up);
+  };
+}
+
+async function fleetgateProxy(target: URL) {
+  const { Registry } = await import('../../lib/registry/registry.js');
+  const { MemoryBackend } = await import('../../lib/registry/backends/memory.js');
+  const { discoveryProxy } = await import('../../lib/proxy/discovery-proxy.js');
+  // A lease longer than any bench run: nothing heartbeats here.
+  const registry = new Registry({ backend: new MemoryBackend(), ownsBackend: true, ttlMs: 24 * 3600_000 });
+  await registry.ready();
+  await registry.register({
+    service: 'items',
+    url: target.origin,
+    routes: [{ method: 'GET', path: '/api/items/:id' }],
+  });
+  return discoveryProxy({ registry });
+}
+
+async function build(kind: string, target: URL | undefined): Promise<http.Server> {
+  switch (kind) {
+    case 'upstream': {
+      const server = http.createServer(upstreamHandler());
+      server.keepAliveTimeout = 65_000;
+      return server;
+    }
+    case 'raw':
+      return http.createServer(rawPipe(target!));
+    case 'fleetgate': {
+      const proxy = await fleetgateProxy(target!);
+      return http.createServer((req, res) => proxy(req, res));
+    }
+    case 'fleetgate-express': {
+      const { default: express } = await import('express');
+      const app = express();
+      app.use(await fleetgateProxy(target!));
+      return http.createServer(app);
+    }
+    case 'express-hpm': {
+      const { default: express } = await import('express');
+      const { createProxyMiddleware } = await import('http-proxy-middleware');
+      const app = express();
+      // Keep-alive to the upstream, as every other variant has: the fair configuration.
+      app.use(
+        createProxyMiddleware({ target: target!.origin, agent: new http.Agent({ keepAlive: true, maxSockets: 256 }) }),
+      );
+      return http.createServer(app);
+    }
+    case 'express-hpm-default': {
+      // As most apps configure it: no agent, so a new upstream connection per request.
+      const { default: express } = await import('express');
+      const { createProxyMiddleware } = await import('http-proxy-middleware');
+      const app = express();
+      app.use(createProxyMiddleware({ target: target!.origin }));
+      return http.createServer(app);
+    }
+    case 'fast-gateway': {
+      const { default: gateway } = await import('fast-gateway');
+      const server = http.createServer();
+      gateway({
+        server: undefined,
+        restana: { server },
+        routes: [{ prefix: '/api', prefixRewrite: '/api', target: target!.origin }],
+      } as never);
+      return server;
+    }
+    default:
+      throw new Error(`unknown kind ${kind}`);
+  }
+}
+
+async function main(): Promise<void> {
+  const [kind, targetUrl] = process.argv.slice(2);
+  const server = await build(kind!, targetUrl === undefined ? undefined : new URL(targetUrl));
+  server.keepAliveTimeout = 65_000;
+  server.listen(0, '127.0.0.1', () => {
+    process.send?.({ type: 'ready', port: (server.address() as AddressInfo).port });
+  });
+  process.on('message', (msg: { type: string }) => {
+    if (msg.type === 'cpu') {
+      const u = process.cpuUsage();
+      process.send?.({ type: 'cpu', micros: u.user + u.system });
+    }
+  });
+  // The parent going away (normally or not) ends this child; exiting normally lets --cpu-prof write.
+  process.on('disconnect', () => process.exit(0));
+  process.on('SIGINT', () => process.exit(0));
+  process.on('SIGTERM', () => process.exit(0));
+}
+
+if (process.send !== undefined) await main();

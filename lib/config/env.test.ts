@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { isFleetgateError } from '../errors.js';
+import { parseDuration } from './duration.js';
+import { ENV_DEFAULTS, parseEnv } from './env.js';
+
+function invalid(env: Record<string, string>, variable: string): void {
+  assert.throws(
+    () => parseEnv(env),
+    (err: unknown) => isFleetgateError(err, 'ERR_FG_INVALID_CONFIG') && err.message.startsWith(`${variable}=`),
+  );
+}
+
+describe('parseDuration', () => {
+  it('reads ms, s, m, h and bare numbers', () => {
+    assert.equal(parseDuration('500ms'), 500);
+    assert.equal(parseDuration('90s'), 90_000);
+    assert.equal(parseDuration('2m'), 120_000);
+    assert.equal(parseDuration('1h'), 3_600_000);
+    assert.equal(parseDuration('1.5s'), 1500);
+    assert.equal(parseDuration('250'), 250);
+  });
+  it('rejects anything else', () => {
+    for (const bad of ['', 'banana', '-1s', '10 days', '1e3', 's']) assert.equal(parseDuration(bad), undefined, bad);
+  });
+});
+
+describe('parseEnv', () => {
+  it('has furt defaults and frozen DEFAULTS', () => {
+    const env = parseEnv({});
+    assert.deepEqual(env, { ...ENV_DEFAULTS, allowFrom: [...ENV_DEFAULTS.allowFrom] });
+    assert.deepEqual(env.registerLimit, { capacity: 20, refillPerSecond: 5 });
+    assert.equal(env.registryTtlMs, 90_000);
+    assert.equal(env.healthIntervalMs, 30_000);
+    assert.ok(Object.isFrozen(ENV_DEFAULTS));
+  });
+
+  it('reads every variable', () => {
+    const env = parseEnv({
+      ERUGATEWAYPORT: '9000',
+      REGISTRY_TYPE: 'redis_cluster',
+      REGISTRY_REDIS_ADDR: 'redis://127.0.0.1:7000, redis://127.0.0.1:7001',
+      REGISTRY_TTL: '30s',
+      REGISTRY_ALLOW_FROM: '10.0.0.0/8,::1/128',
+      REGISTRY_TOKEN: 'sekrit',
+      HEALTH_CHECK_INTERVAL: '500ms',
+      HEALTH_CHECK_TIMEOUT: '1s',
+      HEALTH_MAX_FAILURES: '5',
+      HEALTH_DOWN_INTERVAL: '2m',
+      HEALTH_STOP_AFTER: '20',
+      TRACE_URL: 'http://127.0.0.1:4318/v1/traces',
+      REGISTRY_REGISTER_LIMIT: '500/100',
+    });
+    assert.deepEqual(env.registerLimit, { capacity: 500, refillPerSecond: 100 });
+    assert.equal(parseEnv({ REGISTRY_REGISTER_LIMIT: 'off' }).registerLimit, false);
+    assert.equal(env.port, 9000);
+    assert.equal(env.registryType, 'REDIS_CLUSTER');
+    assert.deepEqual(env.redisAddrs, ['redis://127.0.0.1:7000', 'redis://127.0.0.1:7001']);
+    assert.equal(env.registryTtlMs, 30_000);
+    assert.deepEqual(env.allowFrom, ['10.0.0.0/8', '::1/128']);
+    assert.equal(env.registryToken, 'sekrit');
+    assert.equal(env.healthIntervalMs, 500);
+    assert.equal(env.healthTimeoutMs, 1000);
+    assert.equal(env.healthMaxFailures, 5);
+    assert.equal(env.healthDownIntervalMs, 120_000);
+    assert.equal(env.healthStopAfter, 20);
+    assert.equal(env.traceUrl, 'http://127.0.0.1:4318/v1/traces');
+  });
+
+  it('ERUGATEWAYPORT wins over PORT', () => {
+    assert.equal(parseEnv({ PORT: '1', ERUGATEWAYPORT: '2' }).port, 2);
+    assert.equal(parseEnv({ PORT: '3' }).port, 3);
+  });
+
+  it('names the variable and the accepted form when a value is invalid', () => {
+    invalid({ REGISTRY_TTL: 'banana' }, 'REGISTRY_TTL');
+    invalid({ PORT: '70000' }, 'PORT');
+    invalid({ ERUGATEWAYPORT: 'x' }, 'ERUGATEWAYPORT');
+    invalid({ REGISTRY_TYPE: 'MONGO' }, 'REGISTRY_TYPE');
+    invalid({ REGISTRY_TYPE: 'REDIS' }, 'REGISTRY_REDIS_ADDR');
+    invalid({ REGISTRY_TYPE: 'ETCD' }, 'REGISTRY_ETCD_ENDPOINTS');
+    invalid({ REGISTRY_REDIS_ADDR: 'http://x:1' }, 'REGISTRY_REDIS_ADDR');
+    invalid({ REGISTRY_ALLOW_FROM: 'everyone' }, 'REGISTRY_ALLOW_FROM');
+    invalid({ HEALTH_MAX_FAILURES: '0' }, 'HEALTH_MAX_FAILURES');
+    invalid({ REGISTRY_PRESERVE_THRESHOLD: '2' }, 'REGISTRY_PRESERVE_THRESHOLD');
+    invalid({ TRACE_URL: 'not a url' }, 'TRACE_URL');
+    invalid({ REGISTRY_REGISTER_LIMIT: 'lots' }, 'REGISTRY_REGISTER_LIMIT');
+    invalid({ REGISTRY_REGISTER_LIMIT: '0/5' }, 'REGISTRY_REGISTER_LIMIT');
+    assert.throws(() => parseEnv({ REGISTRY_TTL: 'banana' }), /expected a number with an optional unit/);
+  });
+});

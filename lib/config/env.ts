@@ -1,0 +1,189 @@
+/**
+ * Every environment variable fleetgate reads, parsed and validated in one place (DESIGN.md §6).
+ * An invalid value throws `ERR_FG_INVALID_CONFIG` naming the variable and the accepted form.
+ */
+import { z } from 'zod';
+import { FleetgateError } from '../errors.js';
+import { DURATION_FORM, parseDuration } from './duration.js';
+
+/** The registry backends selectable with `REGISTRY_TYPE`. */
+export const REGISTRY_TYPES = ['INMEMORY', 'REDIS', 'REDIS_CLUSTER', 'ETCD'] as const;
+/** One of {@link REGISTRY_TYPES}. */
+export type RegistryType = (typeof REGISTRY_TYPES)[number];
+
+/** The parsed environment. */
+export interface FleetgateEnv {
+  /** `ERUGATEWAYPORT` or `PORT`. @default 8080 */
+  port: number;
+  /** `HOST`. @default '0.0.0.0' */
+  host: string;
+  /** @default 'INMEMORY' */
+  registryType: RegistryType;
+  /** `REGISTRY_TTL`. @default 90000 */
+  registryTtlMs: number;
+  /** `REGISTRY_REDIS_ADDR`, split on commas. */
+  redisAddrs: string[];
+  /** `REGISTRY_ETCD_ENDPOINTS`, split on commas. */
+  etcdEndpoints: string[];
+  /** `REGISTRY_ALLOW_FROM`, CIDRs. @default ['127.0.0.0/8', '::1/128'] */
+  allowFrom: string[];
+  /** `REGISTRY_TOKEN`. */
+  registryToken: string | undefined;
+  /** `REGISTRY_REGISTER_LIMIT`: registration attempts per source address, `<burst>/<per second>` or `off`. @default { capacity: 20, refillPerSecond: 5 } */
+  registerLimit: { capacity: number; refillPerSecond: number } | false;
+  /** `REGISTRY_PRESERVE_THRESHOLD`. @default 0.15 */
+  preserveThreshold: number;
+  /** `HEALTH_CHECK_INTERVAL`. @default 30000 */
+  healthIntervalMs: number;
+  /** `HEALTH_CHECK_TIMEOUT`. @default 5000 */
+  healthTimeoutMs: number;
+  /** `HEALTH_MAX_FAILURES`. @default 3 */
+  healthMaxFailures: number;
+  /** `HEALTH_DOWN_INTERVAL`. @default 120000 */
+  healthDownIntervalMs: number;
+  /** `HEALTH_STOP_AFTER`. @default 10 */
+  healthStopAfter: number;
+  /** `TRACE_URL`: OTLP endpoint; unset turns tracing off. */
+  traceUrl: string | undefined;
+  /** `LOG_LEVEL`. @default 'info' */
+  logLevel: string;
+}
+
+/** Defaults for every variable. Frozen. */
+export const ENV_DEFAULTS: Readonly<FleetgateEnv> = Object.freeze({
+  port: 8080,
+  host: '0.0.0.0',
+  registryType: 'INMEMORY',
+  registryTtlMs: 90_000,
+  redisAddrs: [],
+  etcdEndpoints: [],
+  allowFrom: ['127.0.0.0/8', '::1/128', '::ffff:127.0.0.0/104'],
+  registryToken: undefined,
+  registerLimit: Object.freeze({ capacity: 20, refillPerSecond: 5 }),
+  preserveThreshold: 0.15,
+  healthIntervalMs: 30_000,
+  healthTimeoutMs: 5_000,
+  healthMaxFailures: 3,
+  healthDownIntervalMs: 120_000,
+  healthStopAfter: 10,
+  traceUrl: undefined,
+  logLevel: 'info',
+} satisfies FleetgateEnv);
+
+type Env = Record<string, string | undefined>;
+
+function fail(name: string, value: string, form: string): never {
+  throw new FleetgateError('ERR_FG_INVALID_CONFIG', `${name}=${JSON.stringify(value)} is invalid: expected ${form}`, {
+    details: { variable: name, value, expected: form },
+  });
+}
+
+function read(env: Env, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v.trim() === '' ? undefined : v.trim();
+}
+
+function duration(env: Env, name: string, dflt: number, min = 1): number {
+  const raw = read(env, name);
+  if (raw === undefined) return dflt;
+  const ms = parseDuration(raw);
+  if (ms === undefined || ms < min) fail(name, raw, DURATION_FORM);
+  return ms;
+}
+
+function integer(env: Env, name: string, dflt: number, min: number, max: number): number {
+  const raw = read(env, name);
+  if (raw === undefined) return dflt;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) fail(name, raw, `an integer from ${min} to ${max}`);
+  return n;
+}
+
+function list(env: Env, name: string): string[] | undefined {
+  const raw = read(env, name);
+  return raw
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+const urlSchema = z.url({ protocol: /^(https?|grpc)$/ });
+
+/**
+ * Parses the environment.
+ * @example const env = parseEnv(process.env);
+ * @throws FleetgateError `ERR_FG_INVALID_CONFIG` naming the first invalid variable.
+ */
+export function parseEnv(env: Env = process.env): FleetgateEnv {
+  const d = ENV_DEFAULTS;
+  const portName = read(env, 'ERUGATEWAYPORT') !== undefined ? 'ERUGATEWAYPORT' : 'PORT';
+  const port = integer(env, portName, d.port, 0, 65535);
+
+  const typeRaw = read(env, 'REGISTRY_TYPE');
+  const registryType = (typeRaw?.toUpperCase() ?? d.registryType) as RegistryType;
+  if (!REGISTRY_TYPES.includes(registryType))
+    fail('REGISTRY_TYPE', typeRaw ?? '', `one of ${REGISTRY_TYPES.join('|')}`);
+
+  const redisAddrs = list(env, 'REGISTRY_REDIS_ADDR') ?? [];
+  for (const a of redisAddrs) {
+    if (!/^rediss?:\/\/[^\s/]+(:\d+)?(\/\d*)?$/.test(a))
+      fail('REGISTRY_REDIS_ADDR', a, 'redis://host:port[,redis://host:port...]');
+  }
+  if ((registryType === 'REDIS' || registryType === 'REDIS_CLUSTER') && redisAddrs.length === 0) {
+    fail('REGISTRY_REDIS_ADDR', '', `redis://host:port (required when REGISTRY_TYPE=${registryType})`);
+  }
+  const etcdEndpoints = list(env, 'REGISTRY_ETCD_ENDPOINTS') ?? [];
+  for (const e of etcdEndpoints) {
+    if (!/^(https?:\/\/)?[^\s/:]+:\d+$/.test(e)) fail('REGISTRY_ETCD_ENDPOINTS', e, 'host:port[,host:port...]');
+  }
+  if (registryType === 'ETCD' && etcdEndpoints.length === 0) {
+    fail('REGISTRY_ETCD_ENDPOINTS', '', 'host:port (required when REGISTRY_TYPE=ETCD)');
+  }
+
+  const allowFrom = list(env, 'REGISTRY_ALLOW_FROM') ?? [...d.allowFrom];
+  for (const c of allowFrom) {
+    if (!/^[0-9a-fA-F.:]+(\/\d{1,3})?$/.test(c))
+      fail('REGISTRY_ALLOW_FROM', c, 'a comma-separated list of CIDRs, e.g. 10.0.0.0/8,::1/128');
+  }
+
+  const thresholdRaw = read(env, 'REGISTRY_PRESERVE_THRESHOLD');
+  let preserveThreshold = d.preserveThreshold;
+  if (thresholdRaw !== undefined) {
+    preserveThreshold = Number(thresholdRaw);
+    if (!(preserveThreshold > 0 && preserveThreshold <= 1))
+      fail('REGISTRY_PRESERVE_THRESHOLD', thresholdRaw, 'a number in (0, 1]');
+  }
+
+  const limitRaw = read(env, 'REGISTRY_REGISTER_LIMIT');
+  let registerLimit: FleetgateEnv['registerLimit'] = d.registerLimit;
+  if (limitRaw !== undefined) {
+    const m = /^(\d+)\/(\d+(?:\.\d+)?)$/.exec(limitRaw);
+    if (limitRaw.toLowerCase() === 'off') registerLimit = false;
+    else if (m && Number(m[1]) >= 1 && Number(m[2]) > 0)
+      registerLimit = { capacity: Number(m[1]), refillPerSecond: Number(m[2]) };
+    else fail('REGISTRY_REGISTER_LIMIT', limitRaw, '<burst>/<per second>, e.g. 20/5, or off');
+  }
+
+  const traceUrl = read(env, 'TRACE_URL');
+  if (traceUrl !== undefined && !urlSchema.safeParse(traceUrl).success) fail('TRACE_URL', traceUrl, 'an http(s) URL');
+
+  return {
+    port,
+    host: read(env, 'HOST') ?? d.host,
+    registryType,
+    registryTtlMs: duration(env, 'REGISTRY_TTL', d.registryTtlMs, 100),
+    redisAddrs,
+    etcdEndpoints,
+    allowFrom,
+    registryToken: read(env, 'REGISTRY_TOKEN'),
+    registerLimit,
+    preserveThreshold,
+    healthIntervalMs: duration(env, 'HEALTH_CHECK_INTERVAL', d.healthIntervalMs),
+    healthTimeoutMs: duration(env, 'HEALTH_CHECK_TIMEOUT', d.healthTimeoutMs),
+    healthMaxFailures: integer(env, 'HEALTH_MAX_FAILURES', d.healthMaxFailures, 1, 1000),
+    healthDownIntervalMs: duration(env, 'HEALTH_DOWN_INTERVAL', d.healthDownIntervalMs),
+    healthStopAfter: integer(env, 'HEALTH_STOP_AFTER', d.healthStopAfter, 1, 100_000),
+    traceUrl,
+    logLevel: read(env, 'LOG_LEVEL') ?? d.logLevel,
+  };
+}

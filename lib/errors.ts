@@ -1,0 +1,99 @@
+/**
+ * Coded errors. Every error fleetgate raises on purpose is a {@link FleetgateError}
+ * whose `code` is one of {@link ERROR_CODES}; HTTP-facing code maps it with `status`.
+ */
+
+/** The table of error codes: HTTP status and what each one means. Documented in docs/errors.md. */
+export const ERROR_CODES = {
+  ERR_FG_INVALID_CONFIG: { status: 500, description: 'An option or environment variable has an invalid value.' },
+  ERR_FG_INVALID_BODY: { status: 400, description: 'The request body failed schema validation.' },
+  ERR_FG_MALFORMED_JSON: { status: 400, description: 'The request body is not valid JSON.' },
+  ERR_FG_BODY_TOO_LARGE: { status: 413, description: 'The request body exceeds the size limit.' },
+  ERR_FG_UNSUPPORTED_MEDIA_TYPE: { status: 415, description: 'The request body is not application/json.' },
+  ERR_FG_UNAUTHORIZED: { status: 401, description: 'The bearer token is missing or wrong.' },
+  ERR_FG_FORBIDDEN: { status: 403, description: 'The caller address is not in REGISTRY_ALLOW_FROM.' },
+  ERR_FG_UNKNOWN_INSTANCE: { status: 404, description: 'No such instance is registered; the client must re-register.' },
+  ERR_FG_NOT_FOUND: { status: 404, description: 'No such resource.' },
+  ERR_FG_ROUTE_CONFLICT: {
+    status: 409,
+    description: 'A route collides with another service or a static gateway route.',
+  },
+  ERR_FG_RATE_LIMITED: { status: 429, description: 'Too many requests from this caller.' },
+  ERR_FG_BAD_PATH: {
+    status: 400,
+    description: 'The request path is malformed or tries to escape its route (encoded slashes, traversal).',
+  },
+  ERR_FG_NO_ROUTE: { status: 404, description: 'No registered route matches the request.' },
+  ERR_FG_NO_HEALTHY_INSTANCE: { status: 503, description: 'The route matched but no instance can take the request.' },
+  ERR_FG_UPSTREAM_CONNECT: { status: 502, description: 'The upstream instance refused or dropped the connection.' },
+  ERR_FG_UPSTREAM_TIMEOUT: { status: 504, description: 'The upstream instance did not answer in time.' },
+  ERR_FG_STORE_UNAVAILABLE: { status: 503, description: 'The registry store is unreachable; retry later.' },
+  ERR_FG_CLOSED: { status: 503, description: 'The component was closed.' },
+  ERR_FG_INTERNAL: { status: 500, description: 'An unexpected failure; the details are logged, not sent.' },
+} as const satisfies Record<string, { status: number; description: string }>;
+
+/** One of the documented error codes. */
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** Options for {@link FleetgateError}. */
+export interface FleetgateErrorOptions {
+  /** Structured details, serialised into the JSON error body. */
+  details?: unknown;
+  /** The underlying error. */
+  cause?: unknown;
+  /** Overrides the code's default HTTP status. */
+  status?: number;
+}
+
+/**
+ * The one error class of fleetgate.
+ * @example
+ * throw new FleetgateError('ERR_FG_UNKNOWN_INSTANCE', 'no instance a1 of sagjan');
+ */
+export class FleetgateError extends Error {
+  /** The stable machine-readable code. */
+  readonly code: ErrorCode;
+  /** The HTTP status this error maps to. */
+  readonly status: number;
+  /** Structured details for the caller. */
+  readonly details: unknown;
+
+  constructor(code: ErrorCode, message: string, options: FleetgateErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'FleetgateError';
+    this.code = code;
+    this.status = options.status ?? ERROR_CODES[code].status;
+    this.details = options.details;
+  }
+
+  /** The JSON body of an HTTP error response. */
+  toJSON(): { error: { code: ErrorCode; message: string; details?: unknown } } {
+    return {
+      error: {
+        code: this.code,
+        message: this.message,
+        ...(this.details === undefined ? {} : { details: this.details }),
+      },
+    };
+  }
+}
+
+/** True when `err` is a {@link FleetgateError}, optionally with the given code. */
+export function isFleetgateError(err: unknown, code?: ErrorCode): err is FleetgateError {
+  return err instanceof FleetgateError && (code === undefined || err.code === code);
+}
+
+/** True when `err` says the instance is unknown (the client must re-register). */
+export function isUnknownInstanceError(err: unknown): err is FleetgateError {
+  return isFleetgateError(err, 'ERR_FG_UNKNOWN_INSTANCE');
+}
+
+/** True when `err` says the route collides with another one. */
+export function isRouteConflictError(err: unknown): err is FleetgateError {
+  return isFleetgateError(err, 'ERR_FG_ROUTE_CONFLICT');
+}
+
+/** True when `err` says the registry store is unreachable. */
+export function isStoreUnavailableError(err: unknown): err is FleetgateError {
+  return isFleetgateError(err, 'ERR_FG_STORE_UNAVAILABLE');
+}

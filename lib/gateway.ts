@@ -1,0 +1,269 @@
+/**
+ * `createGateway()`: the standalone gateway the `fleetgate` bin runs. A `node:http` server whose
+ * handler is a plain array of middlewares — `/metrics`, the registration API, `/health`,
+ * `/_fleetgate/explain`, your own middlewares, then the discovery proxy — ending in a JSON 404
+ * `ERR_FG_NO_ROUTE`; WebSocket upgrades go to the WebSocket gateway. No Express on the hot path.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type Clock, realClock } from './clock.js';
+import { parseEnv } from './config/env.js';
+import { FleetgateError } from './errors.js';
+import { type GatewayHealth, startGatewayHealth } from './gateway-health.js';
+import { healthAggregator } from './health/health-aggregator.js';
+import type { HealthCheckerOptions } from './health/health-check-options.js';
+import { compose, type Middleware, pathOf } from './http/compose.js';
+import { explainEndpoint } from './http/explain-endpoint.js';
+import { type Logger, noopLogger } from './logger.js';
+import { type DiscoveryProxy, discoveryProxy } from './proxy/discovery-proxy.js';
+import type { DiscoveryProxyOptions } from './proxy/proxy-options.js';
+import { createRegistry } from './registry/create-registry.js';
+import { type RegistryRouterOptions, registry as registryApi } from './registry/http/registry-router.js';
+import type { RegistryApi } from './registry/registry-api.js';
+import { createMetrics, type FleetgateMetrics } from './telemetry/metrics.js';
+import { packageVersion } from './version.js';
+import { type WebSocketGateway, websocketGateway } from './websocket/websocket-gateway.js';
+import type { WebSocketGatewayOptions } from './websocket/websocket-options.js';
+
+/** Options for {@link createGateway}. */
+export interface GatewayOptions {
+  /** The registry to serve. When absent one is created from `env` and closed with the gateway. */
+  registry: RegistryApi | undefined;
+  /** Environment read for `REGISTRY_*`, `PORT`/`ERUGATEWAYPORT` and `HOST`. @default process.env */
+  env: Record<string, string | undefined>;
+  /** @default noopLogger */
+  logger: Logger;
+  /** Time source for the registration rate limit and shutdown grace. @default realClock */
+  clock: Clock;
+  /** Options for the registration API; `allowFrom` and `token` default to `REGISTRY_ALLOW_FROM`/`REGISTRY_TOKEN`. @default {} */
+  registryApi: Partial<Omit<RegistryRouterOptions, 'registry'>>;
+  /** Active health checks (`HEALTH_*` from `env` unless overridden here); `false` turns them off. @default {} */
+  healthChecks: Partial<HealthCheckerOptions> | false;
+  /** Discovery proxy options (registry, clock and logger are the gateway's); `false` turns it off. @default {} */
+  proxy: Partial<Omit<DiscoveryProxyOptions, 'registry'>> | false;
+  /** WebSocket upgrade proxying and message routing (`/ws`); `false` turns it off. @default {} */
+  websocket: Partial<Omit<WebSocketGatewayOptions, 'registry'>> | false;
+  /** Serve Prometheus metrics at `GET /metrics`. @default true */
+  metrics: boolean;
+  /** Middlewares run after the gateway's own endpoints and before the proxy (e.g. `rateLimit()`). @default [] */
+  middlewares: readonly Middleware[];
+}
+
+/** Defaults for {@link GatewayOptions}. Frozen. */
+export const GATEWAY_DEFAULTS: Readonly<Omit<GatewayOptions, 'env'>> = Object.freeze({
+  registry: undefined,
+  logger: noopLogger,
+  clock: realClock,
+  registryApi: Object.freeze({}),
+  healthChecks: Object.freeze({}),
+  proxy: Object.freeze({}),
+  websocket: Object.freeze({}),
+  metrics: true,
+  middlewares: Object.freeze([]) as readonly Middleware[],
+});
+
+/** Options for {@link Gateway.close}. */
+export interface GatewayCloseOptions {
+  /** How long in-flight requests may take to finish before their connections are cut. @default 0 */
+  graceMs?: number;
+}
+
+/** A running (or ready to run) gateway. */
+export interface Gateway extends AsyncDisposable {
+  /** The HTTP server. */
+  readonly server: Server;
+  /** The registry it serves. */
+  readonly registry: RegistryApi;
+  /** The handler chain, in order (before the final 404). */
+  readonly middlewares: readonly Middleware[];
+  /** The discovery proxy, unless turned off. */
+  readonly proxy: DiscoveryProxy | undefined;
+  /** The WebSocket gateway, unless turned off. */
+  readonly websocket: WebSocketGateway | undefined;
+  /** The active health checker and its shared lease, unless turned off. */
+  readonly health: GatewayHealth | undefined;
+  /** The Prometheus metrics, unless turned off. */
+  readonly metrics: FleetgateMetrics | undefined;
+  /** Starts listening. @default port and host from `PORT`/`ERUGATEWAYPORT` and `HOST` */
+  listen(port?: number, host?: string): Promise<AddressInfo>;
+  /** Stops accepting, lets in-flight requests finish within `graceMs`, closes every connection and the registry. */
+  close(options?: GatewayCloseOptions): Promise<void>;
+}
+
+/**
+ * Builds the gateway.
+ * @example
+ * await using gateway = await createGateway({ logger: console });
+ * const { port } = await gateway.listen(0, '127.0.0.1');
+ * @throws FleetgateError `ERR_FG_INVALID_CONFIG` for an invalid variable or option.
+ */
+export async function createGateway(options: Partial<GatewayOptions> = {}): Promise<Gateway> {
+  const env = options.env ?? process.env;
+  const parsed = parseEnv(env);
+  const logger = options.logger ?? GATEWAY_DEFAULTS.logger;
+  const clock = options.clock ?? GATEWAY_DEFAULTS.clock;
+  const ownsRegistry = options.registry === undefined;
+  const registry = options.registry ?? (await createRegistry({ env, logger }));
+
+  const parts = await assemble(registry, parsed, options, logger, clock).catch(async (err: unknown) => {
+    if (ownsRegistry) await registry.close();
+    throw err;
+  });
+  const { middlewares } = parts;
+  const handler = compose(middlewares, {
+    logger,
+    notFound: (req) =>
+      new FleetgateError('ERR_FG_NO_ROUTE', `no route matches ${req.method ?? 'GET'} ${pathOf(req.url)}`),
+  });
+
+  let inFlight = 0;
+  let idle: (() => void) | undefined;
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    inFlight++;
+    res.once('close', () => {
+      inFlight--;
+      if (inFlight === 0) idle?.();
+    });
+    handler(req, res);
+  });
+  parts.websocket?.attach(server);
+
+  let closing: Promise<void> | undefined;
+  const close = (closeOptions: GatewayCloseOptions = {}): Promise<void> => {
+    closing ??= (async () => {
+      const graceMs = closeOptions.graceMs ?? 0;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      if (inFlight > 0 && graceMs > 0) {
+        await new Promise<void>((resolve) => {
+          const timer = clock.setTimeout(resolve, graceMs);
+          idle = () => {
+            timer.cancel();
+            resolve();
+          };
+        });
+        if (inFlight > 0)
+          logger.warn(`fleetgate: ${inFlight} requests still running after ${graceMs} ms; cutting them`);
+      }
+      await parts.websocket?.close();
+      server.closeAllConnections();
+      await closed;
+      await parts.close();
+      if (ownsRegistry) await registry.close();
+    })();
+    return closing;
+  };
+
+  return {
+    server,
+    registry,
+    middlewares,
+    proxy: parts.proxy,
+    websocket: parts.websocket,
+    health: parts.health,
+    metrics: parts.metrics,
+    listen(port = parsed.port, host = parsed.host) {
+      return new Promise<AddressInfo>((resolve, reject) => {
+        const onError = (err: Error): void => reject(err);
+        server.once('error', onError);
+        server.listen(port, host, () => {
+          server.off('error', onError);
+          resolve(server.address() as AddressInfo);
+        });
+      });
+    },
+    close,
+    [Symbol.asyncDispose]: () => close(),
+  };
+}
+
+interface GatewayParts {
+  middlewares: Middleware[];
+  proxy: DiscoveryProxy | undefined;
+  websocket: WebSocketGateway | undefined;
+  health: GatewayHealth | undefined;
+  metrics: FleetgateMetrics | undefined;
+  /** Closes everything but the WebSocket gateway (closed first, before connections are cut). */
+  close(): Promise<void>;
+}
+
+/** Builds the handler chain and the stateful parts behind it; closes what it built if a later part fails. */
+async function assemble(
+  registry: RegistryApi,
+  env: ReturnType<typeof parseEnv>,
+  options: Partial<GatewayOptions>,
+  logger: Logger,
+  clock: Clock,
+): Promise<GatewayParts> {
+  const closers: (() => Promise<void>)[] = [];
+  const closeAll = async (): Promise<void> => {
+    for (const c of closers.reverse()) await c().catch((err: unknown) => logger.error('fleetgate: close failed', err));
+  };
+  try {
+    const api = registryApi({
+      allowFrom: env.allowFrom,
+      token: env.registryToken,
+      registrationRateLimit: env.registerLimit,
+      clock,
+      logger,
+      ...dropUndefined(options.registryApi ?? GATEWAY_DEFAULTS.registryApi),
+      registry,
+    });
+    closers.push(() => api.close());
+    const checks = options.healthChecks ?? GATEWAY_DEFAULTS.healthChecks;
+    const health =
+      checks === false ? undefined : await startGatewayHealth(env, registry, { logger, clock, overrides: checks });
+    if (health !== undefined) closers.push(() => health.close());
+    const metrics =
+      (options.metrics ?? GATEWAY_DEFAULTS.metrics)
+        ? createMetrics({ registry, ...(health === undefined ? {} : { checker: health.checker }) })
+        : undefined;
+    if (metrics !== undefined) closers.push(() => metrics.close());
+    const proxyOptions = options.proxy ?? GATEWAY_DEFAULTS.proxy;
+    const proxy =
+      proxyOptions === false
+        ? undefined
+        : discoveryProxy({
+            ...proxyOptions,
+            registry,
+            clock,
+            logger,
+            onNoMatch: '404',
+            ...(metrics === undefined ? {} : { metrics }),
+          });
+    if (proxy !== undefined) closers.push(() => proxy.close());
+    const wsOptions = options.websocket ?? GATEWAY_DEFAULTS.websocket;
+    const websocket =
+      wsOptions === false
+        ? undefined
+        : websocketGateway({
+            // Sharing the proxy's table and outlier/breaker signals keeps HTTP and WebSocket routing in agreement.
+            ...(proxy?.engine === undefined ? {} : { routeTable: proxy.engine.table, signals: proxy.engine.signals }),
+            ...wsOptions,
+            registry,
+            clock,
+            logger,
+          });
+    if (websocket !== undefined) closers.push(() => websocket.close());
+    const middlewares: Middleware[] = [
+      ...(metrics === undefined ? [] : [metrics.handler()]),
+      api,
+      healthAggregator({
+        registry,
+        version: packageVersion(),
+        ...(health === undefined ? {} : { checker: health.checker }),
+      }),
+      ...(proxy === undefined ? [] : [explainEndpoint({ explain: (m, p) => proxy.explain(m, p) })]),
+      ...(options.middlewares ?? GATEWAY_DEFAULTS.middlewares),
+      ...(proxy === undefined ? [] : [proxy]),
+    ];
+    return { middlewares, proxy, websocket, health, metrics, close: closeAll };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}
+
+function dropUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,194 @@
+/**
+ * `GET /health`: the fleet's health in furt's format, extended with the registry's own state and
+ * per-instance detail. Built from the local cache and the checker's memory, so it answers even
+ * when the store is down. DESIGN.md §3; the shape is documented in docs/health.md.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { FleetgateError } from '../errors.js';
+import type { InstanceStatus, ServiceInstance } from '../registry/model.js';
+import type { RegistryApi } from '../registry/registry-api.js';
+import type { InstanceHealth } from './health-checker.js';
+
+/** The overall verdict. */
+export type OverallHealth = 'healthy' | 'degraded' | 'unhealthy';
+
+/** One instance in the report. Times are ISO 8601 strings. */
+export interface InstanceHealthReport {
+  instance_id: string;
+  url: string;
+  status: InstanceStatus;
+  last_ping: string | null;
+  response_time_ms: number | null;
+  consecutive_failures: number;
+  last_heartbeat: string;
+  expires_at: string;
+}
+
+/** One service: `UP` when at least one instance is UP or UNKNOWN. Summary fields come from its representative instance. */
+export interface ServiceHealthReport {
+  status: 'UP' | 'DOWN';
+  url: string;
+  last_ping: string | null;
+  response_time_ms: number | null;
+  consecutive_failures: number;
+  instances: InstanceHealthReport[];
+}
+
+/** The `GET /health` body. */
+export interface HealthReport {
+  status: OverallHealth;
+  service: string;
+  version?: string;
+  registry: {
+    type: string;
+    connected: boolean;
+    self_preservation: boolean;
+    self_preservation_reason?: string;
+    degraded_reason?: string;
+  };
+  services: Record<string, ServiceHealthReport>;
+}
+
+/** Options of {@link healthAggregator}. */
+export interface HealthAggregatorOptions {
+  /** Source of instances and of the registry's own health. Required. */
+  registry: RegistryApi;
+  /** Source of probe detail (last ping, response time, failures). @default undefined (fields are null/0) */
+  checker: { get(service: string, instanceId: string): InstanceHealth | undefined } | undefined;
+  /** Reported as `version`; omitted when undefined. @default undefined */
+  version: string | undefined;
+  /** Reported as `service`. @default 'fleetgate' */
+  serviceName: string;
+  /** Path answered. @default '/health' */
+  path: string;
+}
+
+/** Defaults of {@link HealthAggregatorOptions}. Frozen. */
+export const HEALTH_AGGREGATOR_DEFAULTS: Readonly<Omit<HealthAggregatorOptions, 'registry'>> = Object.freeze({
+  checker: undefined,
+  version: undefined,
+  serviceName: 'fleetgate',
+  path: '/health',
+});
+
+/**
+ * Builds the report.
+ * - a service is `UP` when ≥ 1 instance is UP or UNKNOWN, else `DOWN`;
+ * - `unhealthy` when the store is disconnected with no last-known instances, or every service is DOWN;
+ * - `degraded` when the store is disconnected, self-preservation is active, or some service is DOWN;
+ * - `healthy` otherwise (an empty, connected fleet is healthy).
+ */
+export function buildHealthReport(options: Partial<HealthAggregatorOptions> & { registry: RegistryApi }): HealthReport {
+  const o = { ...HEALTH_AGGREGATOR_DEFAULTS, ...dropUndefined(options), registry: options.registry };
+  const rh = o.registry.health();
+  const byService = new Map<string, ServiceInstance[]>();
+  for (const inst of o.registry.instances()) {
+    const list = byService.get(inst.service);
+    if (list === undefined) byService.set(inst.service, [inst]);
+    else list.push(inst);
+  }
+  const services: Record<string, ServiceHealthReport> = {};
+  let down = 0;
+  for (const name of [...byService.keys()].sort()) {
+    const instances = (byService.get(name) ?? [])
+      .sort((a, b) => (a.instanceId < b.instanceId ? -1 : a.instanceId > b.instanceId ? 1 : 0))
+      .map((inst) => instanceReport(inst, o.checker?.get(inst.service, inst.instanceId)));
+    const report = serviceReport(instances);
+    if (report.status === 'DOWN') down++;
+    services[name] = report;
+  }
+  const count = byService.size;
+  const preserving = rh.selfPreservation.active;
+  const status: OverallHealth =
+    (!rh.connected && count === 0) || (count > 0 && down === count)
+      ? 'unhealthy'
+      : !rh.connected || preserving || down > 0
+        ? 'degraded'
+        : 'healthy';
+  return {
+    status,
+    service: o.serviceName,
+    ...(o.version === undefined ? {} : { version: o.version }),
+    registry: {
+      type: rh.type,
+      connected: rh.connected,
+      self_preservation: preserving,
+      ...(preserving && rh.selfPreservation.reason !== undefined
+        ? { self_preservation_reason: rh.selfPreservation.reason }
+        : {}),
+      ...(rh.degradedReason === undefined ? {} : { degraded_reason: rh.degradedReason }),
+    },
+    services,
+  };
+}
+
+/**
+ * The `/health` middleware: `GET`/`HEAD` on `path` answer 200 (healthy, degraded) or 503
+ * (unhealthy) with {@link HealthReport}; other requests go to `next`.
+ * @example app.use(healthAggregator({ registry, checker, version: pkg.version }));
+ */
+export function healthAggregator(
+  options: Partial<HealthAggregatorOptions> & { registry: RegistryApi },
+): (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void {
+  if (options.registry === undefined || typeof options.registry.instances !== 'function') {
+    throw new FleetgateError('ERR_FG_INVALID_CONFIG', 'healthAggregator: a registry is required');
+  }
+  const path = options.path ?? HEALTH_AGGREGATOR_DEFAULTS.path;
+  return (req, res, next) => {
+    const q = req.url?.indexOf('?') ?? -1;
+    const reqPath = q === -1 ? req.url : req.url?.slice(0, q);
+    if (reqPath !== path || (req.method !== 'GET' && req.method !== 'HEAD')) return next();
+    let report: HealthReport;
+    try {
+      report = buildHealthReport(options);
+    } catch (err) {
+      return next(err);
+    }
+    const body = JSON.stringify(report);
+    res.statusCode = report.status === 'unhealthy' ? 503 : 200;
+    res.setHeader('Content-Type', 'application/json; charset=utf-8');
+    res.setHeader('Cache-Control', 'no-store');
+    res.setHeader('Content-Length', Buffer.byteLength(body));
+    res.end(req.method === 'HEAD' ? undefined : body);
+  };
+}
+
+function instanceReport(inst: ServiceInstance, h: InstanceHealth | undefined): InstanceHealthReport {
+  return {
+    instance_id: inst.instanceId,
+    url: inst.url,
+    status: inst.status,
+    last_ping: iso(h?.lastPing),
+    response_time_ms: h?.responseTimeMs ?? null,
+    consecutive_failures: h?.consecutiveFailures ?? 0,
+    last_heartbeat: new Date(inst.lastHeartbeat).toISOString(),
+    expires_at: new Date(inst.expiresAt).toISOString(),
+  };
+}
+
+/**
+ * The representative instance: the most recently probed routable one (UP/UNKNOWN), else the most
+ * recently probed one, else the first by id.
+ */
+function serviceReport(instances: InstanceHealthReport[]): ServiceHealthReport {
+  const routable = instances.filter((i) => i.status === 'UP' || i.status === 'UNKNOWN');
+  const pool = routable.length > 0 ? routable : instances;
+  let rep = pool[0] as InstanceHealthReport;
+  for (const i of pool) if (i.last_ping !== null && (rep.last_ping === null || i.last_ping > rep.last_ping)) rep = i;
+  return {
+    status: routable.length > 0 ? 'UP' : 'DOWN',
+    url: rep.url,
+    last_ping: rep.last_ping,
+    response_time_ms: rep.response_time_ms,
+    consecutive_failures: rep.consecutive_failures,
+    instances,
+  };
+}
+
+function iso(ms: number | undefined): string | null {
+  return ms === undefined ? null : new Date(ms).toISOString();
+}
+
+function dropUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

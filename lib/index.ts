@@ -1,0 +1,136 @@
+/**
+ * fleetgate: a service registry, discovery proxy, rate limiter and health aggregator for an
+ * Express or node:http gateway. The client SDK is `fleetgate/client`; the backend conformance
+ * suite is `fleetgate/conformance`.
+ */
+
+export type { Clock, TimerHandle } from './clock.js';
+export { FakeClock, realClock } from './clock.js';
+export { DURATION_FORM, parseDuration } from './config/duration.js';
+export type { FleetgateEnv, RegistryType } from './config/env.js';
+export { ENV_DEFAULTS, parseEnv, REGISTRY_TYPES } from './config/env.js';
+export { healthChannel, rateLimitChannel, registryChannel, routingChannel } from './diagnostics.js';
+export type { ErrorCode, FleetgateErrorOptions } from './errors.js';
+export {
+  ERROR_CODES,
+  FleetgateError,
+  isFleetgateError,
+  isRouteConflictError,
+  isStoreUnavailableError,
+  isUnknownInstanceError,
+} from './errors.js';
+export type { Gateway, GatewayCloseOptions, GatewayOptions } from './gateway.js';
+export { createGateway, GATEWAY_DEFAULTS } from './gateway.js';
+export type { GatewayHealth } from './gateway-health.js';
+export type { CheckLease } from './health/check-lease.js';
+export { MemoryCheckLease, RedisCheckLease } from './health/check-lease.js';
+export type {
+  HealthAggregatorOptions,
+  HealthReport,
+  InstanceHealthReport,
+  OverallHealth,
+  ServiceHealthReport,
+} from './health/health-aggregator.js';
+export { buildHealthReport, HEALTH_AGGREGATOR_DEFAULTS, healthAggregator } from './health/health-aggregator.js';
+export type { HealthCheckerOptions, HealthTransition, InstanceHealth } from './health/health-check-options.js';
+export { HEALTH_CHECK_DEFAULTS } from './health/health-check-options.js';
+export { HealthChecker } from './health/health-checker.js';
+export type { Probe, ProbeResult, ProbeTarget } from './health/probes.js';
+export type { ComposedHandler, Middleware, Next } from './http/compose.js';
+export { compose } from './http/compose.js';
+export type { ExplainEndpointOptions } from './http/explain-endpoint.js';
+export { explainEndpoint } from './http/explain-endpoint.js';
+export { sendError, sendJson } from './http/send-error.js';
+export type { Logger } from './logger.js';
+export { noopLogger } from './logger.js';
+export type { DiscoveryProxy } from './proxy/discovery-proxy.js';
+export { discoveryProxy } from './proxy/discovery-proxy.js';
+export type { FleetgateTarget, FleetgateTargetOptions } from './proxy/http-proxy-target.js';
+export { fleetgateTarget } from './proxy/http-proxy-target.js';
+export type { DiscoveryProxyOptions } from './proxy/proxy-options.js';
+export type { KeySpec, TrustProxy } from './ratelimit/key-generators.js';
+export { createKeyGenerator } from './ratelimit/key-generators.js';
+export type { MemoryStoreOptions } from './ratelimit/memory-store.js';
+export { MemoryStore } from './ratelimit/memory-store.js';
+export type {
+  RateLimitMiddleware,
+  RateLimitOptions,
+  RateLimitOutcome,
+  RouteLimit,
+} from './ratelimit/rate-limit.js';
+export { RATE_LIMIT_DEFAULTS, rateLimit } from './ratelimit/rate-limit.js';
+export type { RedisStoreOptions } from './ratelimit/redis-store.js';
+export { RedisStore } from './ratelimit/redis-store.js';
+export type { RateLimitStore } from './ratelimit/store.js';
+export type { BucketConfig, LimitSpec, RateLimitDecision } from './ratelimit/token-bucket.js';
+export { takeToken } from './ratelimit/token-bucket.js';
+export type { EtcdBackend, EtcdBackendOptions } from './registry/backends/etcd.js';
+export type { BackendFromEnvOptions } from './registry/backends/from-env.js';
+export { backendFromEnv } from './registry/backends/from-env.js';
+export type { MemoryBackendOptions } from './registry/backends/memory.js';
+export { MEMORY_BACKEND_DEFAULTS, MemoryBackend } from './registry/backends/memory.js';
+export type { RedisBackend, RedisBackendOptions } from './registry/backends/redis.js';
+export type { CreateRegistryOptions } from './registry/create-registry.js';
+export { createRegistry } from './registry/create-registry.js';
+export type { AllowList } from './registry/http/allow-from.js';
+export { createAllowList, parseCidr } from './registry/http/allow-from.js';
+export type { RegistryMiddleware, RegistryRouterOptions } from './registry/http/registry-router.js';
+export { REGISTRY_ROUTER_DEFAULTS, registry } from './registry/http/registry-router.js';
+export type { RegistrationRateLimit } from './registry/http/registry-router-options.js';
+export type {
+  InstanceStatus,
+  LeaseOptions,
+  RegistrationInput,
+  RegistryBackend,
+  RegistryEvent,
+  RegistryWatcher,
+  RouteSpec,
+  ServiceInstance,
+} from './registry/model.js';
+export { INSTANCE_STATUSES } from './registry/model.js';
+export type { RegistryOptions } from './registry/registry.js';
+export { REGISTRY_DEFAULTS, Registry } from './registry/registry.js';
+export type {
+  RegistryApi,
+  RegistryChange,
+  RegistryEventMap,
+  RegistryHealth,
+  SelfPreservationState,
+} from './registry/registry-api.js';
+export type { RouteShape } from './registry/route-conflicts.js';
+export { findRouteConflict, routeShapeKey, routesCollide } from './registry/route-conflicts.js';
+export type { BalancerName } from './routing/balancers/index.js';
+export {
+  BALANCER_NAMES,
+  createBalancer,
+  LeastConnectionsBalancer,
+  RoundRobinBalancer,
+  StickyBalancer,
+  WeightedBalancer,
+} from './routing/balancers/index.js';
+export type { ExplainOptions, ExplainResult } from './routing/explain.js';
+export { explain } from './routing/explain.js';
+export type { SelectOptions } from './routing/instance-selector.js';
+export { selectInstance } from './routing/instance-selector.js';
+export type { NormalizedPath, NormalizeResult, PathFailure } from './routing/path-normalize.js';
+export { isPathFailure, normalizePath } from './routing/path-normalize.js';
+export type { RouteTableOptions } from './routing/route-table.js';
+export { ROUTE_TABLE_DEFAULTS, RouteTable } from './routing/route-table.js';
+export type {
+  Balancer,
+  ExclusionReason,
+  InstanceHealthSignals,
+  PickContext,
+  RouteMatch,
+  Selection,
+  StaticRoute,
+} from './routing/types.js';
+export type { FleetgateMetrics, MetricsOptions, ProxyRequestRecord } from './telemetry/metrics.js';
+export { createMetrics, METRICS_DEFAULTS } from './telemetry/metrics.js';
+export type { ProxySpan, ProxySpanAttributes, TracingHandle, TracingOptions } from './telemetry/tracing.js';
+export { injectTraceparent, startProxySpan, startTracing, withProxySpan } from './telemetry/tracing.js';
+export { packageVersion } from './version.js';
+export type { UpgradeServer, WebSocketGateway, WebSocketGatewayStats } from './websocket/websocket-gateway.js';
+export { websocketGateway } from './websocket/websocket-gateway.js';
+export type { WebSocketBalancerName, WebSocketGatewayOptions } from './websocket/websocket-options.js';
+export { WEBSOCKET_GATEWAY_DEFAULTS } from './websocket/websocket-options.js';

@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { CircuitState } from 'cockatiel';
+import { waitFor } from '../../e2e/proxy-test-kit.js';
+import { BREAKER_DEFAULTS, CircuitBreakers } from './circuit-breakers.js';
+
+describe('CircuitBreakers (cockatiel)', () => {
+  it('has frozen defaults and validates', () => {
+    assert.ok(Object.isFrozen(BREAKER_DEFAULTS));
+    assert.throws(() => new CircuitBreakers({ consecutiveFailures: 0 }));
+  });
+
+  it('opens after N consecutive failures, excluding the instance', async () => {
+    const b = new CircuitBreakers({ consecutiveFailures: 3, halfOpenAfterMs: 60_000 });
+    b.recordFailure('s', 'a');
+    b.recordFailure('s', 'a');
+    b.recordSuccess('s', 'a');
+    b.recordFailure('s', 'a');
+    b.recordFailure('s', 'a');
+    await waitFor(() => b.state('s', 'a') === CircuitState.Closed);
+    assert.equal(b.isOpen('s', 'a'), false);
+    b.recordFailure('s', 'a');
+    await waitFor(() => b.isOpen('s', 'a'), 1000, 'circuit open');
+    assert.equal(b.state('s', 'a'), CircuitState.Open);
+    assert.equal(b.isOpen('s', 'other'), false);
+  });
+
+  it('lets exactly one trial through after halfOpenAfter; its success closes the circuit', async () => {
+    const b = new CircuitBreakers({ consecutiveFailures: 1, halfOpenAfterMs: 30 });
+    b.recordFailure('s', 'a');
+    await waitFor(() => b.isOpen('s', 'a'), 1000, 'open');
+    await waitFor(() => !b.isOpen('s', 'a'), 2000, 'due for a trial');
+    b.begin('s', 'a');
+    assert.equal(b.state('s', 'a'), CircuitState.HalfOpen);
+    assert.equal(b.isOpen('s', 'a'), true, 'others keep away during the trial');
+    b.recordSuccess('s', 'a');
+    await waitFor(() => b.state('s', 'a') === CircuitState.Closed, 1000, 'closed');
+    assert.equal(b.isOpen('s', 'a'), false);
+  });
+
+  it('re-opens when the trial fails or is abandoned', async () => {
+    const b = new CircuitBreakers({ consecutiveFailures: 1, halfOpenAfterMs: 30 });
+    b.recordFailure('s', 'a');
+    await waitFor(() => b.isOpen('s', 'a'), 1000, 'open');
+    await waitFor(() => !b.isOpen('s', 'a'), 2000, 'due');
+    b.begin('s', 'a');
+    b.recordFailure('s', 'a');
+    await waitFor(() => b.state('s', 'a') === CircuitState.Open, 1000, 're-opened');
+    assert.equal(b.isOpen('s', 'a'), true);
+    await waitFor(() => !b.isOpen('s', 'a'), 2000, 'due again');
+    b.begin('s', 'a');
+    b.abandon('s', 'a');
+    await waitFor(() => b.state('s', 'a') === CircuitState.Open, 1000, 're-opened after abandon');
+    b.forget('s', 'a');
+    assert.equal(b.isOpen('s', 'a'), false);
+  });
+});

@@ -1,0 +1,128 @@
+/**
+ * `discoveryProxy()`: the middleware that routes requests by path pattern or service name to
+ * live instances from the registry and forwards them (DESIGN.md §4). A plain
+ * `(req, res, next?)` function: Express 4/5, Connect, or a bare `http.createServer`.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { FleetgateError, isFleetgateError } from '../errors.js';
+import { createRegistry } from '../registry/create-registry.js';
+import type { RegistryApi } from '../registry/registry-api.js';
+import type { ExplainResult } from '../routing/explain.js';
+import type { RouteTable } from '../routing/route-table.js';
+import { type NextFunction, ProxyEngine } from './proxy-engine.js';
+import { type DiscoveryProxyOptions, type ResolvedProxyOptions, resolveProxyOptions } from './proxy-options.js';
+import { proxyClosedError, sendProxyError } from './upstream-error.js';
+
+/** The middleware returned by {@link discoveryProxy}, with its handles. */
+export interface DiscoveryProxy extends AsyncDisposable {
+  (req: IncomingMessage, res: ServerResponse, next?: NextFunction): void;
+  /** The route table; `undefined` until the registry exists (zero-argument form before the first request or `ready()`). */
+  readonly routeTable: RouteTable | undefined;
+  /** The registry routed from; `undefined` until it exists. */
+  readonly registry: RegistryApi | undefined;
+  /** Resolves once the registry (created from the environment when none was given) is ready. */
+  ready(): Promise<void>;
+  /**
+   * How a request would be routed: match, candidates, exclusions (ejected, circuit-open, …) and the
+   * instance a fresh balancer would pick. Throws `ERR_FG_STORE_UNAVAILABLE` before `ready()`.
+   */
+  explain(method: string, path: string): ExplainResult;
+  /** The engine (pools, outlier detector, breakers, budget); `undefined` until the registry exists. */
+  readonly engine: ProxyEngine | undefined;
+  /** Stops routing, closes upstream pools and, when the proxy created it, the registry. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Creates the discovery proxy middleware.
+ *
+ * Without a `registry` option, one is created from the environment (`REGISTRY_TYPE`, …) on the
+ * first request (or `ready()`) and closed with the proxy. When no route matches, the request goes
+ * to `next()` inside Express/Connect, else it is answered 404 `ERR_FG_NO_ROUTE`.
+ * @example
+ * const registry = await createRegistry();
+ * app.use(express.json());            // bodies parsed here are re-serialised when forwarded
+ * app.use(discoveryProxy({ registry }));
+ * @example
+ * const proxy = discoveryProxy({ registry, timeoutMs: 5000 });
+ * http.createServer((req, res) => proxy(req, res)).listen(8080);
+ */
+export function discoveryProxy(options: Partial<DiscoveryProxyOptions> = {}): DiscoveryProxy {
+  const opts: ResolvedProxyOptions = resolveProxyOptions(options);
+  let engine: ProxyEngine | undefined =
+    opts.registry === undefined ? undefined : new ProxyEngine(opts.registry, opts, false);
+  let starting: Promise<ProxyEngine> | undefined;
+  let closed: Promise<void> | undefined;
+
+  const start = (): Promise<ProxyEngine> => {
+    if (engine !== undefined) return Promise.resolve(engine);
+    starting ??= createRegistry({ clock: opts.clock }).then(
+      async (registry) => {
+        if (closed !== undefined) {
+          await registry.close();
+          throw proxyClosedError();
+        }
+        engine = new ProxyEngine(registry, opts, true);
+        return engine;
+      },
+      (err: unknown) => {
+        // The store may come back: the next request tries again instead of failing for ever.
+        starting = undefined;
+        throw err;
+      },
+    );
+    return starting;
+  };
+
+  const proxy = function discoveryProxyMiddleware(
+    req: IncomingMessage,
+    res: ServerResponse,
+    next?: NextFunction,
+  ): void {
+    if (engine !== undefined) {
+      engine.handle(req, res, next);
+      return;
+    }
+    if (closed !== undefined) {
+      sendProxyError(res, proxyClosedError());
+      return;
+    }
+    start().then(
+      (e) => e.handle(req, res, next),
+      (err: unknown) => {
+        opts.logger.error(`fleetgate: discoveryProxy could not create its registry: ${String(err)}`);
+        const error = isFleetgateError(err)
+          ? err
+          : new FleetgateError('ERR_FG_STORE_UNAVAILABLE', 'the registry could not be created', { cause: err });
+        sendProxyError(res, error);
+      },
+    );
+  } as DiscoveryProxy;
+
+  Object.defineProperties(proxy, {
+    routeTable: { get: () => engine?.table, enumerable: true },
+    registry: { get: () => engine?.registry, enumerable: true },
+    engine: { get: () => engine, enumerable: true },
+  });
+  Object.assign(proxy, {
+    ready: async (): Promise<void> => {
+      const e = await start();
+      await e.registry.ready();
+    },
+    explain: (method: string, path: string): ExplainResult => {
+      if (engine === undefined) {
+        throw new FleetgateError('ERR_FG_STORE_UNAVAILABLE', 'the proxy has no registry yet; await proxy.ready()');
+      }
+      return engine.explain(method, path);
+    },
+    close: (): Promise<void> => {
+      closed ??= (async () => {
+        if (engine === undefined && starting !== undefined) await starting.catch(() => undefined);
+        await engine?.close();
+      })();
+      return closed;
+    },
+    [Symbol.asyncDispose]: (): Promise<void> => proxy.close(),
+  });
+  return proxy;
+}

@@ -1,0 +1,302 @@
+/**
+ * The discovery proxy's state and request path: normalise → match → choose an instance →
+ * forward. Owns the route table, the upstream pools, the passive health signals (outlier
+ * ejection, circuit breakers) and the retry budget, and follows the registry to close pools of
+ * instances that left.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Clock } from '../clock.js';
+import { routingChannel } from '../diagnostics.js';
+import type { FleetgateError } from '../errors.js';
+import type { ServiceInstance } from '../registry/model.js';
+import type { RegistryApi, RegistryChange } from '../registry/registry-api.js';
+import { createBalancer } from '../routing/balancers/index.js';
+import { type ExplainResult, explain } from '../routing/explain.js';
+import { type SelectOptions, selectInstance } from '../routing/instance-selector.js';
+import { isPathFailure, normalizePath } from '../routing/path-normalize.js';
+import { RouteTable } from '../routing/route-table.js';
+import type { Balancer, InstanceHealthSignals, PickContext, RouteMatch } from '../routing/types.js';
+import { type ProxySpan, startProxySpan } from '../telemetry/tracing.js';
+import { CircuitBreakers } from './circuit-breakers.js';
+import { type AttemptTarget, type ExchangeHost, ProxyExchange } from './forward-request.js';
+import { HeaderDeadlines } from './header-deadlines.js';
+import { OutlierDetector } from './outlier-detector.js';
+import type { UpstreamHeaderOptions } from './proxy-headers.js';
+import type { ProxyMetricsSink, ResolvedProxyOptions, StickyOptions } from './proxy-options.js';
+import { RetryBudget } from './retry-policy.js';
+import { stickyKeyOf } from './sticky-key.js';
+import {
+  badPathError,
+  isConnectFailure,
+  noHealthyInstanceError,
+  noRouteError,
+  proxyClosedError,
+  sendProxyError,
+  type UpstreamFailureKind,
+} from './upstream-error.js';
+import { UpstreamPools } from './upstream-pools.js';
+
+/** A `next` callback of Express/Connect. */
+export type NextFunction = (err?: unknown) => void;
+
+/**
+ * The proxy's state. One per `discoveryProxy()`.
+ * @example
+ * const engine = new ProxyEngine(registry, resolveProxyOptions({}), false);
+ * http.createServer((req, res) => engine.handle(req, res));
+ */
+export class ProxyEngine implements ExchangeHost, AsyncDisposable {
+  readonly registry: RegistryApi;
+  readonly table: RouteTable;
+  readonly pools: UpstreamPools;
+  readonly outliers: OutlierDetector;
+  readonly breakers: CircuitBreakers;
+  readonly budget: RetryBudget;
+  readonly deadlines: HeaderDeadlines;
+  readonly balancer: Balancer;
+  readonly signals: InstanceHealthSignals;
+  readonly headerOptions: UpstreamHeaderOptions;
+  readonly maxRetries: number;
+  readonly bufferLimitBytes: number;
+  readonly #clock: Clock;
+  readonly #timeoutMs: number;
+  readonly #onNoMatch: 'next' | '404' | undefined;
+  readonly #sticky: StickyOptions | undefined;
+  readonly #ownsRegistry: boolean;
+  readonly #metrics: ProxyMetricsSink | undefined;
+  readonly #tracing: boolean;
+  readonly #staticTargets: ReadonlySet<string>;
+  /** In-flight attempts per instance id, kept only for the least-connections balancer. */
+  readonly #load: Map<string, number> | undefined;
+  readonly #ctx: PickContext;
+  /** Reused for every selection: selectInstance is synchronous, so one object serves all requests. */
+  readonly #select: SelectOptions;
+  readonly #onChange = (change: RegistryChange): void => this.#followRegistry(change);
+  #closing: Promise<void> | undefined;
+
+  constructor(registry: RegistryApi, opts: ResolvedProxyOptions, ownsRegistry: boolean) {
+    this.registry = registry;
+    this.#clock = opts.clock;
+    this.#ownsRegistry = ownsRegistry;
+    this.table = new RouteTable({ registry, staticRoutes: opts.staticRoutes, nameRouting: opts.nameRouting });
+    this.pools = new UpstreamPools({
+      connectTimeoutMs: opts.connectTimeoutMs,
+      keepAliveTimeoutMs: opts.keepAliveTimeoutMs,
+      clock: opts.clock,
+    });
+    this.outliers = new OutlierDetector({ ...opts.outlier, clock: opts.clock, logger: opts.logger });
+    this.breakers = new CircuitBreakers({ ...opts.breaker, logger: opts.logger });
+    this.budget = new RetryBudget({ ...opts.retries, clock: opts.clock });
+    this.deadlines = new HeaderDeadlines(opts.clock);
+    this.balancer = createBalancer(opts.balancer);
+    const { outliers, breakers } = this;
+    this.signals = {
+      isEjected: (service, id) => outliers.isEjected(service, id),
+      isCircuitOpen: (service, id) => breakers.isOpen(service, id),
+    };
+    this.headerOptions = Object.freeze({ preserveHost: opts.preserveHost });
+    this.maxRetries = opts.retries.attempts;
+    this.bufferLimitBytes = opts.retries.bufferLimitBytes;
+    this.#timeoutMs = opts.timeoutMs;
+    this.#onNoMatch = opts.onNoMatch;
+    this.#sticky = opts.sticky;
+    this.#metrics = opts.metrics;
+    this.#tracing = opts.tracing;
+    this.#staticTargets = new Set(opts.staticRoutes.flatMap((r) => (r.target === undefined ? [] : [r.target])));
+    const load = this.balancer.name === 'least-connections' ? new Map<string, number>() : undefined;
+    this.#load = load;
+    this.#ctx = load === undefined ? {} : { load: (id) => load.get(id) ?? 0 };
+    this.#select = { balancer: this.balancer, ctx: this.#ctx, signals: this.signals, service: '' };
+    registry.on('change', this.#onChange);
+  }
+
+  /** Routes and forwards one request. */
+  handle(req: IncomingMessage, res: ServerResponse, next?: NextFunction): void {
+    const startedAt = performance.now();
+    if (this.#closing !== undefined) {
+      sendProxyError(res, proxyClosedError());
+      return;
+    }
+    const norm = normalizePath((req as { originalUrl?: string }).originalUrl ?? req.url ?? '/');
+    if (isPathFailure(norm)) {
+      this.#refuse(res, badPathError(norm.reason), req, undefined);
+      return;
+    }
+    const method = req.method ?? 'GET';
+    const match = this.table.match(method, norm.path, norm.query);
+    if (match === undefined) {
+      if (next !== undefined && this.#onNoMatch !== '404') next();
+      else this.#refuse(res, noRouteError(method, norm.path), req, undefined);
+      return;
+    }
+    let instance: ServiceInstance | undefined;
+    let url: string;
+    if (match.service === undefined) {
+      url = match.target!;
+    } else {
+      if (this.#sticky !== undefined) this.#ctx.stickyKey = stickyKeyOf(req, this.#sticky);
+      const selection = this.#choose(match.service, this.table.instancesFor(match));
+      instance = selection.instance;
+      if (routingChannel.hasSubscribers) {
+        routingChannel.publish({ type: 'route', method, path: norm.path, pattern: match.pattern, ...selection });
+      }
+      if (instance === undefined) {
+        this.#refuse(res, noHealthyInstanceError(match.service, selection.excluded), req, match);
+        return;
+      }
+      url = instance.url;
+    }
+    this.budget.recordRequest();
+    const timeoutMs = match.route.timeoutMs ?? this.#timeoutMs;
+    new ProxyExchange(this, req, res, match, instance, this.pools.get(url), timeoutMs, startedAt).start();
+  }
+
+  /** Answers an error before anything was forwarded. */
+  #refuse(res: ServerResponse, error: FleetgateError, req: IncomingMessage, match: RouteMatch | undefined): void {
+    sendProxyError(res, error, clientRequestId(req));
+    this.#metrics?.recordProxyRequest({
+      service: match?.service ?? '-',
+      route: match?.pattern ?? '-',
+      status: error.status,
+    });
+  }
+
+  #choose(service: string, candidates: readonly ServiceInstance[]) {
+    const select = this.#select;
+    select.service = service;
+    return selectInstance(candidates, select);
+  }
+
+  pickRetry(exchange: ProxyExchange): AttemptTarget | undefined {
+    const match: RouteMatch = exchange.match;
+    if (match.service === undefined) return undefined;
+    const tried = exchange.tried ?? [];
+    const rest = this.table.instancesFor(match).filter((i) => !tried.includes(i.instanceId));
+    if (rest.length === 0) return undefined;
+    const instance = this.#choose(match.service, rest).instance;
+    return instance === undefined ? undefined : { instance, upstream: this.pools.get(instance.url) };
+  }
+
+  attemptStarted(exchange: ProxyExchange): void {
+    const inst = exchange.instance;
+    if (inst === undefined) return;
+    if (exchange.retries > 0) exchange.span?.setInstance(inst.instanceId);
+    this.breakers.begin(inst.service, inst.instanceId);
+    const load = this.#load;
+    if (load !== undefined) load.set(inst.instanceId, (load.get(inst.instanceId) ?? 0) + 1);
+  }
+
+  attemptOutcome(exchange: ProxyExchange, status: number, failure: UpstreamFailureKind | undefined): void {
+    const inst = exchange.instance;
+    if (inst === undefined) return;
+    if (failure === 'aborted' || failure === 'client') {
+      // Not the instance's fault; a trial cut short must not leave the circuit half-open forever.
+      this.breakers.abandon(inst.service, inst.instanceId);
+    } else if (failure !== undefined || status >= 500) {
+      this.outliers.recordFailure(inst.service, inst.instanceId, failure !== undefined && isConnectFailure(failure));
+      this.breakers.recordFailure(inst.service, inst.instanceId);
+    } else {
+      this.outliers.recordSuccess(inst.service, inst.instanceId);
+      this.breakers.recordSuccess(inst.service, inst.instanceId);
+    }
+  }
+
+  startSpan(exchange: ProxyExchange): ProxySpan | undefined {
+    if (!this.#tracing) return undefined;
+    return startProxySpan({
+      method: exchange.method,
+      route: exchange.match.pattern,
+      service: exchange.match.service,
+      instanceId: exchange.instance?.instanceId,
+      incomingHeaders: exchange.req.headers,
+    });
+  }
+
+  requestEnded(exchange: ProxyExchange, status: number): void {
+    exchange.span?.end({ statusCode: status, retries: exchange.retries });
+    const metrics = this.#metrics;
+    if (metrics === undefined) return;
+    const match = exchange.match;
+    metrics.recordProxyRequest({
+      service: match.service ?? '-',
+      route: match.pattern,
+      status,
+      durationMs: performance.now() - exchange.startedAt,
+      ...(exchange.instance === undefined ? {} : { instanceId: exchange.instance.instanceId }),
+    });
+  }
+
+  attemptEnded(exchange: ProxyExchange): void {
+    const load = this.#load;
+    const inst = exchange.instance;
+    if (load === undefined || inst === undefined) return;
+    const n = load.get(inst.instanceId) ?? 0;
+    if (n <= 1) load.delete(inst.instanceId);
+    else load.set(inst.instanceId, n - 1);
+  }
+
+  /** How a request would be routed, without moving the live balancer. */
+  explain(method: string, path: string): ExplainResult {
+    return explain(this.table, this.registry, method, path, {
+      balancer: this.balancer.name,
+      signals: this.signals,
+      now: this.#clock.now(),
+    });
+  }
+
+  /** Closes pools (in-flight requests get a grace period), the route table and, when owned, the registry. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.registry.off('change', this.#onChange);
+      this.deadlines.close();
+      await this.table.close();
+      await this.pools.close();
+      if (this.#ownsRegistry) await this.registry.close();
+    })();
+    return this.#closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  #followRegistry(change: RegistryChange): void {
+    if (change.type === 'resync') {
+      this.#reconcilePools();
+      return;
+    }
+    const before = change.previous;
+    if (change.type === 'deregister' || change.type === 'expire') {
+      if (change.service !== undefined && change.instanceId !== undefined) {
+        this.outliers.forget(change.service, change.instanceId);
+        this.breakers.forget(change.service, change.instanceId);
+      }
+      if (before === undefined) this.#reconcilePools();
+      else this.#releaseIfUnused(before.url);
+    } else if (change.type === 'register' && before !== undefined && change.instance !== undefined) {
+      // A re-registration is a restarted (or re-homed) instance: yesterday's failures are not its own.
+      this.outliers.forget(before.service, before.instanceId);
+      this.breakers.forget(before.service, before.instanceId);
+      if (before.url !== change.instance.url) this.#releaseIfUnused(before.url);
+    }
+  }
+
+  #releaseIfUnused(url: string): void {
+    if (this.#staticTargets.has(url) || !this.pools.has(url)) return;
+    for (const inst of this.registry.instances()) if (inst.url === url) return;
+    this.pools.release(url);
+  }
+
+  #reconcilePools(): void {
+    const live = new Set(this.registry.instances().map((i) => i.url));
+    for (const url of this.pools.urls()) {
+      if (!live.has(url) && !this.#staticTargets.has(url)) this.pools.release(url);
+    }
+  }
+}
+
+/** The client's X-Request-Id, echoed on errors answered before forwarding. */
+function clientRequestId(req: IncomingMessage): string | undefined {
+  const v = req.headers['x-request-id'];
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}

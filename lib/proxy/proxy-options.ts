@@ -1,0 +1,159 @@
+/**
+ * Options of {@link import('./discovery-proxy.js').discoveryProxy}: one frozen DEFAULTS object,
+ * merged with what the caller gives (undefined means "default"), validated up front.
+ */
+import { type Clock, realClock } from '../clock.js';
+import { FleetgateError } from '../errors.js';
+import { type Logger, noopLogger } from '../logger.js';
+import type { RegistryApi } from '../registry/registry-api.js';
+import { BALANCER_NAMES, type BalancerName } from '../routing/balancers/index.js';
+import type { StaticRoute } from '../routing/types.js';
+import type { ProxyRequestRecord } from '../telemetry/metrics.js';
+import { BREAKER_DEFAULTS, type BreakerOptions } from './circuit-breakers.js';
+import { OUTLIER_DEFAULTS, type OutlierOptions } from './outlier-detector.js';
+import { RETRY_DEFAULTS, type RetryOptions } from './retry-policy.js';
+
+/** Where the sticky balancer finds a request's key. */
+export interface StickyOptions {
+  /** Cookie whose value keys the request, e.g. `sid`. */
+  cookie?: string;
+  /** Header whose value keys the request, e.g. `x-session-id` (tried before the cookie). */
+  header?: string;
+}
+
+/** Where the proxy reports each request; `createMetrics()` (lib/telemetry/metrics.ts) fits. */
+export interface ProxyMetricsSink {
+  recordProxyRequest(record: ProxyRequestRecord): void;
+}
+
+/** Options of the discovery proxy. */
+export interface DiscoveryProxyOptions {
+  /** The registry to route from. When absent one is created from the environment on first use, and owned. */
+  registry: RegistryApi | undefined;
+  /** Gateway routes, matched first, never overridden by registrations. @default [] */
+  staticRoutes: readonly StaticRoute[];
+  /** Route `/{service}/rest` to `service` when no pattern matches. @default true */
+  nameRouting: boolean;
+  /** Balancing strategy. @default 'round-robin' ('sticky' when `sticky` is given) */
+  balancer: BalancerName;
+  /** Sticky sessions by cookie or header; implies the sticky balancer. @default undefined */
+  sticky: StickyOptions | undefined;
+  /** TCP/TLS connect timeout per attempt, in ms. @default 2000 */
+  connectTimeoutMs: number;
+  /** Time to wait for the upstream's response headers, in ms; `RouteSpec.timeoutMs` overrides it. @default 30000 */
+  timeoutMs: number;
+  /** Idle keep-alive time of upstream connections, in ms. @default 4000 */
+  keepAliveTimeoutMs: number;
+  /** Send the client's Host header upstream (else the instance's host; the original goes in X-Forwarded-Host). @default false */
+  preserveHost: boolean;
+  /** Retries and the retry budget. @default RETRY_DEFAULTS */
+  retries: Partial<RetryOptions>;
+  /** Passive outlier ejection. @default OUTLIER_DEFAULTS */
+  outlier: Partial<
+    Pick<OutlierOptions, 'consecutiveFailures' | 'consecutiveConnectFailures' | 'baseEjectionMs' | 'maxEjectionMs'>
+  >;
+  /** Per-instance circuit breakers. @default BREAKER_DEFAULTS */
+  breaker: Partial<Pick<BreakerOptions, 'consecutiveFailures' | 'halfOpenAfterMs'>>;
+  /** @default realClock */
+  clock: Clock;
+  /** @default noopLogger */
+  logger: Logger;
+  /** Receives one record per request (service, route pattern, status, duration). @default undefined */
+  metrics: ProxyMetricsSink | undefined;
+  /**
+   * One OpenTelemetry span per proxied request (lib/telemetry/tracing.ts), continuing the caller's
+   * trace and propagated upstream; turn on when a tracer provider is registered (`TRACE_URL`). @default false
+   */
+  tracing: boolean;
+  /**
+   * What to do when no route matches: `'next'` hands the request to the next middleware, `'404'`
+   * answers `ERR_FG_NO_ROUTE`. @default 'next' when a `next` callback is given (Express, Connect), else '404'
+   */
+  onNoMatch: 'next' | '404' | undefined;
+}
+
+/** Defaults of {@link DiscoveryProxyOptions}. Frozen. */
+export const DISCOVERY_PROXY_DEFAULTS: Readonly<DiscoveryProxyOptions> = Object.freeze({
+  registry: undefined,
+  staticRoutes: Object.freeze([]) as readonly StaticRoute[],
+  nameRouting: true,
+  balancer: 'round-robin',
+  sticky: undefined,
+  connectTimeoutMs: 2000,
+  timeoutMs: 30_000,
+  keepAliveTimeoutMs: 4000,
+  preserveHost: false,
+  retries: RETRY_DEFAULTS,
+  outlier: Object.freeze({
+    consecutiveFailures: OUTLIER_DEFAULTS.consecutiveFailures,
+    consecutiveConnectFailures: OUTLIER_DEFAULTS.consecutiveConnectFailures,
+    baseEjectionMs: OUTLIER_DEFAULTS.baseEjectionMs,
+    maxEjectionMs: OUTLIER_DEFAULTS.maxEjectionMs,
+  }),
+  breaker: Object.freeze({
+    consecutiveFailures: BREAKER_DEFAULTS.consecutiveFailures,
+    halfOpenAfterMs: BREAKER_DEFAULTS.halfOpenAfterMs,
+  }),
+  clock: realClock,
+  logger: noopLogger,
+  metrics: undefined,
+  tracing: false,
+  onNoMatch: undefined,
+} satisfies DiscoveryProxyOptions);
+
+/** Options after merging: nested groups complete. */
+export interface ResolvedProxyOptions extends DiscoveryProxyOptions {
+  retries: RetryOptions;
+  outlier: Required<DiscoveryProxyOptions['outlier']>;
+  breaker: Required<DiscoveryProxyOptions['breaker']>;
+}
+
+function merge<T extends object>(defaults: T, given: object | undefined): T {
+  const out = { ...defaults } as Record<string, unknown>;
+  if (given !== undefined) for (const [k, v] of Object.entries(given)) if (v !== undefined) out[k] = v;
+  return out as T;
+}
+
+function invalid(message: string): never {
+  throw new FleetgateError('ERR_FG_INVALID_CONFIG', `discoveryProxy: ${message}`);
+}
+
+/**
+ * Merges `options` over {@link DISCOVERY_PROXY_DEFAULTS} and validates them.
+ * @throws FleetgateError `ERR_FG_INVALID_CONFIG` naming the bad option.
+ */
+export function resolveProxyOptions(options: Partial<DiscoveryProxyOptions> = {}): ResolvedProxyOptions {
+  const d = DISCOVERY_PROXY_DEFAULTS;
+  const top = merge(d, options) as DiscoveryProxyOptions;
+  const opts: ResolvedProxyOptions = {
+    ...top,
+    retries: merge(RETRY_DEFAULTS, options.retries),
+    outlier: merge(d.outlier as Required<DiscoveryProxyOptions['outlier']>, options.outlier),
+    breaker: merge(d.breaker as Required<DiscoveryProxyOptions['breaker']>, options.breaker),
+  };
+  if (options.sticky !== undefined && options.balancer === undefined) opts.balancer = 'sticky';
+  if (!BALANCER_NAMES.includes(opts.balancer)) invalid(`balancer must be one of ${BALANCER_NAMES.join(', ')}`);
+  for (const k of ['connectTimeoutMs', 'timeoutMs', 'keepAliveTimeoutMs'] as const) {
+    if (!(Number.isFinite(opts[k]) && opts[k] > 0)) invalid(`${k} must be a positive number of ms, got ${opts[k]}`);
+  }
+  const r = opts.retries;
+  if (!Number.isInteger(r.attempts) || r.attempts < 0) invalid(`retries.attempts must be an integer ≥ 0`);
+  if (!(r.budgetRatio >= 0 && r.budgetRatio <= 1)) invalid(`retries.budgetRatio must be in [0, 1]`);
+  if (!(r.minRetriesPerSecond >= 0)) invalid(`retries.minRetriesPerSecond must be ≥ 0`);
+  if (!(r.budgetWindowMs >= 1000)) invalid(`retries.budgetWindowMs must be ≥ 1000`);
+  if (!(Number.isInteger(r.bufferLimitBytes) && r.bufferLimitBytes >= 0))
+    invalid(`retries.bufferLimitBytes must be ≥ 0`);
+  if (opts.onNoMatch !== undefined && opts.onNoMatch !== 'next' && opts.onNoMatch !== '404') {
+    invalid(`onNoMatch must be 'next' or '404'`);
+  }
+  const s = opts.sticky;
+  if (s !== undefined) {
+    if (s.cookie === undefined && s.header === undefined) invalid('sticky needs a cookie or a header name');
+    for (const name of [s.cookie, s.header]) {
+      if (name !== undefined && (typeof name !== 'string' || name.trim() === ''))
+        invalid('sticky names must be non-empty');
+    }
+  }
+  if (!Array.isArray(opts.staticRoutes)) invalid('staticRoutes must be an array');
+  return opts;
+}

@@ -1,0 +1,42 @@
+/**
+ * Options of the etcd registry backend.
+ */
+import type { Etcd3 } from 'etcd3';
+import { type Clock, realClock } from '../../clock.js';
+import { type Logger, noopLogger } from '../../logger.js';
+
+/** Options for {@link EtcdBackend}. Give `client`, or `endpoints` to have one built. */
+export interface EtcdBackendOptions {
+  /** An etcd3 client. Not closed by the backend unless `ownsClient`. */
+  client: Etcd3 | undefined;
+  /** `host:port` endpoints to build a client for when no `client` is given (owned). */
+  endpoints: readonly string[] | undefined;
+  /** Close `client` on close(). @default false, true when built from `endpoints` */
+  ownsClient: boolean;
+  /** Root of every key. @default '/fleetgate/' */
+  root: string;
+  /** Time source for `registeredAt`/`expiresAt`. @default realClock */
+  clock: Clock;
+  /**
+   * Bound on each whole operation: past it the caller gets `ERR_FG_STORE_UNAVAILABLE`. A stopped
+   * etcd refuses connections and fails calls at once; this bounds a hung or partitioned one.
+   * @default 5000
+   */
+  operationTimeoutMs: number;
+  /** CAS attempts before an operation gives up under contention. @default 8 */
+  maxAttempts: number;
+  /** @default noopLogger */
+  logger: Logger;
+}
+
+/** Defaults for {@link EtcdBackendOptions}. Frozen. */
+export const ETCD_BACKEND_DEFAULTS: Readonly<EtcdBackendOptions> = Object.freeze({
+  client: undefined,
+  endpoints: undefined,
+  ownsClient: false,
+  root: '/fleetgate/',
+  clock: realClock,
+  operationTimeoutMs: 5000,
+  maxAttempts: 8,
+  logger: noopLogger,
+});

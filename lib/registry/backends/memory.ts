@@ -1,0 +1,255 @@
+/**
+ * The in-memory registry backend: the reference implementation of {@link RegistryBackend}
+ * and the default (`REGISTRY_TYPE=INMEMORY`). Maps plus one sweep timer on the injectable clock.
+ */
+import { randomUUID } from 'node:crypto';
+import { type Clock, realClock, type TimerHandle } from '../../clock.js';
+import { FleetgateError } from '../../errors.js';
+import { mergeDefined } from '../merge-defined.js';
+import type {
+  InstanceStatus,
+  LeaseOptions,
+  RegistrationInput,
+  RegistryBackend,
+  RegistryEvent,
+  RegistryWatcher,
+  ServiceInstance,
+} from '../model.js';
+import { INSTANCE_STATUSES } from '../model.js';
+
+/** Options for {@link MemoryBackend}. */
+export interface MemoryBackendOptions {
+  /** Time source and timer factory. @default realClock */
+  clock: Clock;
+  /** How often expired instances are deleted and `expire` events delivered, in ms. @default 1000 */
+  sweepIntervalMs: number;
+}
+
+/** Defaults for {@link MemoryBackendOptions}. Frozen. */
+export const MEMORY_BACKEND_DEFAULTS: Readonly<MemoryBackendOptions> = Object.freeze({
+  clock: realClock,
+  sweepIntervalMs: 1000,
+});
+
+/**
+ * Instances held in process memory. Expiry: `get`/`list` filter by `expiresAt` on every read,
+ * and a sweep every `sweepIntervalMs` deletes expired instances and delivers one `expire` each.
+ *
+ * Watch events are delivered **synchronously, in order**, right after the store changed and
+ * before the operation's promise resolves; a watcher that throws does not affect the others.
+ * Every returned instance is a copy: callers cannot mutate the store.
+ *
+ * @example
+ * await using backend = new MemoryBackend({ clock: new FakeClock() });
+ * const inst = await backend.register({ service: 'sagjan', url: 'http://127.0.0.1:7812' }, { ttlMs: 90_000 });
+ */
+export class MemoryBackend implements RegistryBackend {
+  readonly type = 'INMEMORY';
+  readonly #clock: Clock;
+  /** service → instanceId → instance (possibly expired until the next sweep). */
+  readonly #services = new Map<string, Map<string, ServiceInstance>>();
+  readonly #watchers = new Set<RegistryWatcher>();
+  #sweepTimer: TimerHandle | undefined;
+  #closed = false;
+
+  constructor(options: Partial<MemoryBackendOptions> = {}) {
+    const opts = mergeDefined(MEMORY_BACKEND_DEFAULTS, options);
+    if (!(opts.sweepIntervalMs > 0)) {
+      throw new FleetgateError('ERR_FG_INVALID_CONFIG', `sweepIntervalMs must be > 0, got ${opts.sweepIntervalMs}`);
+    }
+    this.#clock = opts.clock;
+    this.#sweepTimer = this.#clock.setInterval(() => this.sweep(), opts.sweepIntervalMs);
+  }
+
+  async register(input: RegistrationInput, lease: LeaseOptions): Promise<ServiceInstance> {
+    this.#assertOpen();
+    validateInput(input, lease);
+    const now = this.#clock.now();
+    const previous = this.#live(input.service, input.instanceId, now);
+    const instanceId = input.instanceId ?? `${input.service}-${randomUUID().slice(0, 8)}`;
+    const instance: ServiceInstance = {
+      service: input.service,
+      instanceId,
+      url: input.url,
+      ...(input.healthEndpoint === undefined ? {} : { healthEndpoint: input.healthEndpoint }),
+      routes: structuredClone(input.routes ?? []),
+      weight: input.weight ?? 1,
+      ...(input.version === undefined ? {} : { version: input.version }),
+      ...(input.zone === undefined ? {} : { zone: input.zone }),
+      metadata: structuredClone(input.metadata ?? {}),
+      registeredAt: now,
+      lastHeartbeat: now,
+      expiresAt: now + lease.ttlMs,
+      status: input.status ?? 'UP',
+      epoch: (previous?.epoch ?? 0) + 1,
+    };
+    let bucket = this.#services.get(instance.service);
+    if (bucket === undefined) {
+      bucket = new Map();
+      this.#services.set(instance.service, bucket);
+    }
+    bucket.set(instanceId, instance);
+    this.#emit({ type: 'register', service: instance.service, instanceId, instance: structuredClone(instance) });
+    return structuredClone(instance);
+  }
+
+  async heartbeat(service: string, instanceId: string, lease: LeaseOptions): Promise<ServiceInstance> {
+    this.#assertOpen();
+    validateLease(lease);
+    const now = this.#clock.now();
+    const instance = this.#live(service, instanceId, now);
+    if (instance === undefined) throw unknownInstance(service, instanceId);
+    instance.lastHeartbeat = now;
+    instance.expiresAt = now + lease.ttlMs;
+    this.#emit({ type: 'heartbeat', service, instanceId, instance: structuredClone(instance) });
+    return structuredClone(instance);
+  }
+
+  async deregister(service: string, instanceId: string): Promise<boolean> {
+    this.#assertOpen();
+    const instance = this.#live(service, instanceId, this.#clock.now());
+    if (instance === undefined) return false;
+    this.#delete(instance);
+    this.#emit({ type: 'deregister', service, instanceId, instance: structuredClone(instance) });
+    return true;
+  }
+
+  async get(service: string, instanceId: string): Promise<ServiceInstance | undefined> {
+    this.#assertOpen();
+    const instance = this.#services.get(service)?.get(instanceId);
+    return instance !== undefined && instance.expiresAt > this.#clock.now() ? structuredClone(instance) : undefined;
+  }
+
+  async list(service?: string): Promise<ServiceInstance[]> {
+    this.#assertOpen();
+    const now = this.#clock.now();
+    const buckets = service === undefined ? [...this.#services.values()] : [this.#services.get(service) ?? new Map()];
+    const out: ServiceInstance[] = [];
+    for (const bucket of buckets) {
+      for (const inst of bucket.values()) if (inst.expiresAt > now) out.push(structuredClone(inst));
+    }
+    return out;
+  }
+
+  async setStatus(service: string, instanceId: string, status: InstanceStatus): Promise<ServiceInstance | undefined> {
+    this.#assertOpen();
+    if (!INSTANCE_STATUSES.includes(status)) {
+      throw new FleetgateError('ERR_FG_INVALID_BODY', `unknown status ${JSON.stringify(status)}`);
+    }
+    const instance = this.#live(service, instanceId, this.#clock.now());
+    if (instance === undefined) return undefined;
+    if (instance.status !== status) {
+      instance.status = status;
+      this.#emit({ type: 'status', service, instanceId, instance: structuredClone(instance) });
+    }
+    return structuredClone(instance);
+  }
+
+  /** Subscribes to changes (delivered synchronously, in order). Returns the unsubscribe function. */
+  watch(onEvent: RegistryWatcher): () => void {
+    if (this.#closed) return () => {};
+    // A wrapper keeps two subscriptions of the same function independent.
+    const watcher: RegistryWatcher = (event) => onEvent(event);
+    this.#watchers.add(watcher);
+    return () => {
+      this.#watchers.delete(watcher);
+    };
+  }
+
+  /** Number of instances held, expired ones included until the next sweep (for tests and metrics). */
+  get size(): number {
+    let n = 0;
+    for (const bucket of this.#services.values()) n += bucket.size;
+    return n;
+  }
+
+  /** Deletes expired instances now, delivering one `expire` event each. Runs on the sweep timer. */
+  sweep(): void {
+    if (this.#closed) return;
+    const now = this.#clock.now();
+    for (const bucket of [...this.#services.values()]) {
+      for (const inst of [...bucket.values()]) if (inst.expiresAt <= now) this.#expire(inst);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#sweepTimer?.cancel();
+    this.#sweepTimer = undefined;
+    this.#watchers.clear();
+    this.#services.clear();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  /** The stored instance if live; an expired one is expired now (one `expire` event) so it is never renewed. */
+  #live(service: string, instanceId: string | undefined, now: number): ServiceInstance | undefined {
+    if (instanceId === undefined) return undefined;
+    const instance = this.#services.get(service)?.get(instanceId);
+    if (instance === undefined) return undefined;
+    if (instance.expiresAt > now) return instance;
+    this.#expire(instance);
+    return undefined;
+  }
+
+  #expire(instance: ServiceInstance): void {
+    this.#delete(instance);
+    this.#emit({
+      type: 'expire',
+      service: instance.service,
+      instanceId: instance.instanceId,
+      instance: structuredClone(instance),
+    });
+  }
+
+  #delete(instance: ServiceInstance): void {
+    const bucket = this.#services.get(instance.service);
+    bucket?.delete(instance.instanceId);
+    if (bucket?.size === 0) this.#services.delete(instance.service);
+  }
+
+  #emit(event: RegistryEvent): void {
+    for (const watcher of [...this.#watchers]) {
+      try {
+        watcher(event);
+      } catch {
+        // A faulty watcher must not break the store operation or starve the other watchers.
+      }
+    }
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new FleetgateError('ERR_FG_CLOSED', 'the memory registry backend is closed');
+  }
+}
+
+function unknownInstance(service: string, instanceId: string): FleetgateError {
+  return new FleetgateError('ERR_FG_UNKNOWN_INSTANCE', `no live instance ${instanceId} of ${service}; re-register`, {
+    details: { service, instanceId },
+  });
+}
+
+function validateLease(lease: LeaseOptions): void {
+  if (!(Number.isFinite(lease?.ttlMs) && lease.ttlMs > 0)) {
+    throw new FleetgateError('ERR_FG_INVALID_CONFIG', `ttlMs must be a positive number, got ${lease?.ttlMs}`);
+  }
+}
+
+function validateInput(input: RegistrationInput, lease: LeaseOptions): void {
+  validateLease(lease);
+  if (typeof input?.service !== 'string' || input.service === '') {
+    throw new FleetgateError('ERR_FG_INVALID_BODY', 'service must be a non-empty string');
+  }
+  if (typeof input.url !== 'string' || input.url === '') {
+    throw new FleetgateError('ERR_FG_INVALID_BODY', 'url must be a non-empty string');
+  }
+  if (input.instanceId !== undefined && (typeof input.instanceId !== 'string' || input.instanceId === '')) {
+    throw new FleetgateError('ERR_FG_INVALID_BODY', 'instanceId must be a non-empty string when given');
+  }
+  if (input.status !== undefined && !INSTANCE_STATUSES.includes(input.status)) {
+    throw new FleetgateError('ERR_FG_INVALID_BODY', `unknown status ${JSON.stringify(input.status)}`);
+  }
+}

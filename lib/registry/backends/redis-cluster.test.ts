@@ -1,0 +1,130 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import {
+  type RedisCluster,
+  redisClusterSkipReason,
+  redisCommand,
+  startRedisCluster,
+} from '../../../e2e/harness/index.js';
+import { describeRegistryBackend, waitFor } from '../../conformance/index.js';
+import type { RegistryEvent } from '../model.js';
+import { RedisBackend } from './redis.js';
+import { RedisKeys } from './redis-keys.js';
+
+const skip = await redisClusterSkipReason();
+let cluster: RedisCluster;
+
+// 3 masters with one replica each: the failover test (last) needs replicas to promote.
+before(async () => {
+  if (skip === undefined) cluster = await startRedisCluster({ nodes: 3, replicas: 1 });
+});
+after(async () => {
+  await cluster?.stop();
+});
+
+function backend(prefix: string): RedisBackend {
+  return RedisBackend.fromUrls(cluster.addrs, { cluster: true, keyPrefix: prefix, reaperIntervalMs: 200 });
+}
+
+describeRegistryBackend('redis-cluster', () => backend('fleetgate-conformance'), { skip, expiryGraceMs: 2500 });
+
+describe('RedisBackend (cluster)', { skip }, () => {
+  it('is typed REDIS_CLUSTER and puts every key of a service in one slot', async () => {
+    await using b = backend(`t-${randomUUID().slice(0, 8)}`);
+    assert.equal(b.type, 'REDIS_CLUSTER');
+    const keys = new RedisKeys('fleetgate');
+    const port = cluster.nodes[0]!.port;
+    for (const service of ['sagjan', 'obr', 'weird}name{x', 'a:b']) {
+      const slots = new Set<number>();
+      for (const key of [keys.instance(service, 'i-1'), keys.instance(service, 'other'), keys.expiry(service)]) {
+        slots.add(Number(await redisCommand(port, ['CLUSTER', 'KEYSLOT', key])));
+      }
+      assert.equal(slots.size, 1, `keys of ${service} share one slot`);
+    }
+  });
+
+  it('spreads services over the masters (MOVED handled) and lists them all', async () => {
+    const p = `t-${randomUUID().slice(0, 8)}`;
+    await using b = backend(p);
+    const services = Array.from({ length: 12 }, (_, i) => `spread-${i}`);
+    const owners = new Set<number>();
+    for (const s of services) {
+      await b.register({ service: s, instanceId: 'i', url: 'http://127.0.0.1:1' }, { ttlMs: 60_000 });
+      owners.add((await cluster.masterOf(`{${s}}`)).port);
+    }
+    assert.ok(owners.size > 1, 'services live on more than one master');
+    const listed = (await b.list()).map((i) => i.service).sort();
+    assert.deepEqual(listed, [...services].sort());
+  });
+
+  it('survives the failover of the primary owning a service, losing no registration', async () => {
+    const p = `t-${randomUUID().slice(0, 8)}`;
+    await using a = backend(p);
+    await using watcher = backend(p);
+    const events: RegistryEvent[] = [];
+    const resyncs: number[] = [];
+    watcher.watch((e) => {
+      if (e.type === 'resync') resyncs.push(Date.now());
+      else events.push(e);
+    });
+    await watcher.list();
+    const service = 'failover';
+    const ids = Array.from({ length: 20 }, (_, i) => `f-${i}`);
+    for (const id of ids) await a.register({ service, instanceId: id, url: 'http://127.0.0.1:5' }, { ttlMs: 60_000 });
+    await cluster.waitForReplication();
+
+    const primary = await cluster.masterOf(`{${service}}`);
+    await primary.kill();
+    await cluster.waitHealthy();
+    const promoted = await cluster.masterOf(`{${service}}`);
+    assert.notEqual(promoted.port, primary.port, 'a replica took over the slot');
+
+    // Every registration survived, through whichever node now serves the slot.
+    await waitFor(async () => (await a.list(service).catch(() => [])).length === ids.length, {
+      timeoutMs: 10_000,
+      description: 'all 20 instances to be listed after failover',
+    });
+    const hb = await waitFor(() => a.heartbeat(service, 'f-0', { ttlMs: 60_000 }).catch(() => undefined), {
+      timeoutMs: 10_000,
+      description: 'a heartbeat to succeed after failover',
+    });
+    assert.equal(hb.epoch, 1);
+    // Changes made after the failover still reach the watcher (possibly after a resync).
+    await a.register({ service, instanceId: 'after', url: 'http://127.0.0.1:5' }, { ttlMs: 60_000 });
+    await waitFor(() => events.some((e) => e.instanceId === 'after'), {
+      timeoutMs: 10_000,
+      description: 'the watcher to see a register made after failover',
+    });
+    await primary.restart();
+    await cluster.waitHealthy();
+  });
+
+  it('moves the watch to another node when its node dies, and reports a resync', async () => {
+    const p = `t-${randomUUID().slice(0, 8)}`;
+    await using a = backend(p);
+    await using watcher = backend(p);
+    const seen: string[] = [];
+    watcher.watch((e) => seen.push(e.type === 'resync' ? 'resync' : `${e.type}:${e.instanceId}`));
+    await watcher.list();
+    const address = watcher.subscriberAddress;
+    const node = cluster.nodes.find((n) => address === `127.0.0.1:${n.port}`);
+    assert.ok(node, `subscriber on a cluster node (${address})`);
+    await node.kill();
+    await cluster.waitHealthy();
+    await waitFor(() => seen.includes('resync'), { timeoutMs: 10_000, description: 'a resync' });
+    assert.notEqual(watcher.subscriberAddress, address);
+    await waitFor(
+      () =>
+        a
+          .register({ service: 'moved', instanceId: 'm1', url: 'http://127.0.0.1:6' }, { ttlMs: 60_000 })
+          .catch(() => undefined),
+      {
+        timeoutMs: 10_000,
+        description: 'a register to succeed',
+      },
+    );
+    await waitFor(() => seen.includes('register:m1'), { timeoutMs: 5000, description: 'the register event' });
+    await node.restart();
+  });
+});

@@ -1,0 +1,107 @@
+/**
+ * Key layout and wire formats of the Redis registry backend (DESIGN.md §2):
+ *
+ * - `<prefix>:{<service>}:inst:<id>`: hash holding one instance (see redis-scripts.ts), PEXPIREd
+ *   at its TTL plus a retention window so the reaper can still report its last value;
+ * - `<prefix>:{<service>}:expiry`: sorted set of the service's instance ids scored by `expiresAt`;
+ * - `<prefix>:services`: set of service names (its own slot; only ever used in single-key commands);
+ * - `<prefix>:reaper-lock`: the single reaper's lock; `<prefix>:events`: the change channel.
+ *
+ * Every key of a service carries the hash tag `{<service>}`, so a script touching one service's
+ * keys runs in one slot of a Redis Cluster.
+ */
+import { FleetgateError } from '../../errors.js';
+import type { InstanceStatus, RegistryEvent, ServiceInstance } from '../model.js';
+import type { InstanceDoc } from './registration-input.js';
+
+/** The key names for one prefix. */
+export class RedisKeys {
+  readonly prefix: string;
+  /** The set of service names. */
+  readonly services: string;
+  /** The reaper lock. */
+  readonly reaperLock: string;
+  /** The pub/sub channel events are published on. */
+  readonly channel: string;
+
+  /** @param prefix must not contain `{` or `}` (it would change the hash tag). */
+  constructor(prefix: string) {
+    if (prefix === '' || /[{}]/.test(prefix)) {
+      throw new FleetgateError('ERR_FG_INVALID_CONFIG', `keyPrefix must be non-empty without { or }, got ${prefix}`);
+    }
+    this.prefix = prefix;
+    this.services = `${prefix}:services`;
+    this.reaperLock = `${prefix}:reaper-lock`;
+    this.channel = `${prefix}:events`;
+  }
+
+  /** Prefix of a service's instance keys: append the instance id. */
+  instancePrefix(service: string): string {
+    return `${this.prefix}:{${service}}:inst:`;
+  }
+
+  /** One instance's hash. */
+  instance(service: string, instanceId: string): string {
+    return this.instancePrefix(service) + instanceId;
+  }
+
+  /** A service's expiry sorted set. */
+  expiry(service: string): string {
+    return `${this.prefix}:{${service}}:expiry`;
+  }
+}
+
+/** An instance as the scripts return it: doc JSON, registeredAt, lastHeartbeat, expiresAt, status, epoch. */
+export type InstanceTuple = [string, string, string, string, string, string];
+
+/** Rebuilds an instance from a script's reply. */
+export function instanceFromTuple(t: InstanceTuple): ServiceInstance {
+  const doc = JSON.parse(t[0]) as InstanceDoc;
+  return {
+    ...doc,
+    registeredAt: Number(t[1]),
+    lastHeartbeat: Number(t[2]),
+    expiresAt: Number(t[3]),
+    status: t[4] as InstanceStatus,
+    epoch: Number(t[5]),
+  };
+}
+
+/** The event JSON the scripts publish (short keys keep messages small). */
+interface WireEvent {
+  t: RegistryEvent['type'];
+  s: string;
+  i: string;
+  d?: InstanceDoc;
+  r?: number;
+  h?: number;
+  x?: number;
+  st?: InstanceStatus;
+  e?: number;
+}
+
+const EVENT_TYPES = new Set(['register', 'heartbeat', 'deregister', 'expire', 'status']);
+
+/** Parses a published event; `undefined` for anything that is not one (never throws). */
+export function eventFromMessage(message: string): RegistryEvent | undefined {
+  let w: WireEvent;
+  try {
+    w = JSON.parse(message) as WireEvent;
+  } catch {
+    return undefined;
+  }
+  if (typeof w !== 'object' || w === null || !EVENT_TYPES.has(w.t) || typeof w.s !== 'string') return undefined;
+  if (typeof w.i !== 'string') return undefined;
+  const event: RegistryEvent = { type: w.t, service: w.s, instanceId: w.i };
+  if (w.d !== undefined) {
+    event.instance = {
+      ...w.d,
+      registeredAt: Number(w.r),
+      lastHeartbeat: Number(w.h),
+      expiresAt: Number(w.x),
+      status: w.st as InstanceStatus,
+      epoch: Number(w.e),
+    };
+  }
+  return event;
+}

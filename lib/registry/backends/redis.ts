@@ -1,0 +1,306 @@
+/**
+ * The Redis registry backend, standalone (`REGISTRY_TYPE=REDIS`) and cluster
+ * (`REGISTRY_TYPE=REDIS_CLUSTER`). Layout in redis-keys.ts, atomic scripts in redis-scripts.ts.
+ *
+ * - Writes are Lua scripts over one service's keys (one slot), each publishing its event on
+ *   `<prefix>:events` in the same script, so every gateway's watch sees every change once.
+ * - An instance is a hash (`doc` JSON plus the store-maintained fields as separate fields), so a
+ *   heartbeat or status change updates two fields in Lua without re-encoding JSON there (cjson
+ *   would turn `routes: []` into `{}`).
+ * - Expiry: readers filter by `expiresAt`; a single reaper (whoever holds `<prefix>:reaper-lock`)
+ *   removes expired instances and publishes one `expire` each, with the last known value (the
+ *   instance hash outlives its TTL by `retainMs` for exactly that).
+ * - Watch: one subscriber connection; after any reconnect it reports `resync`.
+ * - A down store makes operations reject with `ERR_FG_STORE_UNAVAILABLE` within about
+ *   `commandTimeoutMs`, never hang; the client keeps reconnecting in the background.
+ */
+import type { Cluster, Redis } from 'ioredis';
+import type { TimerHandle } from '../../clock.js';
+import { FleetgateError } from '../../errors.js';
+import { mergeDefined } from '../merge-defined.js';
+import type {
+  InstanceStatus,
+  LeaseOptions,
+  RegistrationInput,
+  RegistryBackend,
+  RegistryEvent,
+  RegistryWatcher,
+  ServiceInstance,
+} from '../model.js';
+import { defineRegistryCommands, type RegistryCommands } from './redis-commands.js';
+import { createRedisClient, isCluster, openSubscriber } from './redis-connection.js';
+import { eventFromMessage, type InstanceTuple, instanceFromTuple, RedisKeys } from './redis-keys.js';
+import { REDIS_BACKEND_DEFAULTS, type RedisBackendOptions } from './redis-options.js';
+import { RedisReaper } from './redis-reaper.js';
+import { SubscriberLink } from './redis-subscriber.js';
+import {
+  instanceDoc,
+  instanceIdFor,
+  unknownInstance,
+  validateLease,
+  validateRegistration,
+  validateStatus,
+} from './registration-input.js';
+import { storeCall } from './store-call.js';
+
+export { REDIS_BACKEND_DEFAULTS, type RedisBackendOptions } from './redis-options.js';
+
+/**
+ * Registry backend on Redis or Redis Cluster.
+ * @example
+ * await using backend = RedisBackend.fromUrls(['redis://127.0.0.1:6379']);
+ * @example
+ * const backend = new RedisBackend({ client: new Cluster([{ host: '10.0.0.5', port: 7000 }], { scaleReads: 'master' }) });
+ */
+export class RedisBackend implements RegistryBackend {
+  /** `REDIS` or `REDIS_CLUSTER`. */
+  readonly type: 'REDIS' | 'REDIS_CLUSTER';
+  /** The command client. */
+  readonly client: Redis | Cluster;
+  readonly #keys: RedisKeys;
+  readonly #commands: RegistryCommands;
+  readonly #opts: RedisBackendOptions;
+  readonly #owns: boolean;
+  readonly #watchers = new Set<RegistryWatcher>();
+  readonly #reaper: RedisReaper;
+  readonly #reaperTimer: TimerHandle;
+  #link: SubscriberLink | undefined;
+  #subscribing: Promise<void> | undefined;
+  #closed = false;
+  #closing: Promise<void> | undefined;
+
+  /**
+   * Builds a backend (and its client) from `REGISTRY_REDIS_ADDR`-style addresses.
+   * @example RedisBackend.fromUrls(['redis://a:7000', 'redis://b:7001'], { cluster: true })
+   */
+  static fromUrls(
+    addrs: readonly string[],
+    options: Partial<Omit<RedisBackendOptions, 'client' | 'addrs'>> = {},
+  ): RedisBackend {
+    return new RedisBackend({ ...options, addrs });
+  }
+
+  constructor(options: Partial<RedisBackendOptions>) {
+    const opts = mergeDefined(REDIS_BACKEND_DEFAULTS, options);
+    if (!(opts.reaperIntervalMs > 0) || !(opts.retainMs >= 0) || !(opts.commandTimeoutMs > 0)) {
+      throw new FleetgateError(
+        'ERR_FG_INVALID_CONFIG',
+        'reaperIntervalMs and commandTimeoutMs must be > 0, retainMs >= 0',
+      );
+    }
+    this.#keys = new RedisKeys(opts.keyPrefix);
+    let client = opts.client;
+    let owns = opts.ownsClient;
+    if (client === undefined) {
+      if (opts.addrs === undefined || opts.addrs.length === 0) {
+        throw new FleetgateError('ERR_FG_INVALID_CONFIG', 'RedisBackend needs a client or addrs');
+      }
+      client = createRedisClient(opts.addrs, { cluster: opts.cluster, commandTimeoutMs: opts.commandTimeoutMs });
+      owns = true;
+    }
+    this.client = client;
+    this.#owns = owns;
+    this.#opts = opts;
+    this.type = isCluster(client) ? 'REDIS_CLUSTER' : 'REDIS';
+    // Without a listener ioredis prints every connection error; reconnects are reported by isConnected().
+    if (owns) client.on('error', () => {});
+    this.#commands = defineRegistryCommands(client);
+    this.#reaper = new RedisReaper({
+      client,
+      commands: this.#commands,
+      keys: this.#keys,
+      clock: opts.clock,
+      lockTtlMs: 3 * opts.reaperIntervalMs,
+      logger: opts.logger,
+    });
+    this.#reaperTimer = opts.clock.setInterval(() => void this.#reaper.tick(), opts.reaperIntervalMs);
+  }
+
+  async register(input: RegistrationInput, lease: LeaseOptions): Promise<ServiceInstance> {
+    validateRegistration(input, lease);
+    const instanceId = instanceIdFor(input);
+    const doc = JSON.stringify(instanceDoc(input, instanceId));
+    const status = input.status ?? 'UP';
+    return this.#run(async () => {
+      const now = this.#opts.clock.now();
+      const args = this.#instanceArgs(input.service, instanceId, now);
+      const tuple = await this.#commands.fgRegister(...args, doc, ...this.#expiry(now, lease), status);
+      // After the script, never before: see RedisReaper's cleanup of empty services.
+      await this.client.sadd(this.#keys.services, input.service);
+      return instanceFromTuple(tuple as InstanceTuple);
+    });
+  }
+
+  async heartbeat(service: string, instanceId: string, lease: LeaseOptions): Promise<ServiceInstance> {
+    validateLease(lease);
+    const tuple = await this.#run(async () => {
+      const now = this.#opts.clock.now();
+      return this.#commands.fgHeartbeat(...this.#instanceArgs(service, instanceId, now), ...this.#expiry(now, lease));
+    });
+    if (tuple === null) throw unknownInstance(service, instanceId);
+    return instanceFromTuple(tuple as InstanceTuple);
+  }
+
+  async deregister(service: string, instanceId: string): Promise<boolean> {
+    const removed = await this.#run(() =>
+      this.#commands.fgDeregister(...this.#instanceArgs(service, instanceId, this.#opts.clock.now())),
+    );
+    return removed === 1;
+  }
+
+  async setStatus(service: string, instanceId: string, status: InstanceStatus): Promise<ServiceInstance | undefined> {
+    validateStatus(status);
+    const tuple = await this.#run(() =>
+      this.#commands.fgSetStatus(...this.#instanceArgs(service, instanceId, this.#opts.clock.now()), status),
+    );
+    return tuple === null ? undefined : instanceFromTuple(tuple as InstanceTuple);
+  }
+
+  async get(service: string, instanceId: string): Promise<ServiceInstance | undefined> {
+    const tuple = await this.#run(() =>
+      this.client.hmget(
+        this.#keys.instance(service, instanceId),
+        'doc',
+        'registeredAt',
+        'lastHeartbeat',
+        'expiresAt',
+        'status',
+        'epoch',
+      ),
+    );
+    if (tuple[0] === null) return undefined;
+    const instance = instanceFromTuple(tuple as InstanceTuple);
+    return instance.expiresAt > this.#opts.clock.now() ? instance : undefined;
+  }
+
+  async list(service?: string): Promise<ServiceInstance[]> {
+    return this.#run(async () => {
+      const services = service === undefined ? await this.client.smembers(this.#keys.services) : [service];
+      const now = String(this.#opts.clock.now());
+      const lists = await Promise.all(
+        services.map((s) => this.#commands.fgList(this.#keys.expiry(s), this.#keys.instancePrefix(s), now)),
+      );
+      return lists.flat().map((t) => instanceFromTuple(t as InstanceTuple));
+    });
+  }
+
+  /** Subscribes to changes from every gateway on this store. Returns the unsubscribe function. */
+  watch(onEvent: RegistryWatcher): () => void {
+    if (this.#closed) return () => {};
+    const watcher: RegistryWatcher = (event) => onEvent(event);
+    this.#watchers.add(watcher);
+    this.#ensureSubscribed();
+    return () => {
+      this.#watchers.delete(watcher);
+    };
+  }
+
+  /** Whether the command connection is up. */
+  isConnected(): boolean {
+    return !this.#closed && this.client.status === 'ready';
+  }
+
+  /** Whether this backend currently holds the reaper lock (for tests and diagnostics). */
+  get isReaper(): boolean {
+    return this.#reaper.holdsLock;
+  }
+
+  /** `host:port` the watch subscription currently uses, once watching (diagnostics, tests). */
+  get subscriberAddress(): string | undefined {
+    return this.#link?.address;
+  }
+
+  /** Runs one reaper round now (normally timer-driven). */
+  reap(): Promise<void> {
+    return this.#reaper.tick();
+  }
+
+  async close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  async #close(): Promise<void> {
+    this.#closed = true;
+    this.#reaperTimer.cancel();
+    this.#watchers.clear();
+    await this.#reaper.close();
+    await this.#link?.close();
+    if (this.#owns) {
+      if (this.client.status === 'ready') await this.client.quit().catch(() => this.client.disconnect());
+      else this.client.disconnect();
+    }
+  }
+
+  #ensureSubscribed(): void {
+    if (this.#link !== undefined) return;
+    const injected = this.#opts.subscriber;
+    const link = new SubscriberLink({
+      channel: this.#keys.channel,
+      clock: this.#opts.clock,
+      owned: injected === undefined,
+      connect: (attempt) => injected ?? openSubscriber(this.client, attempt, this.#opts.commandTimeoutMs),
+      onMessage: (message) => {
+        const event = eventFromMessage(message);
+        if (event !== undefined) this.#emit(event);
+      },
+      onResync: () => this.#emit({ type: 'resync' }),
+    });
+    this.#link = link;
+    // Until the first SUBSCRIBE is acknowledged, operations wait for it (bounded by the
+    // operation timeout): a watcher must see the events of writes made after watch() returned.
+    const subscribing = link.subscribed().then(() => {
+      if (this.#subscribing === subscribing) this.#subscribing = undefined;
+    });
+    this.#subscribing = subscribing;
+  }
+
+  #emit(event: RegistryEvent | { type: 'resync' }): void {
+    for (const watcher of [...this.#watchers]) {
+      try {
+        watcher(event);
+      } catch (err) {
+        this.#opts.logger.warn(`[fleetgate] registry watcher threw: ${String(err)}`);
+      }
+    }
+  }
+
+  /** KEYS and the common ARGV of the instance scripts. */
+  #instanceArgs(service: string, instanceId: string, now: number): [string, string, string, string, string, string] {
+    const k = this.#keys;
+    return [k.instance(service, instanceId), k.expiry(service), k.channel, service, instanceId, String(now)];
+  }
+
+  /** expiresAt and the hash's PEXPIRE for a lease starting at `now`. */
+  #expiry(now: number, lease: LeaseOptions): [string, string] {
+    return [String(now + lease.ttlMs), String(Math.ceil(lease.ttlMs + this.#opts.retainMs))];
+  }
+
+  /** Runs an operation: closed check, subscription gate, time bound, error mapping. */
+  #run<T>(op: () => Promise<T>): Promise<T> {
+    // A subscription that cannot complete (store down) must not eat the operation's own time.
+    const subscribing = this.#subscribing;
+    const gate =
+      subscribing === undefined
+        ? undefined
+        : Promise.race([
+            subscribing,
+            new Promise<void>((resolve) => this.#opts.clock.setTimeout(resolve, this.#opts.commandTimeoutMs)),
+          ]);
+    return storeCall(
+      {
+        clock: this.#opts.clock,
+        limitMs: this.#opts.commandTimeoutMs + 1000,
+        type: this.type,
+        store: this.type === 'REDIS' ? 'redis' : 'redis cluster',
+        isClosed: () => this.#closed,
+        gate,
+      },
+      op,
+    );
+  }
+}

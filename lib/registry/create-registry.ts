@@ -1,0 +1,54 @@
+/**
+ * `createRegistry()`: the one-call way to get a ready {@link Registry}, with the backend chosen
+ * by `REGISTRY_TYPE` when none is given (DESIGN.md §6).
+ */
+import { parseEnv } from '../config/env.js';
+import { backendFromEnv } from './backends/from-env.js';
+import type { RegistryBackend } from './model.js';
+import { Registry } from './registry.js';
+import type { RegistryOptions } from './registry-options.js';
+
+/** Options for {@link createRegistry}: every {@link RegistryOptions} field, all optional, plus `env`. */
+export interface CreateRegistryOptions extends Partial<Omit<RegistryOptions, 'backend'>> {
+  /** The store; when absent it is built from the environment and closed with the registry. */
+  backend?: RegistryBackend;
+  /** Environment to read `REGISTRY_*` from. @default process.env */
+  env?: Record<string, string | undefined>;
+}
+
+/**
+ * Creates a registry and waits for its initial fill. Without `backend`, `REGISTRY_TYPE`,
+ * `REGISTRY_TTL` and `REGISTRY_PRESERVE_THRESHOLD` are read from `env` (explicit options win)
+ * and the registry owns (closes) the backend it built.
+ * @example
+ * await using registry = await createRegistry(); // INMEMORY unless REGISTRY_TYPE says otherwise
+ * @throws FleetgateError `ERR_FG_INVALID_CONFIG` for an invalid variable, `ERR_FG_STORE_UNAVAILABLE` if the store is down.
+ */
+export async function createRegistry(options: CreateRegistryOptions = {}): Promise<Registry> {
+  const { backend, env, ...rest } = options;
+  let registry: Registry;
+  if (backend !== undefined) {
+    registry = new Registry({ ...rest, backend });
+  } else {
+    const parsed = parseEnv(env ?? process.env);
+    const built = await backendFromEnv(parsed, rest.clock === undefined ? {} : { clock: rest.clock });
+    registry = new Registry({
+      ttlMs: parsed.registryTtlMs,
+      preserveThreshold: parsed.preserveThreshold,
+      ownsBackend: true,
+      ...dropUndefined(rest),
+      backend: built,
+    });
+  }
+  try {
+    await registry.ready();
+  } catch (err) {
+    await registry.close();
+    throw err;
+  }
+  return registry;
+}
+
+function dropUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

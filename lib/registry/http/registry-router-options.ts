@@ -1,0 +1,117 @@
+/**
+ * Options of the registration HTTP API ({@link import('./registry-router.js').registry}): the
+ * shape, the frozen defaults and the up-front validation.
+ */
+import { type Clock, realClock } from '../../clock.js';
+import { FleetgateError } from '../../errors.js';
+import { type Logger, noopLogger } from '../../logger.js';
+import { mergeDefined } from '../merge-defined.js';
+import type { RegistryApi } from '../registry-api.js';
+
+/** The per-source limit on registration attempts. */
+export interface RegistrationRateLimit {
+  /** Burst size. */
+  capacity: number;
+  /** Attempts regained per second. */
+  refillPerSecond: number;
+}
+
+/** Options for `registry()`. */
+export interface RegistryRouterOptions {
+  /** The registry to serve. When absent, one is created from the environment on first use (and closed by `close()`). */
+  registry: RegistryApi | undefined;
+  /** Path prefix of the API; `''` when mounted under a path (`app.use('/internal', registry({ prefix: '' }))`). @default '/internal' */
+  prefix: string;
+  /**
+   * Caller networks allowed to use the API. An empty list allows nobody.
+   * @default REGISTRY_ALLOW_FROM when set, else ['127.0.0.0/8', '::1/128', '::ffff:127.0.0.0/104']
+   */
+  allowFrom: readonly string[];
+  /** Required `Authorization: Bearer` token. @default REGISTRY_TOKEN when set, else none */
+  token: string | undefined;
+  /** Largest registration body in bytes. @default 65536 */
+  maxBodyBytes: number;
+  /** Most routes in one registration. @default 256 */
+  maxRoutes: number;
+  /** Most characters in a service name or instance id. @default 64 */
+  maxNameLength: number;
+  /** Registration attempts per source address; `false` turns the limit off. @default { capacity: 20, refillPerSecond: 5 } */
+  registrationRateLimit: RegistrationRateLimit | false;
+  /** Time source of the rate limiter. @default realClock */
+  clock: Clock;
+  /** @default noopLogger */
+  logger: Logger;
+  /**
+   * Whether to believe `X-Forwarded-For`: `false` uses the socket address; `true` trusts the
+   * one proxy in front (the address it appended, i.e. the right-most); a number trusts that
+   * many proxy hops. Never the left-most entry, which any client can forge.
+   * @default false
+   */
+  trustProxy: boolean | number;
+}
+
+/** Defaults for {@link RegistryRouterOptions}. Frozen. */
+export const REGISTRY_ROUTER_DEFAULTS: Readonly<RegistryRouterOptions> = Object.freeze({
+  registry: undefined,
+  prefix: '/internal',
+  allowFrom: Object.freeze(['127.0.0.0/8', '::1/128', '::ffff:127.0.0.0/104']),
+  token: undefined,
+  maxBodyBytes: 65_536,
+  maxRoutes: 256,
+  maxNameLength: 64,
+  registrationRateLimit: Object.freeze({ capacity: 20, refillPerSecond: 5 }),
+  clock: realClock,
+  logger: noopLogger,
+  trustProxy: false,
+});
+
+/**
+ * Merges options over the environment (`REGISTRY_ALLOW_FROM`, `REGISTRY_TOKEN`) and the
+ * defaults, then validates them.
+ * @throws FleetgateError `ERR_FG_INVALID_CONFIG` naming the first invalid option.
+ */
+export function resolveRegistryRouterOptions(
+  options: Partial<RegistryRouterOptions>,
+  env: Record<string, string | undefined> = process.env,
+): RegistryRouterOptions {
+  const base: RegistryRouterOptions = { ...REGISTRY_ROUTER_DEFAULTS };
+  const envAllow = env.REGISTRY_ALLOW_FROM?.trim();
+  if (envAllow) {
+    base.allowFrom = envAllow
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+  }
+  const envToken = env.REGISTRY_TOKEN?.trim();
+  if (envToken) base.token = envToken;
+  const o: RegistryRouterOptions = mergeDefined(base, options);
+
+  const bad = (name: string, value: unknown, expected: string): never => {
+    throw new FleetgateError(
+      'ERR_FG_INVALID_CONFIG',
+      `registry(): option ${name}=${String(value)} is invalid: ${expected}`,
+      {
+        details: { option: name, value, expected },
+      },
+    );
+  };
+  if (!(o.prefix === '' || /^\/[^?#\s]*[^/?#\s]$/.test(o.prefix)))
+    bad('prefix', o.prefix, "'' or a path like /internal");
+  if (!Array.isArray(o.allowFrom)) bad('allowFrom', o.allowFrom, 'an array of CIDRs');
+  if (o.token !== undefined && (typeof o.token !== 'string' || !/^[^\s]+$/.test(o.token)))
+    bad('token', '<redacted>', 'a non-empty string without whitespace');
+  const positiveInt = (name: 'maxBodyBytes' | 'maxRoutes' | 'maxNameLength'): void => {
+    if (!(Number.isInteger(o[name]) && o[name] >= 1)) bad(name, o[name], 'an integer ≥ 1');
+  };
+  positiveInt('maxBodyBytes');
+  positiveInt('maxRoutes');
+  positiveInt('maxNameLength');
+  const limit = o.registrationRateLimit;
+  if (limit !== false && (typeof limit !== 'object' || limit === null))
+    bad('registrationRateLimit', limit, '{ capacity, refillPerSecond } or false');
+  if (!(typeof o.trustProxy === 'boolean' || (Number.isInteger(o.trustProxy) && o.trustProxy >= 0)))
+    bad('trustProxy', o.trustProxy, 'a boolean or a number of hops');
+  if (o.registry !== undefined && typeof o.registry.register !== 'function')
+    bad('registry', o.registry, 'a RegistryApi');
+  return o;
+}

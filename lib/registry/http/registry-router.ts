@@ -1,0 +1,239 @@
+/**
+ * `registry()`: the registration HTTP API (DESIGN.md §3) as one plain `(req, res, next)`
+ * middleware for Express 4/5, Connect or a bare `http.createServer`.
+ *
+ * Guards run in a fixed order, before anything under the prefix is revealed: caller address
+ * (403), bearer token (401), then, for registrations only, the per-source rate limit (429).
+ */
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { FleetgateError, isFleetgateError } from '../../errors.js';
+import { type ComposedHandler, type Next, pathOf } from '../../http/compose.js';
+import { readJsonBody } from '../../http/read-json-body.js';
+import { sendError, sendJson } from '../../http/send-error.js';
+import { createRegistry } from '../create-registry.js';
+import type { RegistryApi } from '../registry-api.js';
+import { createAllowList } from './allow-from.js';
+import { createBearerCheck } from './bearer-auth.js';
+import { groupByService, instanceToJson, iso } from './instance-json.js';
+import { createRegistrationSchema, issuesOf, isValidName, toRegistrationInput } from './registration-schema.js';
+import {
+  REGISTRY_ROUTER_DEFAULTS,
+  type RegistryRouterOptions,
+  resolveRegistryRouterOptions,
+} from './registry-router-options.js';
+import { SourceRateLimiter, sourceKey } from './source-rate-limit.js';
+
+export { REGISTRY_ROUTER_DEFAULTS, type RegistryRouterOptions };
+
+/** The middleware returned by {@link registry}; `close()` releases what it created. */
+export interface RegistryMiddleware extends ComposedHandler, AsyncDisposable {
+  /** Forgets rate-limit state and closes the registry if this middleware created it. */
+  close(): Promise<void>;
+}
+
+type Endpoint =
+  | { kind: 'register'; allow: string }
+  | { kind: 'list'; allow: string }
+  | { kind: 'instance'; allow: string; service: string; instanceId: string }
+  | { kind: 'heartbeat'; allow: string; service: string; instanceId: string };
+
+const INSTANCE_PATH = /^\/services\/([^/]+)\/instances\/([^/]+)(\/heartbeat)?$/;
+
+/**
+ * Creates the registration API middleware.
+ * @example
+ * const reg = await createRegistry();
+ * app.use(registry({ registry: reg, token: process.env.REGISTRY_TOKEN }));
+ * // POST /internal/register-service, PUT /internal/services/:s/instances/:id/heartbeat,
+ * // DELETE /internal/services/:s/instances/:id, GET /internal/services
+ * @throws FleetgateError `ERR_FG_INVALID_CONFIG` for an invalid option.
+ */
+export function registry(options: Partial<RegistryRouterOptions> = {}): RegistryMiddleware {
+  const o = resolveRegistryRouterOptions(options);
+  const allowList = createAllowList(o.allowFrom, 'allowFrom');
+  const tokenOk = o.token === undefined ? undefined : createBearerCheck(o.token);
+  const limiter =
+    o.registrationRateLimit === false
+      ? undefined
+      : new SourceRateLimiter({ ...o.registrationRateLimit, clock: o.clock });
+  const schema = createRegistrationSchema({ maxNameLength: o.maxNameLength, maxRoutes: o.maxRoutes });
+  const { logger } = o;
+  let created: Promise<RegistryApi> | undefined;
+
+  const registryApi = (): Promise<RegistryApi> => {
+    if (o.registry !== undefined) return Promise.resolve(o.registry);
+    if (created === undefined) {
+      const pending = createRegistry({ logger });
+      created = pending;
+      // A store that was down at the first request must not stay "down" forever.
+      pending.catch(() => {
+        if (created === pending) created = undefined;
+      });
+    }
+    return created;
+  };
+
+  const serve = async (req: IncomingMessage, res: ServerResponse, endpoint: Endpoint | undefined, path: string) => {
+    const address = callerAddress(req, o.trustProxy);
+    if (!allowList.allows(address)) {
+      logger.warn(`fleetgate registry API: refused ${address ?? 'unknown address'} (not in allowFrom)`);
+      throw new FleetgateError('ERR_FG_FORBIDDEN', `${address ?? 'the caller'} may not use the registration API`);
+    }
+    if (tokenOk !== undefined && !tokenOk(req.headers.authorization)) {
+      logger.warn(`fleetgate registry API: refused ${address} (missing or wrong bearer token)`);
+      throw withHeaders(new FleetgateError('ERR_FG_UNAUTHORIZED', 'a valid bearer token is required'), {
+        'www-authenticate': 'Bearer realm="fleetgate"',
+      });
+    }
+    if (endpoint === undefined) throw new FleetgateError('ERR_FG_NOT_FOUND', `no registration API endpoint at ${path}`);
+    const method = req.method ?? 'GET';
+    if (!endpoint.allow.split(', ').includes(method)) {
+      throw withHeaders(
+        new FleetgateError('ERR_FG_NOT_FOUND', `${method} is not allowed on ${path}; use ${endpoint.allow}`, {
+          status: 405,
+        }),
+        { allow: endpoint.allow },
+      );
+    }
+    switch (endpoint.kind) {
+      case 'register': {
+        if (limiter !== undefined) {
+          const decision = limiter.take(sourceKey(address));
+          if (!decision.allowed) {
+            const seconds = Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
+            throw withHeaders(
+              new FleetgateError('ERR_FG_RATE_LIMITED', `too many registration attempts from ${address}`, {
+                details: { retry_after_ms: decision.retryAfterMs },
+              }),
+              { 'retry-after': String(seconds) },
+            );
+          }
+        }
+        const body = await readJsonBody(req, { maxBytes: o.maxBodyBytes });
+        const parsed = schema.safeParse(body);
+        if (!parsed.success) {
+          throw new FleetgateError('ERR_FG_INVALID_BODY', 'the registration body is invalid', {
+            details: issuesOf(parsed.error.issues),
+          });
+        }
+        const reg = await registryApi();
+        const instance = await reg.register(toRegistrationInput(parsed.data));
+        return sendJson(res, 200, {
+          service: instance.service,
+          instance_id: instance.instanceId,
+          ttl_ms: reg.ttlMs,
+          heartbeat_interval_ms: Math.round(reg.ttlMs / 3),
+          status: 'registered',
+          epoch: instance.epoch,
+        });
+      }
+      case 'heartbeat': {
+        const { service, instanceId } = endpoint;
+        if (!isValidName(service, o.maxNameLength) || !isValidName(instanceId, o.maxNameLength))
+          throw unknownInstance(service, instanceId);
+        const instance = await (await registryApi()).heartbeat(service, instanceId);
+        return sendJson(res, 200, {
+          service: instance.service,
+          instance_id: instance.instanceId,
+          expires_at: iso(instance.expiresAt),
+          status: instance.status,
+        });
+      }
+      case 'instance': {
+        const { service, instanceId } = endpoint;
+        if (!isValidName(service, o.maxNameLength) || !isValidName(instanceId, o.maxNameLength))
+          throw unknownInstance(service, instanceId);
+        const removed = await (await registryApi()).deregister(service, instanceId);
+        if (!removed) throw unknownInstance(service, instanceId);
+        return sendJson(res, 200, { status: 'deregistered' });
+      }
+      case 'list': {
+        const services: Record<string, { instances: ReturnType<typeof instanceToJson>[] }> = {};
+        for (const [name, list] of groupByService((await registryApi()).instances())) {
+          services[name] = { instances: list.map(instanceToJson) };
+        }
+        return sendJson(res, 200, { services });
+      }
+    }
+  };
+
+  const fail = (res: ServerResponse, err: unknown): void => {
+    const headers: OutgoingHttpHeaders = { ...errorHeaders.get(err as object) };
+    // The rest of an oversized body may still be arriving: do not keep this connection.
+    if (isFleetgateError(err, 'ERR_FG_BODY_TOO_LARGE')) headers.connection = 'close';
+    if (isFleetgateError(err) && err.status === 503) headers['retry-after'] ??= '1';
+    sendError(res, err, { headers, logger });
+  };
+
+  const handler = (req: IncomingMessage, res: ServerResponse, next?: Next): void => {
+    const path = pathOf(req.url);
+    const inside = o.prefix === '' || path === o.prefix || path.startsWith(`${o.prefix}/`);
+    const endpoint = inside ? matchEndpoint(path.slice(o.prefix.length)) : undefined;
+    // Mounted without a prefix, only our own paths are ours.
+    if (!inside || (endpoint === undefined && o.prefix === '')) passOn(req, res, next);
+    else serve(req, res, endpoint, path).catch((err: unknown) => fail(res, err));
+  };
+
+  const close = async (): Promise<void> => {
+    await limiter?.close();
+    const pending = created;
+    created = undefined;
+    if (pending !== undefined) await (await pending.catch(() => undefined))?.close();
+  };
+  return Object.assign(handler, { close, [Symbol.asyncDispose]: close });
+}
+
+/** Response headers that belong to an error (Allow, WWW-Authenticate, Retry-After). */
+const errorHeaders = new WeakMap<object, OutgoingHttpHeaders>();
+
+function withHeaders(err: FleetgateError, headers: OutgoingHttpHeaders): FleetgateError {
+  errorHeaders.set(err, headers);
+  return err;
+}
+
+function unknownInstance(service: string, instanceId: string): FleetgateError {
+  return new FleetgateError('ERR_FG_UNKNOWN_INSTANCE', `no instance ${instanceId} of ${service}; register again`, {
+    details: { service, instance_id: instanceId },
+  });
+}
+
+function passOn(req: IncomingMessage, res: ServerResponse, next: Next | undefined): void {
+  if (next !== undefined) next();
+  else
+    sendError(res, new FleetgateError('ERR_FG_NOT_FOUND', `nothing handles ${req.method ?? 'GET'} ${pathOf(req.url)}`));
+}
+
+function matchEndpoint(rest: string): Endpoint | undefined {
+  const p = rest.length > 1 && rest.endsWith('/') ? rest.slice(0, -1) : rest;
+  if (p === '/register-service') return { kind: 'register', allow: 'POST' };
+  if (p === '/services') return { kind: 'list', allow: 'GET, HEAD' };
+  const m = INSTANCE_PATH.exec(p);
+  if (m === null) return undefined;
+  const service = decode(m[1]!);
+  const instanceId = decode(m[2]!);
+  return m[3] === undefined
+    ? { kind: 'instance', allow: 'DELETE', service, instanceId }
+    : { kind: 'heartbeat', allow: 'PUT', service, instanceId };
+}
+
+function decode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment; // an invalid escape can never be a valid name; the name check rejects it
+  }
+}
+
+/** The caller's address: the socket peer, or the entry `trustProxy` hops from the right of X-Forwarded-For. */
+function callerAddress(req: IncomingMessage, trustProxy: boolean | number): string | undefined {
+  const peer = req.socket.remoteAddress;
+  const hops = trustProxy === true ? 1 : trustProxy === false ? 0 : trustProxy;
+  if (hops === 0) return peer;
+  const header = req.headers['x-forwarded-for'];
+  const forwarded = (Array.isArray(header) ? header.join(',') : (header ?? ''))
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const chain = peer === undefined ? forwarded : [...forwarded, peer];
+  return chain[Math.max(0, chain.length - 1 - hops)];
+}

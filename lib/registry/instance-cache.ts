@@ -1,0 +1,149 @@
+/**
+ * The registry's local cache: every instance the gateway knows, indexed by service, read
+ * synchronously on the request path. Instances are deep-frozen so readers can share them.
+ */
+import type { ServiceInstance } from './model.js';
+import { RouteClaims } from './route-conflicts.js';
+
+/** One cached instance. */
+export interface CacheEntry {
+  readonly key: string;
+  /** Deep-frozen. */
+  instance: ServiceInstance;
+  /** The store said the lease expired (or lost it) although `expiresAt` may still be ahead. */
+  lost: boolean;
+}
+
+/** The cache key of an instance. */
+export function instanceKey(service: string, instanceId: string): string {
+  return `${service}\u0000${instanceId}`;
+}
+
+/**
+ * Orders two versions of one instance: by `registeredAt`, then `epoch`, then `lastHeartbeat`.
+ * Negative when `a` is older. Used to drop watch events that arrive after a newer direct update.
+ */
+export function compareVersions(a: ServiceInstance, b: ServiceInstance): number {
+  return a.registeredAt - b.registeredAt || a.epoch - b.epoch || a.lastHeartbeat - b.lastHeartbeat;
+}
+
+/** What {@link InstanceCache.upsert} changed. */
+export interface UpsertResult {
+  previous: ServiceInstance | undefined;
+  /** The previous entry's lease had expired or been lost. */
+  previousExpired: boolean;
+}
+
+/** Instances by key and by service. */
+export class InstanceCache {
+  readonly #entries = new Map<string, CacheEntry>();
+  readonly #byService = new Map<string, Map<string, CacheEntry>>();
+  /** Routes claimed by the cached instances, for conflict checks. */
+  readonly routeClaims = new RouteClaims();
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  get(service: string, instanceId: string): CacheEntry | undefined {
+    return this.#byService.get(service)?.get(instanceId);
+  }
+
+  entry(key: string): CacheEntry | undefined {
+    return this.#entries.get(key);
+  }
+
+  entries(): IterableIterator<CacheEntry> {
+    return this.#entries.values();
+  }
+
+  /** Entries of one service (empty when unknown). */
+  serviceEntries(service: string): Iterable<CacheEntry> {
+    return this.#byService.get(service)?.values() ?? [];
+  }
+
+  serviceNames(): IterableIterator<string> {
+    return this.#byService.keys();
+  }
+
+  /** Whether the entry's lease is over at `now`. */
+  static expired(entry: CacheEntry, now: number): boolean {
+    return entry.lost || entry.instance.expiresAt <= now;
+  }
+
+  /**
+   * Stores `instance` unless the cache already holds a newer version, or the very same state
+   * (a watch event echoing a direct update). Returns `undefined` when nothing changed.
+   */
+  upsert(instance: ServiceInstance, now: number): UpsertResult | undefined {
+    const key = instanceKey(instance.service, instance.instanceId);
+    const current = this.#entries.get(key);
+    if (current !== undefined) {
+      const order = compareVersions(instance, current.instance);
+      if (order < 0) return undefined;
+      if (order === 0 && !current.lost && sameState(instance, current.instance)) return undefined;
+    }
+    const entry: CacheEntry = { key, instance: deepFreeze(structuredClone(instance)), lost: false };
+    this.#set(entry);
+    return {
+      previous: current?.instance,
+      previousExpired: current === undefined ? false : InstanceCache.expired(current, now),
+    };
+  }
+
+  /** Puts an entry back as is (used when rebuilding the cache after a re-list). */
+  restore(entry: CacheEntry): void {
+    this.#set({ ...entry });
+  }
+
+  /**
+   * Removes an instance unless the cache holds a newer version than `seen` (the store's last
+   * known value). Returns the removed instance.
+   */
+  remove(service: string, instanceId: string, seen?: ServiceInstance): ServiceInstance | undefined {
+    const entry = this.get(service, instanceId);
+    if (entry === undefined) return undefined;
+    if (seen !== undefined && compareVersions(entry.instance, seen) > 0) return undefined;
+    this.#entries.delete(entry.key);
+    this.routeClaims.remove(service, entry.instance.routes);
+    const bucket = this.#byService.get(service);
+    bucket?.delete(instanceId);
+    if (bucket?.size === 0) this.#byService.delete(service);
+    return entry.instance;
+  }
+
+  /** Marks the lease as lost (store said `expire`) unless the cache holds a newer version than `seen`. */
+  markLost(service: string, instanceId: string, seen?: ServiceInstance): boolean {
+    const entry = this.get(service, instanceId);
+    if (entry === undefined || entry.lost) return false;
+    if (seen !== undefined && compareVersions(entry.instance, seen) > 0) return false;
+    entry.lost = true;
+    return true;
+  }
+
+  #set(entry: CacheEntry): void {
+    const previous = this.#entries.get(entry.key);
+    if (previous !== undefined) this.routeClaims.remove(previous.instance.service, previous.instance.routes);
+    this.routeClaims.add(entry.instance.service, entry.instance.routes);
+    this.#entries.set(entry.key, entry);
+    let bucket = this.#byService.get(entry.instance.service);
+    if (bucket === undefined) {
+      bucket = new Map();
+      this.#byService.set(entry.instance.service, bucket);
+    }
+    bucket.set(entry.instance.instanceId, entry);
+  }
+}
+
+/** Same lease, status and registration data (the version fields are compared separately). */
+function sameState(a: ServiceInstance, b: ServiceInstance): boolean {
+  return a.expiresAt === b.expiresAt && a.status === b.status;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}

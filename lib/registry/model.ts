@@ -1,0 +1,114 @@
+/**
+ * The registry data model and the {@link RegistryBackend} interface every store implements.
+ * DESIGN.md §2.
+ */
+
+/** An instance's routing status. Only `UP` (and `UNKNOWN` before the first health check) take traffic. */
+export type InstanceStatus = 'UP' | 'DOWN' | 'UNKNOWN' | 'DRAINING';
+
+/** All statuses, for validation. */
+export const INSTANCE_STATUSES: readonly InstanceStatus[] = ['UP', 'DOWN', 'UNKNOWN', 'DRAINING'];
+
+/** A route a service exposes through the gateway. */
+export interface RouteSpec {
+  /** HTTP method, upper case, or `*` for any. @default '*' */
+  method: string;
+  /** Path pattern: `*` one segment, `**` the rest, `:name` a named segment. */
+  path: string;
+  /** `http` for plain requests, `ws` for WebSocket message routes. @default 'http' */
+  protocol?: 'http' | 'ws';
+  /** WebSocket routes only: reachable from outside the gateway. @default false */
+  public?: boolean;
+  /** Free-form permission label (furt compatibility); the gateway passes it on. */
+  permission?: string;
+  /** Per-route upstream response timeout in ms. */
+  timeoutMs?: number;
+}
+
+/** One registered instance of a service. */
+export interface ServiceInstance {
+  service: string;
+  instanceId: string;
+  /** Base URL, `http(s)://host:port`. */
+  url: string;
+  healthEndpoint?: string;
+  routes: RouteSpec[];
+  /** Relative share for the weighted balancer. @default 1 */
+  weight: number;
+  version?: string;
+  zone?: string;
+  metadata: Record<string, unknown>;
+  /** ms since epoch of the latest (re-)registration. */
+  registeredAt: number;
+  /** ms since epoch of the latest heartbeat (or registration). */
+  lastHeartbeat: number;
+  /** ms since epoch after which the instance is out of routing unless renewed. */
+  expiresAt: number;
+  status: InstanceStatus;
+  /** Bumped by every re-registration of the same `(service, instanceId)`. Starts at 1. */
+  epoch: number;
+}
+
+/** What a caller gives to register an instance. */
+export interface RegistrationInput {
+  service: string;
+  /** Generated when absent, returned in the result. */
+  instanceId?: string;
+  url: string;
+  healthEndpoint?: string;
+  routes?: RouteSpec[];
+  weight?: number;
+  version?: string;
+  zone?: string;
+  metadata?: Record<string, unknown>;
+  /** Initial status. @default 'UP' */
+  status?: InstanceStatus;
+}
+
+/** A change delivered by {@link RegistryBackend.watch}. */
+export interface RegistryEvent {
+  type: 'register' | 'heartbeat' | 'deregister' | 'expire' | 'status';
+  service: string;
+  instanceId: string;
+  /** The instance after the change; for `deregister`/`expire` the last known value if the store had it. */
+  instance?: ServiceInstance;
+}
+
+/** Called for every change; `resync` tells the watcher to re-list everything (after reconnect or compaction). */
+export type RegistryWatcher = (event: RegistryEvent | { type: 'resync' }) => void;
+
+/** Options every backend's register/heartbeat take. */
+export interface LeaseOptions {
+  /** The instance's TTL in ms. */
+  ttlMs: number;
+}
+
+/**
+ * The store behind a registry. One file per implementation in `backends/`; the in-memory
+ * backend is the reference. Every backend passes `describeRegistryBackend` (fleetgate/conformance).
+ *
+ * Expiry is the backend's job: an instance not renewed within its TTL disappears from
+ * `get`/`list` and one `expire` event is delivered to watchers.
+ */
+export interface RegistryBackend extends AsyncDisposable {
+  /** Short name for health output, e.g. `INMEMORY`, `REDIS`. */
+  readonly type: string;
+  /** Registers or re-registers (idempotent per `(service, instanceId)`; re-registering bumps `epoch`). */
+  register(input: RegistrationInput, lease: LeaseOptions): Promise<ServiceInstance>;
+  /** Renews the TTL. Throws `ERR_FG_UNKNOWN_INSTANCE` when the instance is not registered. */
+  heartbeat(service: string, instanceId: string, lease: LeaseOptions): Promise<ServiceInstance>;
+  /** Removes the instance; resolves `false` when it was not registered. */
+  deregister(service: string, instanceId: string): Promise<boolean>;
+  /** One live instance, or `undefined`. */
+  get(service: string, instanceId: string): Promise<ServiceInstance | undefined>;
+  /** Live instances of one service, or of all services. */
+  list(service?: string): Promise<ServiceInstance[]>;
+  /** Subscribes to changes; returns the unsubscribe function. */
+  watch(onEvent: RegistryWatcher): () => void;
+  /** Optional capability: records a status verdict (health checks) visible to every gateway. */
+  setStatus?(service: string, instanceId: string, status: InstanceStatus): Promise<ServiceInstance | undefined>;
+  /** Optional capability: whether the store is reachable right now. */
+  isConnected?(): boolean;
+  /** Releases every handle (timers, sockets). Idempotent. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,75 @@
+/**
+ * The public surface of a {@link import('./registry.js').Registry}, as consumed by the HTTP API,
+ * the proxy, the health checker and the sandbox. Kept as an interface so those parts depend on
+ * the contract, not on the class.
+ */
+import type { InstanceStatus, RegistrationInput, ServiceInstance } from './model.js';
+
+/** A change applied to the local cache; the route table and health checker follow these. */
+export interface RegistryChange {
+  type: 'register' | 'heartbeat' | 'deregister' | 'expire' | 'status' | 'resync';
+  service?: string;
+  instanceId?: string;
+  /** The instance after the change (absent for removals and resync). */
+  instance?: ServiceInstance;
+  /** The instance before the change, when the cache had it. */
+  previous?: ServiceInstance;
+}
+
+/** Self-preservation state (Eureka's safety valve), shown by `/health`. */
+export interface SelfPreservationState {
+  active: boolean;
+  /** Why it froze eviction, e.g. "6 of 10 instances (60%) expired in one sweep". */
+  reason?: string;
+  /** ms since epoch when it froze. */
+  since?: number;
+  /** Instances kept in routing although their lease expired. */
+  preserved: number;
+}
+
+/** The registry's own health, shown by `/health`. */
+export interface RegistryHealth {
+  /** Backend type, e.g. `INMEMORY`. */
+  type: string;
+  connected: boolean;
+  /** Why the registry is degraded, when it is. */
+  degradedReason?: string;
+  selfPreservation: SelfPreservationState;
+}
+
+/** Events emitted by the registry. */
+export interface RegistryEventMap {
+  change: [RegistryChange];
+  registered: [ServiceInstance];
+  deregistered: [ServiceInstance];
+  expired: [ServiceInstance];
+  'self-preservation': [SelfPreservationState];
+}
+
+/** What every consumer of a registry may use. */
+export interface RegistryApi extends AsyncDisposable {
+  /** The default TTL for registrations, in ms. */
+  readonly ttlMs: number;
+  /** Resolves once the local cache has been filled from the backend and the watch is live. */
+  ready(): Promise<void>;
+  /** Registers through the backend. Throws `ERR_FG_ROUTE_CONFLICT` on a route collision. */
+  register(input: RegistrationInput): Promise<ServiceInstance>;
+  /** Renews the lease. Throws `ERR_FG_UNKNOWN_INSTANCE` when unknown. */
+  heartbeat(service: string, instanceId: string): Promise<ServiceInstance>;
+  /** Removes an instance; `false` when it was unknown. */
+  deregister(service: string, instanceId: string): Promise<boolean>;
+  /** Sets a status verdict (health checks, draining). */
+  setStatus(service: string, instanceId: string, status: InstanceStatus): Promise<ServiceInstance | undefined>;
+  /** From the local cache, synchronously: live instances (not expired, or kept by self-preservation). */
+  instances(service?: string): ServiceInstance[];
+  /** From the local cache: one live instance. */
+  get(service: string, instanceId: string): ServiceInstance | undefined;
+  /** From the local cache: names of services with at least one live instance. */
+  services(): string[];
+  /** The registry's own health. */
+  health(): RegistryHealth;
+  on<K extends keyof RegistryEventMap>(event: K, listener: (...args: RegistryEventMap[K]) => void): this;
+  off<K extends keyof RegistryEventMap>(event: K, listener: (...args: RegistryEventMap[K]) => void): this;
+  /** Stops timers and watches; closes the backend when the registry created it. */
+  close(): Promise<void>;
+}

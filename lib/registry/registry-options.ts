@@ -1,0 +1,79 @@
+/**
+ * Options of the {@link import('./registry.js').Registry}: the shape, the frozen defaults and
+ * the up-front validation.
+ */
+import { type Clock, realClock } from '../clock.js';
+import { FleetgateError } from '../errors.js';
+import { type Logger, noopLogger } from '../logger.js';
+import type { RegistryBackend } from './model.js';
+import type { RouteShape } from './route-conflicts.js';
+
+/** Options for the Registry. */
+export interface RegistryOptions {
+  /** The store. Required. */
+  backend: RegistryBackend;
+  /** Time source for expiry, sweeps and self-preservation. @default realClock */
+  clock: Clock;
+  /** TTL given to every registration and heartbeat, in ms. @default 90000 */
+  ttlMs: number;
+  /** How often the cache is swept for expired leases, in ms. @default 1000 */
+  sweepIntervalMs: number;
+  /** Freeze eviction when more than this share of the live instances expire in one sweep. @default 0.15 */
+  preserveThreshold: number;
+  /** Thaw a freeze after this long anyway, so dead instances do leave. @default 3 × ttlMs (when undefined) */
+  preserveMaxMs: number | undefined;
+  /** Fewest expiries in one sweep that can freeze eviction (one crash is never a mass event). @default 2 */
+  preserveMinExpired: number;
+  /** Gateway routes registrations may not override (RouteSpec and static gateway routes both fit). @default [] */
+  staticRoutes: readonly RouteShape[];
+  /** @default noopLogger */
+  logger: Logger;
+  /** Close the backend when the registry closes. @default false */
+  ownsBackend: boolean;
+}
+
+/** Defaults for {@link RegistryOptions}. Frozen. */
+export const REGISTRY_DEFAULTS: Readonly<Omit<RegistryOptions, 'backend'>> = Object.freeze({
+  clock: realClock,
+  ttlMs: 90_000,
+  sweepIntervalMs: 1000,
+  preserveThreshold: 0.15,
+  preserveMaxMs: undefined,
+  preserveMinExpired: 2,
+  staticRoutes: Object.freeze([]) as readonly RouteShape[],
+  logger: noopLogger,
+  ownsBackend: false,
+});
+
+/** Options with every default applied. */
+export type ResolvedRegistryOptions = Omit<RegistryOptions, 'preserveMaxMs'> & { preserveMaxMs: number };
+
+/**
+ * Resolves and validates options.
+ * @throws FleetgateError `ERR_FG_INVALID_CONFIG` naming the first invalid option.
+ */
+export function resolveRegistryOptions(options: Omit<RegistryOptions, 'preserveMaxMs'> & { preserveMaxMs?: number }) {
+  const o = options;
+  const bad = (name: string, value: unknown, expected: string): never => {
+    throw new FleetgateError(
+      'ERR_FG_INVALID_CONFIG',
+      `Registry option ${name}=${String(value)} is invalid: ${expected}`,
+      {
+        details: { option: name, value, expected },
+      },
+    );
+  };
+  if (o.backend === undefined || typeof o.backend.watch !== 'function') bad('backend', o.backend, 'a RegistryBackend');
+  if (!(Number.isFinite(o.ttlMs) && o.ttlMs > 0)) bad('ttlMs', o.ttlMs, 'a positive number of ms');
+  if (!(Number.isFinite(o.sweepIntervalMs) && o.sweepIntervalMs > 0))
+    bad('sweepIntervalMs', o.sweepIntervalMs, 'a positive number of ms');
+  if (!(o.preserveThreshold > 0 && o.preserveThreshold <= 1))
+    bad('preserveThreshold', o.preserveThreshold, 'a number in (0, 1]');
+  const preserveMaxMs = o.preserveMaxMs ?? 3 * o.ttlMs;
+  if (!(Number.isFinite(preserveMaxMs) && preserveMaxMs >= 0))
+    bad('preserveMaxMs', preserveMaxMs, 'a non-negative number of ms');
+  if (!(Number.isInteger(o.preserveMinExpired) && o.preserveMinExpired >= 1))
+    bad('preserveMinExpired', o.preserveMinExpired, 'an integer ≥ 1');
+  if (!Array.isArray(o.staticRoutes)) bad('staticRoutes', o.staticRoutes, 'an array of routes');
+  return { ...o, preserveMaxMs } satisfies ResolvedRegistryOptions;
+}

@@ -1,0 +1,309 @@
+/**
+ * The Registry: a backend plus a local cache fed by the backend's watch, so the request path
+ * (`instances()`, `get()`, `services()`) is synchronous and never touches the store. Adds expiry
+ * sweeps, self-preservation, route-conflict checks, events and diagnostics. DESIGN.md §2.
+ */
+import { EventEmitter } from 'node:events';
+import type { TimerHandle } from '../clock.js';
+import { registryChannel } from '../diagnostics.js';
+import { FleetgateError, isFleetgateError } from '../errors.js';
+import { LocalCache } from './local-cache.js';
+import { mergeDefined } from './merge-defined.js';
+import type { InstanceStatus, RegistrationInput, RegistryBackend, RegistryEvent, ServiceInstance } from './model.js';
+import type { RegistryApi, RegistryChange, RegistryEventMap, RegistryHealth } from './registry-api.js';
+import {
+  REGISTRY_DEFAULTS,
+  type RegistryOptions,
+  type ResolvedRegistryOptions,
+  resolveRegistryOptions,
+} from './registry-options.js';
+import { assertNoRouteConflict, type ClaimedRoute, claimsOf, type RouteShape } from './route-conflicts.js';
+import { SelfPreservation } from './self-preservation.js';
+import { describeError, storeUnavailableError } from './store-errors.js';
+
+export { REGISTRY_DEFAULTS, type RegistryOptions } from './registry-options.js';
+
+/**
+ * The service registry with its local route cache.
+ *
+ * The initial fill (`backend.list()`) starts in the constructor; {@link Registry.ready} resolves
+ * when it is done, or rejects with `ERR_FG_STORE_UNAVAILABLE` if the store was unreachable (the
+ * registry then retries at every sweep and a later `ready()` resolves once a fill succeeds).
+ * Backend failures never crash it: calls reject with `ERR_FG_STORE_UNAVAILABLE` and the cache
+ * keeps serving the last-known state. Route conflicts are checked against this gateway's cache,
+ * so two gateways registering colliding routes at the same instant can both succeed.
+ *
+ * @example
+ * await using registry = new Registry({ backend: new MemoryBackend(), ownsBackend: true });
+ * await registry.ready();
+ * await registry.register({ service: 'sagjan', url: 'http://127.0.0.1:7812', routes: [{ method: 'GET', path: '/api/comments/*' }] });
+ * registry.instances('sagjan'); // synchronous, from the cache
+ */
+export class Registry extends EventEmitter<RegistryEventMap> implements RegistryApi {
+  readonly ttlMs: number;
+  /** The store behind this registry. */
+  readonly backend: RegistryBackend;
+  readonly #opts: ResolvedRegistryOptions;
+  readonly #preservation: SelfPreservation;
+  readonly #cache: LocalCache;
+  /** Route claims of registrations in flight, so two concurrent conflicting registrations cannot both pass. */
+  readonly #pendingClaims = new Set<{ service: string; routes: readonly RouteShape[] }>();
+  readonly #unwatch: () => void;
+  readonly #sweepTimer: TimerHandle;
+  #ready: Promise<void>;
+  #relisting: Promise<void> | undefined;
+  #relistAgain = false;
+  #needsRelist = false;
+  #relistFailure: string | undefined;
+  #callFailure: string | undefined;
+  #closing: Promise<void> | undefined;
+
+  constructor(options: Partial<RegistryOptions> & Pick<RegistryOptions, 'backend'>) {
+    super();
+    const opts = resolveRegistryOptions(mergeDefined(REGISTRY_DEFAULTS, options));
+    this.#opts = opts;
+    this.ttlMs = opts.ttlMs;
+    this.backend = opts.backend;
+    this.#preservation = new SelfPreservation({
+      threshold: opts.preserveThreshold,
+      maxMs: opts.preserveMaxMs,
+      minExpired: opts.preserveMinExpired,
+    });
+    this.#cache = new LocalCache(
+      opts.clock,
+      this.#preservation,
+      {
+        change: (change, cameBack) => this.#announce(change, cameBack),
+        preservation: (_transition, evicted) => this.#announcePreservation(evicted),
+      },
+      () => this.#storeHealthy(),
+    );
+    this.#unwatch = this.backend.watch((event) => this.#onWatch(event));
+    this.#ready = this.#relist();
+    this.#ready.catch(() => {});
+    this.#sweepTimer = opts.clock.setInterval(() => this.#sweep(), opts.sweepIntervalMs);
+  }
+
+  ready(): Promise<void> {
+    return this.#ready;
+  }
+
+  async register(input: RegistrationInput): Promise<ServiceInstance> {
+    this.#assertOpen();
+    await this.#ready.catch(() => {}); // conflicts are judged against a filled cache
+    const routes = input.routes ?? [];
+    const claims: ClaimedRoute[] = claimsOf(this.#pendingClaims);
+    for (const route of this.#opts.staticRoutes) claims.push({ route });
+    assertNoRouteConflict(input.service, routes, claims, this.#cache.routeClaims);
+    const claim = { service: input.service, routes };
+    this.#pendingClaims.add(claim);
+    try {
+      const instance = await this.#call(() => this.backend.register(input, { ttlMs: this.ttlMs }));
+      this.#ingest({ type: 'register', service: instance.service, instanceId: instance.instanceId, instance });
+      return instance;
+    } finally {
+      this.#pendingClaims.delete(claim);
+    }
+  }
+
+  async heartbeat(service: string, instanceId: string): Promise<ServiceInstance> {
+    this.#assertOpen();
+    const instance = await this.#call(() => this.backend.heartbeat(service, instanceId, { ttlMs: this.ttlMs }));
+    this.#ingest({ type: 'heartbeat', service, instanceId, instance });
+    return instance;
+  }
+
+  async deregister(service: string, instanceId: string): Promise<boolean> {
+    this.#assertOpen();
+    const removed = await this.#call(() => this.backend.deregister(service, instanceId));
+    // Also drop it locally when the store no longer had it (e.g. a preserved instance).
+    this.#ingest({ type: 'deregister', service, instanceId });
+    return removed;
+  }
+
+  async setStatus(service: string, instanceId: string, status: InstanceStatus): Promise<ServiceInstance | undefined> {
+    this.#assertOpen();
+    if (this.backend.setStatus !== undefined) {
+      const setStatus = this.backend.setStatus.bind(this.backend);
+      const instance = await this.#call(() => setStatus(service, instanceId, status));
+      if (instance !== undefined) this.#ingest({ type: 'status', service, instanceId, instance });
+      return instance;
+    }
+    // Without the capability the verdict stays local to this gateway and survives heartbeats.
+    const instance = this.#cache.setLocalStatus(service, instanceId, status);
+    return instance === undefined ? undefined : structuredClone(instance);
+  }
+
+  instances(service?: string): ServiceInstance[] {
+    return this.#cache.instances(service);
+  }
+
+  get(service: string, instanceId: string): ServiceInstance | undefined {
+    return this.#cache.get(service, instanceId);
+  }
+
+  services(): string[] {
+    return this.#cache.services();
+  }
+
+  health(): RegistryHealth {
+    const failing = this.#relistFailure !== undefined || this.#callFailure !== undefined;
+    const connected = this.backend.isConnected?.() ?? !failing;
+    const degradedReason =
+      this.#relistFailure ??
+      this.#callFailure ??
+      (connected ? undefined : `${this.backend.type} store disconnected; serving the last-known routes`);
+    return {
+      type: this.backend.type,
+      connected,
+      ...(degradedReason === undefined ? {} : { degradedReason }),
+      selfPreservation: this.#preservation.state(),
+    };
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#sweepTimer.cancel();
+      this.#unwatch();
+      if (this.#opts.ownsBackend) await this.backend.close();
+    })();
+    return this.#closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  #onWatch(event: RegistryEvent | { type: 'resync' }): void {
+    if (this.#closing !== undefined) return;
+    if (event.type === 'resync') {
+      this.#relist().catch(() => {});
+      return;
+    }
+    this.#ingest(event);
+  }
+
+  /** Re-lists the store in full and swaps in the rebuilt cache; one run at a time, repeated if asked meanwhile. */
+  #relist(): Promise<void> {
+    if (this.#relisting !== undefined) {
+      this.#relistAgain = true;
+      return this.#relisting;
+    }
+    this.#relisting = (async () => {
+      try {
+        do {
+          this.#relistAgain = false;
+          await this.#relistOnce();
+        } while (this.#relistAgain && this.#closing === undefined);
+      } finally {
+        this.#relisting = undefined;
+      }
+    })();
+    return this.#relisting;
+  }
+
+  async #relistOnce(): Promise<void> {
+    this.#cache.relistStarted();
+    let listed: ServiceInstance[];
+    try {
+      listed = await this.backend.list();
+    } catch (err) {
+      this.#cache.relistFailed();
+      this.#needsRelist = true;
+      this.#relistFailure = `cannot list the ${this.backend.type} store (${describeError(err)}); serving the last-known routes`;
+      this.#opts.logger.warn(`fleetgate registry: ${this.#relistFailure}`);
+      throw storeUnavailableError(this.backend.type, err);
+    }
+    if (this.#closing !== undefined) return;
+    this.#needsRelist = false;
+    this.#relistFailure = undefined;
+    this.#ready = Promise.resolve(); // a later ready() succeeds even if the first fill failed
+    const { lost } = this.#cache.relisted(listed);
+    if (lost > 0) this.#opts.logger.warn(`fleetgate registry: ${lost} cached instances are missing from the store`);
+  }
+
+  /** Runs a backend call; a non-Fleetgate failure means the store is down: `ERR_FG_STORE_UNAVAILABLE`. */
+  async #call<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      const result = await fn();
+      this.#callFailure = undefined;
+      return result;
+    } catch (err) {
+      if (isFleetgateError(err) && err.code !== 'ERR_FG_STORE_UNAVAILABLE') {
+        this.#callFailure = undefined; // the store answered, with a refusal
+        throw err;
+      }
+      this.#noteCallFailure(err);
+      throw isFleetgateError(err) ? err : storeUnavailableError(this.backend.type, err);
+    }
+  }
+
+  #noteCallFailure(err: unknown): void {
+    this.#callFailure = `the ${this.backend.type} store failed (${describeError(err)}); serving the last-known routes`;
+    this.#opts.logger.warn(`fleetgate registry: ${this.#callFailure}`);
+  }
+
+  #emitSafely<K extends keyof RegistryEventMap>(event: K, ...args: RegistryEventMap[K]): void {
+    try {
+      (this.emit as (e: K, ...a: RegistryEventMap[K]) => boolean)(event, ...args);
+    } catch (err) {
+      // A listener's bug must not break the cache or the sweep.
+      this.#opts.logger.error(`fleetgate registry: a '${event}' listener threw: ${describeError(err)}`);
+    }
+  }
+
+  #assertOpen(): void {
+    if (this.#closing !== undefined) throw new FleetgateError('ERR_FG_CLOSED', 'the registry is closed');
+  }
+
+  #ingest(event: RegistryEvent): void {
+    if (!this.#cache.apply(event)) this.#fetch(event.type, event.service, event.instanceId);
+  }
+
+  #fetch(type: RegistryEvent['type'], service: string, instanceId: string): void {
+    this.backend.get(service, instanceId).then(
+      (instance) => {
+        if (instance !== undefined && this.#closing === undefined)
+          this.#ingest({ type, service, instanceId, instance });
+      },
+      (err: unknown) => this.#noteCallFailure(err),
+    );
+  }
+
+  #announce(change: RegistryChange, cameBack = false): void {
+    this.#emitSafely('change', change);
+    if (change.type === 'register' && change.instance) this.#emitSafely('registered', change.instance);
+    if (change.type === 'deregister' && change.previous) this.#emitSafely('deregistered', change.previous);
+    if (change.type === 'expire' && change.previous) this.#emitSafely('expired', change.previous);
+    // Routine heartbeats are neither logged nor published: only ones that revive or change an instance.
+    const meaningful = change.type !== 'heartbeat' || cameBack || change.previous?.status !== change.instance?.status;
+    if (!meaningful) return;
+    if (change.type !== 'resync') {
+      this.#opts.logger.info(`fleetgate registry: ${change.type} ${change.service}/${change.instanceId}`);
+    }
+    if (registryChannel.hasSubscribers) registryChannel.publish(change);
+  }
+
+  #sweep(): void {
+    if (this.#closing !== undefined) return;
+    if (this.#needsRelist && this.#relisting === undefined) {
+      this.#relist().catch(() => {});
+    }
+    this.#cache.sweep(this.#storeHealthy());
+  }
+
+  /** Whether the store answers: no failed re-list or call since the last success, and connected. */
+  #storeHealthy(): boolean {
+    return (
+      this.#relistFailure === undefined && this.#callFailure === undefined && this.backend.isConnected?.() !== false
+    );
+  }
+
+  #announcePreservation(evicted: number): void {
+    const state = this.#preservation.state();
+    if (state.active) this.#opts.logger.warn(`fleetgate registry: self-preservation on: ${state.reason}`);
+    else this.#opts.logger.info(`fleetgate registry: self-preservation off (${evicted} evicted)`);
+    this.#emitSafely('self-preservation', state);
+    if (registryChannel.hasSubscribers) registryChannel.publish({ type: 'self-preservation', state });
+  }
+}

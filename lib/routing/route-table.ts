@@ -1,0 +1,237 @@
+/**
+ * The gateway's local route table: static gateway routes plus the routes that live instances
+ * registered, compiled into tries and kept current from the registry's `change` events, one
+ * service at a time. The request path only reads it; it never waits on the store.
+ */
+import { FleetgateError } from '../errors.js';
+import type { RouteSpec, ServiceInstance } from '../registry/model.js';
+import type { RegistryApi, RegistryChange } from '../registry/registry-api.js';
+import { extractParams, normalizeMethod, routeShapeKeyOf } from './pattern.js';
+import { RouteTrie } from './route-trie.js';
+import { byClaim, PatternCache, sameRoute, staticTableRoute, type TableRoute, unionOfRoutes } from './table-routes.js';
+import type { RouteMatch, StaticRoute } from './types.js';
+
+/** Options of {@link RouteTable}. */
+export interface RouteTableOptions {
+  /** The registry whose live instances supply the routes. */
+  registry: RegistryApi;
+  /** Gateway routes; they are matched before any registered route and cannot be overridden. @default [] */
+  staticRoutes: readonly StaticRoute[];
+  /** Route `/{service}/rest` to `service` (as `/rest`) when no pattern matches. @default true */
+  nameRouting: boolean;
+  /** Which routes this table holds: `http` (routes without a protocol count as http) or `ws` message routes. @default 'http' */
+  protocol: 'http' | 'ws';
+}
+
+/** Defaults of {@link RouteTableOptions}. */
+export const ROUTE_TABLE_DEFAULTS: Readonly<Omit<RouteTableOptions, 'registry'>> = Object.freeze({
+  staticRoutes: Object.freeze([]) as readonly StaticRoute[],
+  nameRouting: true,
+  protocol: 'http',
+});
+
+/**
+ * Static and registered routes, matched most-specific-first.
+ * @example
+ * await using table = new RouteTable({ registry });
+ * const hit = table.match('GET', '/api/comments/7');
+ * const instances = hit === undefined ? [] : table.instancesFor(hit);
+ */
+export class RouteTable implements AsyncDisposable {
+  readonly #registry: RegistryApi;
+  readonly #protocol: 'http' | 'ws';
+  readonly #nameRouting: boolean;
+  readonly #static = new RouteTrie<TableRoute>();
+  readonly #registered = new RouteTrie<TableRoute>(byClaim);
+  readonly #byService = new Map<string, Map<string, TableRoute>>();
+  /** Services with at least one live instance (the name fallback's targets). */
+  readonly #live = new Set<string>();
+  readonly #fallbackRoutes = new Map<string, RouteSpec>();
+  readonly #keyOfRoute = new WeakMap<RouteSpec, string>();
+  readonly #keysOfInstance = new WeakMap<readonly RouteSpec[], Set<string>>();
+  readonly #patterns = new PatternCache();
+  readonly #onChange = (change: RegistryChange): void => this.#apply(change);
+  // Self-preservation changes which instances count as live without a change event per instance.
+  readonly #onPreservation = (): void => {
+    if (!this.#closed) this.#rebuildAll();
+  };
+  #closed = false;
+
+  /** Throws `ERR_FG_INVALID_CONFIG` for an invalid static route. */
+  constructor(options: Partial<RouteTableOptions> & Pick<RouteTableOptions, 'registry'>) {
+    const opts = { ...ROUTE_TABLE_DEFAULTS } as RouteTableOptions;
+    for (const [k, v] of Object.entries(options))
+      if (v !== undefined) (opts as unknown as Record<string, unknown>)[k] = v;
+    if (opts.protocol !== 'http' && opts.protocol !== 'ws') {
+      throw new FleetgateError('ERR_FG_INVALID_CONFIG', `protocol must be "http" or "ws", got "${opts.protocol}"`);
+    }
+    this.#registry = opts.registry;
+    this.#protocol = opts.protocol;
+    this.#nameRouting = opts.nameRouting;
+    for (const sr of opts.staticRoutes) {
+      const r = staticTableRoute(sr, this.#protocol);
+      if (r === undefined) continue;
+      this.#keyOfRoute.set(r.route, r.key);
+      // The first of two identical static routes wins: the trie keeps insertion order.
+      this.#static.insert(r.method, r);
+    }
+    this.#registry.on('change', this.#onChange);
+    this.#registry.on('self-preservation', this.#onPreservation);
+    this.#rebuildAll();
+    // The cache may still be filling; re-read it once it is complete.
+    this.#registry.ready().then(
+      () => {
+        if (!this.#closed) this.#rebuildAll();
+      },
+      () => {},
+    );
+  }
+
+  /** Number of routes: static ones plus every service's registered ones. */
+  get size(): number {
+    return this.#static.size + this.#registered.size;
+  }
+
+  /**
+   * The route for a request. `path` must come from {@link normalizePath}; `query` (with its `?`)
+   * is appended to `upstreamPath`. Static routes are tried first, then registered ones, then
+   * (when `nameRouting` is on) `/{service}/...` for a service with live instances.
+   */
+  match(method: string, path: string, query = ''): RouteMatch | undefined {
+    const m = normalizeMethod(method);
+    const hit =
+      (this.#static.size === 0 ? undefined : this.#static.lookup(m, path)) ?? this.#registered.lookup(m, path);
+    if (hit !== undefined) {
+      return {
+        service: hit.service,
+        target: hit.target,
+        route: hit.route,
+        pattern: hit.compiled.pattern,
+        params: extractParams(hit.compiled, path),
+        upstreamPath: path + query,
+        viaNameFallback: false,
+        isStatic: hit.isStatic,
+      };
+    }
+    if (!this.#nameRouting) return undefined;
+    let start = 0;
+    while (path.charCodeAt(start) === 0x2f) start++;
+    let end = path.indexOf('/', start);
+    if (end < 0) end = path.length;
+    if (end === start) return undefined;
+    const service = path.slice(start, end);
+    if (!this.#live.has(service)) return undefined;
+    const rest = path.slice(end);
+    return {
+      service,
+      route: this.#fallbackRoute(service),
+      pattern: `/${service}/**`,
+      params: {},
+      upstreamPath: (rest === '' ? '/' : rest) + query,
+      viaNameFallback: true,
+      isStatic: false,
+    };
+  }
+
+  /**
+   * The live instances that can serve `match`: for a registered route only those whose own
+   * routes include it (so during a rolling deploy a new route reaches only the new instances);
+   * for name routing or a static service route every live instance; none for a fixed target.
+   */
+  instancesFor(match: RouteMatch): ServiceInstance[] {
+    if (match.service === undefined) return [];
+    const all = this.#registry.instances(match.service);
+    if (match.viaNameFallback || match.isStatic) return all;
+    const key = this.#keyOfRoute.get(match.route) ?? this.#keyOf(match.route);
+    if (key === undefined) return [];
+    return all.filter((inst) => this.#instanceKeys(inst).has(key));
+  }
+
+  /** The routes `service` currently contributes (the union over its live instances). */
+  routesOf(service: string): RouteSpec[] {
+    const routes = this.#byService.get(service);
+    return routes === undefined ? [] : [...routes.values()].map((r) => r.route);
+  }
+
+  /** The static routes, as configured. */
+  staticRoutes(): RouteSpec[] {
+    return [...this.#static.values()].map((r) => r.route);
+  }
+
+  /** Stops following the registry. The table keeps answering with what it last knew. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#registry.off('change', this.#onChange);
+    this.#registry.off('self-preservation', this.#onPreservation);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  #apply(change: RegistryChange): void {
+    if (this.#closed) return;
+    if (change.type === 'resync' || change.service === undefined) this.#rebuildAll();
+    else this.#refresh(change.service);
+  }
+
+  #rebuildAll(): void {
+    const names = new Set([...this.#byService.keys(), ...this.#live, ...this.#registry.services()]);
+    for (const service of names) this.#refresh(service);
+  }
+
+  /** Recomputes one service's routes from its live instances and swaps the difference in. */
+  #refresh(service: string): void {
+    const instances = this.#registry.instances(service);
+    if (instances.length > 0) this.#live.add(service);
+    else this.#live.delete(service);
+
+    const next = unionOfRoutes(service, instances, this.#protocol, this.#patterns);
+    const prev = this.#byService.get(service);
+    if (prev !== undefined) {
+      for (const [key, old] of prev) {
+        const now = next.get(key);
+        if (now !== undefined && now.since === old.since && sameRoute(now.route, old.route)) next.set(key, old);
+        else this.#registered.remove(old.method, old);
+      }
+    }
+    for (const [key, r] of next) {
+      if (prev?.get(key) === r) continue;
+      this.#keyOfRoute.set(r.route, key);
+      this.#registered.insert(r.method, r);
+    }
+    if (next.size === 0) this.#byService.delete(service);
+    else this.#byService.set(service, next);
+    if (!this.#live.has(service)) this.#fallbackRoutes.delete(service);
+  }
+
+  #keyOf(route: RouteSpec): string | undefined {
+    const compiled = this.#patterns.compile(route.path);
+    return compiled === null
+      ? undefined
+      : routeShapeKeyOf(route.protocol ?? 'http', normalizeMethod(route.method), compiled);
+  }
+
+  #instanceKeys(inst: ServiceInstance): Set<string> {
+    let keys = this.#keysOfInstance.get(inst.routes);
+    if (keys === undefined) {
+      keys = new Set();
+      for (const route of inst.routes) {
+        const key = this.#keyOf(route);
+        if (key !== undefined) keys.add(key);
+      }
+      this.#keysOfInstance.set(inst.routes, keys);
+    }
+    return keys;
+  }
+
+  #fallbackRoute(service: string): RouteSpec {
+    let route = this.#fallbackRoutes.get(service);
+    if (route === undefined) {
+      route = Object.freeze({ method: '*', path: `/${service}/**`, protocol: this.#protocol });
+      this.#fallbackRoutes.set(service, route);
+    }
+    return route;
+  }
+}

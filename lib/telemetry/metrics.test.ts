@@ -1,0 +1,112 @@
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { describe, it } from 'node:test';
+import { register as globalRegister } from 'prom-client';
+import { FakeClock } from '../clock.js';
+import { MemoryBackend } from '../registry/backends/memory.js';
+import { Registry } from '../registry/registry.js';
+import { createMetrics, METRICS_DEFAULTS } from './metrics.js';
+
+/** The sample lines of one metric, without HELP/TYPE. */
+function samples(text: string, name: string): string[] {
+  return text.split('\n').filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `));
+}
+
+describe('createMetrics', () => {
+  it('records proxy requests, upstream durations, transitions, rate-limit decisions and registry events', async () => {
+    const clock = new FakeClock(0);
+    await using registry = new Registry({ backend: new MemoryBackend({ clock }), clock, ownsBackend: true });
+    await registry.ready();
+    const checker = new EventEmitter();
+    await using metrics = createMetrics({ registry, checker });
+    await registry.register({ service: 'sagjan', instanceId: 'a', url: 'http://127.0.0.1:1' });
+    await registry.register({ service: 'sagjan', instanceId: 'b', url: 'http://127.0.0.1:2' });
+    await registry.register({ service: 'obr', instanceId: 'c', url: 'http://127.0.0.1:3' });
+    await registry.setStatus('obr', 'c', 'DOWN');
+    await clock.advance(1000); // a heartbeat that changes nothing is not an event
+    await registry.heartbeat('sagjan', 'a');
+    metrics.recordProxyRequest({
+      service: 'sagjan',
+      route: '/api/comments/*',
+      status: 200,
+      durationMs: 4,
+      instanceId: 'a',
+    });
+    metrics.recordProxyRequest({ service: 'sagjan', route: '/api/comments/*', status: 200, durationMs: 30 });
+    metrics.recordProxyRequest({ service: '-', route: '-', status: 404 });
+    checker.emit('transition', { service: 'obr', instanceId: 'c', from: 'UP', to: 'DOWN' });
+    metrics.recordRateLimitDecision('allowed');
+    metrics.recordRateLimitDecision('limited');
+    metrics.recordRateLimitDecision('allowed');
+
+    const text = await metrics.metrics();
+    assert.deepEqual(samples(text, 'fleetgate_requests_total'), [
+      'fleetgate_requests_total{service="sagjan",route="/api/comments/*",status="200"} 2',
+      'fleetgate_requests_total{service="-",route="-",status="404"} 1',
+    ]);
+    assert.ok(text.includes('fleetgate_upstream_duration_seconds_bucket{le="0.005",service="sagjan"} 1'));
+    assert.ok(text.includes('fleetgate_upstream_duration_seconds_bucket{le="0.05",service="sagjan"} 2'));
+    assert.ok(text.includes('fleetgate_upstream_duration_seconds_count{service="sagjan"} 2'));
+    assert.deepEqual(samples(text, 'fleetgate_instances'), [
+      'fleetgate_instances{service="sagjan",status="UP"} 2',
+      'fleetgate_instances{service="sagjan",status="DOWN"} 0',
+      'fleetgate_instances{service="sagjan",status="UNKNOWN"} 0',
+      'fleetgate_instances{service="sagjan",status="DRAINING"} 0',
+      'fleetgate_instances{service="obr",status="UP"} 0',
+      'fleetgate_instances{service="obr",status="DOWN"} 1',
+      'fleetgate_instances{service="obr",status="UNKNOWN"} 0',
+      'fleetgate_instances{service="obr",status="DRAINING"} 0',
+    ]);
+    assert.deepEqual(samples(text, 'fleetgate_health_transitions_total'), [
+      'fleetgate_health_transitions_total{service="obr",from="UP",to="DOWN"} 1',
+    ]);
+    assert.deepEqual(samples(text, 'fleetgate_ratelimit_decisions_total'), [
+      'fleetgate_ratelimit_decisions_total{decision="allowed"} 2',
+      'fleetgate_ratelimit_decisions_total{decision="limited"} 1',
+    ]);
+    assert.deepEqual(samples(text, 'fleetgate_registry_events_total'), [
+      'fleetgate_registry_events_total{type="register"} 3',
+      'fleetgate_registry_events_total{type="status"} 1',
+      'fleetgate_registry_events_total{type="heartbeat"} 1',
+    ]);
+    // Its own registry: nothing leaks into prom-client's global one.
+    assert.equal((await globalRegister.metrics()).includes('fleetgate_'), false);
+
+    // Instance counts are read at scrape time.
+    await registry.deregister('obr', 'c');
+    assert.deepEqual(samples(await metrics.metrics(), 'fleetgate_instances').length, 4);
+    await metrics.close();
+    await registry.register({ service: 'obr', instanceId: 'd', url: 'http://127.0.0.1:4' });
+    assert.ok((await metrics.metrics()).includes('fleetgate_registry_events_total{type="register"} 3'), 'detached');
+  });
+
+  it('two instances in one process do not collide', async () => {
+    const a = createMetrics();
+    const b = createMetrics();
+    a.recordRateLimitDecision('allowed');
+    assert.equal(samples(await b.metrics(), 'fleetgate_ratelimit_decisions_total').length, 0);
+    assert.ok(Object.isFrozen(METRICS_DEFAULTS));
+  });
+
+  it('serves GET /metrics and passes other requests on', async () => {
+    const metrics = createMetrics({ path: '/metrics' });
+    metrics.recordRateLimitDecision('limited');
+    const handler = metrics.handler();
+    const server = createServer((req, res) => handler(req, res, () => res.writeHead(404).end('next')));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const res = await fetch(`${base}/metrics?x=1`);
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
+      assert.ok((await res.text()).includes('fleetgate_ratelimit_decisions_total{decision="limited"} 1'));
+      assert.equal((await fetch(`${base}/other`)).status, 404);
+      assert.equal((await fetch(`${base}/metrics`, { method: 'POST' })).status, 404);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
