@@ -4,34 +4,15 @@
  * empty in-memory store, within one heartbeat interval of the new gateway being ready.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { registerService, type ServiceRegistration } from '../lib/client/index.js';
+import { freePort } from './harness/free-port.js';
+import { type GatewayProcess, startGateway as startBin } from './support/gateway-process.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const BIN = 'lib/bin/fleetgate.ts';
 /** Allowance for the HTTP round trips themselves on a busy 2-core machine. */
 const ROUND_TRIP_SLACK_MS = 300;
-
-interface Gateway {
-  child: ChildProcess;
-  output: () => string;
-  /** ms from spawn until the gateway was ready. */
-  startupMs: number;
-  /** `Date.now()` when it printed its listening line (or, failing that, first answered). */
-  readyAt: number;
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 async function listInstances(base: string): Promise<Map<string, { service: string; epoch: number }>> {
   const res = await fetch(`${base}/internal/services`, { signal: AbortSignal.timeout(2000) });
@@ -60,49 +41,16 @@ async function until(cond: () => Promise<boolean> | boolean, what: string, deadl
   }
 }
 
-async function startGateway(port: number, children: ChildProcess[]): Promise<Gateway> {
-  const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), REGISTRY_TTL: '3s', REGISTRY_TYPE: 'INMEMORY' };
-  for (const k of ['ERUGATEWAYPORT', 'REGISTRY_TOKEN', 'REGISTRY_ALLOW_FROM', 'TRACE_URL']) delete env[k];
-  const started = Date.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', BIN], {
-    cwd: ROOT,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let out = '';
-  let listeningAt: number | undefined;
-  child.stdout?.on('data', (d) => {
-    out += d;
-    // The bin prints this line once it accepts connections: the most precise "ready" there is.
-    if (listeningAt === undefined && out.includes('fleetgate listening on')) listeningAt = Date.now();
-  });
-  child.stderr?.on('data', (d) => {
-    out += d;
-  });
-  const base = `http://127.0.0.1:${port}`;
-  await until(
-    async () => {
-      if (child.exitCode !== null) assert.fail(`gateway exited with ${child.exitCode}:\n${out}`);
-      return (await fetch(`${base}/internal/services`, { signal: AbortSignal.timeout(1000) })).status === 200;
-    },
-    'the gateway to answer',
-    started + 30_000,
-  );
-  const readyAt = listeningAt ?? Date.now();
-  return { child, output: () => out, startupMs: readyAt - started, readyAt };
-}
-
-async function kill(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  child.kill('SIGKILL');
-  await exited;
+/** The bin on a fixed port (restarts must come back on the same address), with an in-memory store. */
+async function startGateway(port: number, children: GatewayProcess[]): Promise<GatewayProcess & { readyAt: number }> {
+  const gateway = await startBin({ PORT: String(port), REGISTRY_TTL: '3s', REGISTRY_TYPE: 'INMEMORY' });
+  children.push(gateway);
+  return gateway as GatewayProcess & { readyAt: number };
 }
 
 describe('registerService against the real gateway', () => {
   it('re-registers by itself, with the same instance id, after the gateway restarts empty', async (t) => {
-    const children: ChildProcess[] = [];
+    const children: GatewayProcess[] = [];
     // The service itself, so the gateway's health checks find a live instance.
     const service: Server = createServer((_req, res) => res.writeHead(200).end('ok'));
     await new Promise<void>((r) => service.listen(0, '127.0.0.1', () => r()));
@@ -134,7 +82,7 @@ describe('registerService against the real gateway', () => {
       await until(() => beats >= 1, 'a heartbeat accepted by the real gateway', Date.now() + 5000);
 
       // Crash: the in-memory registry is gone with the process.
-      await kill(first.child);
+      await first.kill();
       const second = await startGateway(port, children);
       const absentAtReady = !(await listInstances(base)).has(id);
       const deadline = second.readyAt + reg.heartbeatIntervalMs * 1.1 + ROUND_TRIP_SLACK_MS;
@@ -164,7 +112,7 @@ describe('registerService against the real gateway', () => {
       // heartbeating and registers with backoff (capped at the interval once registered).
       let registrationFailures = 0;
       handle.on('registration-failed', () => registrationFailures++);
-      await kill(second.child);
+      await second.kill();
       await until(
         () => registrationFailures > 0,
         'the switch to registering after the TTL',
@@ -188,7 +136,7 @@ describe('registerService against the real gateway', () => {
       assert.equal((await listInstances(base)).has(id), false, 'close() deregistered the instance');
     } finally {
       await handle?.close();
-      await Promise.all(children.map(kill));
+      await Promise.all(children.map((c) => c.kill()));
       service.closeAllConnections();
       await new Promise<void>((r) => service.close(() => r()));
     }

@@ -1,59 +1,6 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const BIN = join(ROOT, 'lib/bin/fleetgate.ts');
-
-interface Running {
-  child: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-/** Starts the bin with a clean fleetgate environment plus `extra`. */
-function startBin(extra: Record<string, string>): Running {
-  const env: Record<string, string | undefined> = { ...process.env };
-  for (const key of Object.keys(env)) {
-    if (/^(REGISTRY_|HEALTH_|ERUGATEWAYPORT$|PORT$|HOST$|TRACE_URL$|LOG_LEVEL$)/.test(key)) delete env[key];
-  }
-  const child = spawn(process.execPath, ['--import', 'tsx', BIN], {
-    cwd: ROOT,
-    env: { ...env, ...extra },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout!.setEncoding('utf8').on('data', (s: string) => {
-    out += s;
-  });
-  child.stderr!.setEncoding('utf8').on('data', (s: string) => {
-    err += s;
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.once('exit', (code, signal) => resolve({ code, signal }));
-  });
-  return { child, stdout: () => out, stderr: () => err, exited };
-}
-
-/** Resolves with `fn()`'s first truthy value; rejects after `ms` with `what`. */
-async function waitFor<T>(what: string, ms: number, fn: () => T | undefined, exited?: Promise<unknown>): Promise<T> {
-  const deadline = Date.now() + ms;
-  let done = false;
-  exited?.then(() => {
-    done = true;
-  });
-  for (;;) {
-    const value = fn();
-    if (value) return value;
-    if (done) throw new Error(`process exited while waiting for ${what}`);
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
+import { spawnGateway, startGateway } from './support/gateway-process.js';
 
 async function within<T>(what: string, ms: number, promise: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -69,15 +16,12 @@ async function within<T>(what: string, ms: number, promise: Promise<T>): Promise
 
 describe('fleetgate bin', () => {
   test('PORT=0: prints its port, registers, shows the service in /health, exits 0 on SIGTERM', async () => {
-    const bin = startBin({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn' });
+    // PORT=0, HOST=127.0.0.1, LOG_LEVEL=warn; resolves once the listening line is printed.
+    const bin = await startGateway();
     try {
-      const port = await waitFor(
-        'the "listening" line',
-        30_000,
-        () => /fleetgate listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(bin.stdout())?.[1],
-        bin.exited,
-      );
-      const base = `http://127.0.0.1:${port}`;
+      assert.match(bin.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+      assert.notEqual(bin.port, 0);
+      const base = bin.url;
       const reg = await fetch(`${base}/internal/register-service`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
@@ -107,21 +51,19 @@ describe('fleetgate bin', () => {
       const exit = await within('exit after SIGTERM', 8_000, bin.exited);
       assert.deepEqual(exit, { code: 0, signal: null }, bin.stderr());
     } finally {
-      if (bin.child.exitCode === null && bin.child.signalCode === null) bin.child.kill('SIGKILL');
-      await bin.exited;
+      await bin.kill();
     }
   });
 
   test('REGISTRY_TTL=banana: exits 1 and names the variable on stderr', async () => {
-    const bin = startBin({ PORT: '0', HOST: '127.0.0.1', REGISTRY_TTL: 'banana' });
+    const bin = spawnGateway({ PORT: '0', HOST: '127.0.0.1', REGISTRY_TTL: 'banana' });
     try {
       const exit = await within('exit on invalid config', 30_000, bin.exited);
       assert.equal(exit.code, 1);
       assert.match(bin.stderr(), /REGISTRY_TTL/);
       assert.doesNotMatch(bin.stdout(), /listening/);
     } finally {
-      if (bin.child.exitCode === null && bin.child.signalCode === null) bin.child.kill('SIGKILL');
-      await bin.exited;
+      await bin.kill();
     }
   });
 });

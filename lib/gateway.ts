@@ -229,6 +229,8 @@ async function assemble(
             clock,
             logger,
             onNoMatch: '404',
+            // The bin starts the OpenTelemetry SDK when TRACE_URL is set; spans are cheap no-ops otherwise.
+            tracing: env.traceUrl !== undefined,
             ...(metrics === undefined ? {} : { metrics }),
           });
     if (proxy !== undefined) closers.push(() => proxy.close());

@@ -15,8 +15,14 @@ import type { SharedStore } from './shared-store-scenario.js';
 
 /** How long the store stays down. A fixed span: the outage is the scenario, not a wait. */
 export const OUTAGE_MS = 3000;
-/** Least share of proxied requests that must succeed while the store is down. */
-export const MIN_OUTAGE_SUCCESS = 0.95;
+/**
+ * Least share of proxied requests that must succeed while the store is down. Not 100%: a request
+ * may time out on a busy 2-core machine. The routing table going dark (no route, no instance)
+ * is a different matter and is not tolerated at all.
+ */
+export const MIN_OUTAGE_SUCCESS = 0.99;
+/** Answers that mean the gateway forgot its last-known routes. */
+const FORGOTTEN = new Set(['ERR_FG_NO_ROUTE', 'ERR_FG_NO_HEALTHY_INSTANCE']);
 /**
  * From "store restarted" to "both gateways healthy and listing every instance": the store
  * client's reconnect backoff (≤ 1 s for ioredis and gRPC as configured), the service clients'
@@ -210,6 +216,8 @@ export async function runOutageDrill(drill: OutageDrill): Promise<void> {
   );
 
   assert.ok(during.length >= 20, `only ${during.length} proxied requests while the store was down`);
+  const forgotten = during.filter((x) => x.error !== undefined && FORGOTTEN.has(x.error));
+  assert.equal(forgotten.length, 0, `${forgotten.length} requests found no route or instance while the store was down`);
   assert.ok(
     successShare(during) >= MIN_OUTAGE_SUCCESS,
     `proxied success while the store was down ${rate(during)} < ${MIN_OUTAGE_SUCCESS * 100}%`,
@@ -239,7 +247,13 @@ export async function runOutageDrill(drill: OutageDrill): Promise<void> {
   }
   assert.ok(allListedAt !== 0 && allListedAt - restartedAt <= RECOVERY_BOUND_MS, 'registrations lost');
   assert.ok(freshListsAllMs !== undefined, 'a gateway started after the outage does not list every instance');
-  for (const s of services) assert.equal(s.handle.state, 'registered', `${s.label} client state`);
+  for (const s of services) {
+    assert.equal(s.handle.state, 'registered', `${s.label} client state`);
+    // Once: the store lost the lease (Redis: every key; etcd: the lease lapsed). A second time
+    // would mean a registration confirmed after the restart was lost again.
+    const times = s.events.filter((e) => e.type === 'reregistered' && e.at >= killedAt).length;
+    assert.equal(times, 1, `${s.label} re-registered ${times} times after the outage`);
+  }
   assert.equal(successShare(afterwards), 1, `proxied success after recovery ${rate(afterwards)}`);
 }
 

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { makeInstance, T0 } from '../../fixtures/routing-instances.js';
 import type { ServiceInstance } from '../registry/model.js';
 import { RoundRobinBalancer } from './balancers/round-robin.js';
 import { exclusionReason, selectInstance } from './instance-selector.js';
-import { makeInstance, T0 } from './test-instances.js';
 import type { InstanceHealthSignals } from './types.js';
 
 const NOW = T0 + 1000;

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { describe, it } from 'node:test';
+import { makeInstance } from '../../fixtures/routing-instances.js';
 import { FakeClock } from '../clock.js';
 import { isFleetgateError } from '../errors.js';
 import { MemoryBackend } from '../registry/backends/memory.js';
@@ -9,7 +10,6 @@ import { Registry } from '../registry/registry.js';
 import type { RegistryApi, RegistryEventMap } from '../registry/registry-api.js';
 import { isPathFailure, normalizePath } from './path-normalize.js';
 import { ROUTE_TABLE_DEFAULTS, RouteTable } from './route-table.js';
-import { makeInstance } from './test-instances.js';
 
 const get = (path: string): RouteSpec => ({ method: 'GET', path });
 const any = (path: string): RouteSpec => ({ method: '*', path });

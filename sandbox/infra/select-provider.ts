@@ -1,7 +1,7 @@
 /**
  * Chooses how the store runs (`--provider auto|local|testcontainers`) and says so. `auto`
- * prefers local binaries (instant, no image pull) and falls back to a container runtime; when
- * neither exists the error names the package to install.
+ * prefers a container runtime when one answers and falls back to local binaries; when neither
+ * exists the error names the package to install.
  */
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
@@ -38,7 +38,9 @@ export async function startStore(
 }
 
 /**
- * Decides between local binaries and testcontainers, printing the decision.
+ * Decides between testcontainers and local binaries, printing the decision. `auto` uses
+ * testcontainers when a container runtime answers (its check fails in milliseconds when there is
+ * none) and falls back to local binaries, saying why.
  * @throws FleetgateError when neither works, naming the apt package and the runtime alternative.
  */
 export async function chooseStoreProvider(
@@ -49,38 +51,41 @@ export async function chooseStoreProvider(
   const need = NEEDS[backend];
   const missing = need.binaries.filter((b) => findOnPath(b) === undefined);
   const install = `sudo apt-get install -y ${need.apt}`;
-  if (choice === 'local' || (choice === 'auto' && missing.length === 0)) {
-    if (missing.length > 0) {
+  let runtimeReason = 'not tried';
+  if (choice === 'testcontainers' || (choice === 'auto' && need.image)) {
+    if (!need.image) {
       throw new FleetgateError(
         'ERR_FG_INVALID_CONFIG',
-        `--provider local: ${missing.join(', ')} not found on PATH. Install with:\n  ${install}`,
-        { details: { missing, install } },
+        `${backend} runs from local binaries only (cluster nodes announce addresses a host client cannot reach from a container). Install with:\n  ${install}`,
+        { details: { install } },
       );
     }
+    const runtime = await detectContainerRuntime();
+    if (runtime.ok) {
+      print(`provider: testcontainers (${runtime.description})`);
+      return 'testcontainers';
+    }
+    runtimeReason = runtime.reason;
+    if (choice === 'testcontainers') {
+      throw new FleetgateError(
+        'ERR_FG_INVALID_CONFIG',
+        `--provider testcontainers: no container runtime answered (${runtime.reason}). Start Docker/Podman, or use --provider local after:\n  ${install}`,
+        { details: { runtime: runtime.reason } },
+      );
+    }
+    print(`provider: no container runtime (${runtime.reason}); falling back to local binaries`);
+  }
+  if (missing.length === 0) {
     print(`provider: local ${need.binaries.join(' + ')} (${need.binaries.map((b) => findOnPath(b)).join(', ')})`);
     return 'local';
   }
-  if (!need.image) {
-    throw new FleetgateError(
-      'ERR_FG_INVALID_CONFIG',
-      `${backend} runs from local binaries only, and ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not on PATH. Install with:\n  ${install}`,
-      { details: { missing, install } },
-    );
-  }
-  const runtime = await detectContainerRuntime();
-  if (runtime.ok) {
-    print(
-      `provider: testcontainers (${runtime.description})${missing.length > 0 ? `; ${missing.join(', ')} not on PATH` : ''}`,
-    );
-    return 'testcontainers';
-  }
-  const why = choice === 'testcontainers' ? '--provider testcontainers' : `${missing.join(', ')} not on PATH`;
+  const why = choice === 'local' ? '--provider local' : `no container runtime (${runtimeReason})`;
   throw new FleetgateError(
     'ERR_FG_INVALID_CONFIG',
-    `cannot run ${backend}: ${why}, and no container runtime answered (${runtime.reason}).\n` +
+    `cannot run ${backend}: ${why}, and ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not on PATH.\n` +
       `Install the server with:\n  ${install}\nor start Docker/Podman and use --provider testcontainers.\n` +
       `Or run without a store: gw-sandbox up --backend memory`,
-    { details: { missing, install, runtime: runtime.reason } },
+    { details: { missing, install, runtime: runtimeReason } },
   );
 }
 

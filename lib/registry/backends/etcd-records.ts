@@ -32,6 +32,19 @@ export type CasDecide<T> = (
   grant: Grant | undefined,
 ) => Promise<{ put?: EtcdEnvelope; result: T }>;
 
+/**
+ * A grant that took longer than this share of the TTL is not used. The lease recorded is then
+ * short by at most a quarter of the TTL, so it still outlives the next heartbeat (due at a third).
+ */
+const STALE_GRANT_SHARE = 0.25;
+
+function gaveUp(key: string, attempts: number): FleetgateError {
+  return new FleetgateError(
+    'ERR_FG_STORE_UNAVAILABLE',
+    `etcd: ${key} kept changing or answering late; gave up after ${attempts} tries`,
+  );
+}
+
 /** Reads and CAS writes of instance records. */
 export class EtcdRecords {
   readonly #client: Etcd3;
@@ -72,6 +85,13 @@ export class EtcdRecords {
         if (grant !== undefined) this.revokeLater(grant.id);
         throw read.status === 'rejected' ? read.reason : (granted as PromiseRejectedResult).reason;
       }
+      if (grant !== undefined && (clock?.now() ?? Date.now()) - grant.now > lease!.ttlMs * STALE_GRANT_SHARE) {
+        // The grant waited (etcd was unreachable until just now): `grant.now + ttlMs` would end
+        // well before the real lease and the instance would look expired early. Start over.
+        this.revokeLater(grant.id);
+        if (attempt >= this.#maxAttempts) throw gaveUp(key, attempt);
+        continue;
+      }
       const cur = read.value;
       let decision: Awaited<ReturnType<CasDecide<T>>>;
       try {
@@ -107,12 +127,7 @@ export class EtcdRecords {
         return decision.result;
       }
       if (usesGrant) this.revokeLater(grant.id);
-      if (attempt >= this.#maxAttempts) {
-        throw new FleetgateError(
-          'ERR_FG_STORE_UNAVAILABLE',
-          `etcd: ${key} kept changing; gave up after ${attempt} tries`,
-        );
-      }
+      if (attempt >= this.#maxAttempts) throw gaveUp(key, attempt);
     }
   }
 

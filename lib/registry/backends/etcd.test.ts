@@ -2,11 +2,12 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { type EtcdServer, etcdSkipReason, startEtcd, startTcpProxy } from '../../../e2e/harness/index.js';
+import { type Clock, realClock } from '../../clock.js';
 import { describeRegistryBackend, waitFor } from '../../conformance/index.js';
 import { isFleetgateError } from '../../errors.js';
 import type { RegistryEvent } from '../model.js';
 import { ETCD_BACKEND_DEFAULTS, EtcdBackend } from './etcd.js';
-import { leaseSeconds, prefixEnd } from './etcd-values.js';
+import { createEtcdClient, leaseSeconds, prefixEnd } from './etcd-values.js';
 
 const skip = await etcdSkipReason();
 let etcd: EtcdServer;
@@ -69,6 +70,24 @@ describe('EtcdBackend', { skip }, () => {
     await using b = EtcdBackend.fromEndpoints(etcd.endpoints, { root: root() });
     const inst = await b.register({ service: 's', instanceId: 'i', url: 'http://127.0.0.1:1' }, { ttlMs: 2500 });
     assert.equal(inst.expiresAt - inst.registeredAt, 3000);
+  });
+
+  it('does not use a lease grant that answered late: its recorded expiry would end long before the lease', async () => {
+    // As after an outage: the grant was asked for, etcd answered 1.5 s later (by the backend's clock).
+    let skew = 0;
+    const clock: Clock = { ...realClock, now: () => Date.now() + skew };
+    const client = createEtcdClient(etcd.endpoints);
+    const leaseGrant = client.leaseClient.leaseGrant.bind(client.leaseClient);
+    let grants = 0;
+    client.leaseClient.leaseGrant = async (...args: Parameters<typeof leaseGrant>) => {
+      const res = await leaseGrant(...args);
+      if (grants++ === 0) skew += 1500;
+      return res;
+    };
+    await using b = new EtcdBackend({ client, ownsClient: true, root: root(), clock });
+    const inst = await b.register({ service: 's', instanceId: 'i', url: 'http://127.0.0.1:1' }, { ttlMs: 2000 });
+    assert.equal(grants, 2, 'the late grant was replaced by a fresh one');
+    assert.ok(inst.expiresAt - clock.now() > 1500, `lease recorded to end ${inst.expiresAt - clock.now()} ms from now`);
   });
 
   it('shares instances across gateways: A registers, B watches, heartbeats and deregisters it', async () => {

@@ -2,7 +2,6 @@
  * The in-memory registry backend: the reference implementation of {@link RegistryBackend}
  * and the default (`REGISTRY_TYPE=INMEMORY`). Maps plus one sweep timer on the injectable clock.
  */
-import { randomUUID } from 'node:crypto';
 import { type Clock, realClock, type TimerHandle } from '../../clock.js';
 import { FleetgateError } from '../../errors.js';
 import { mergeDefined } from '../merge-defined.js';
@@ -15,7 +14,13 @@ import type {
   RegistryWatcher,
   ServiceInstance,
 } from '../model.js';
-import { INSTANCE_STATUSES } from '../model.js';
+import {
+  instanceIdFor,
+  unknownInstance,
+  validateLease,
+  validateRegistration,
+  validateStatus,
+} from './registration-input.js';
 
 /** Options for {@link MemoryBackend}. */
 export interface MemoryBackendOptions {
@@ -63,10 +68,10 @@ export class MemoryBackend implements RegistryBackend {
 
   async register(input: RegistrationInput, lease: LeaseOptions): Promise<ServiceInstance> {
     this.#assertOpen();
-    validateInput(input, lease);
+    validateRegistration(input, lease);
     const now = this.#clock.now();
     const previous = this.#live(input.service, input.instanceId, now);
-    const instanceId = input.instanceId ?? `${input.service}-${randomUUID().slice(0, 8)}`;
+    const instanceId = instanceIdFor(input);
     const instance: ServiceInstance = {
       service: input.service,
       instanceId,
@@ -133,9 +138,7 @@ export class MemoryBackend implements RegistryBackend {
 
   async setStatus(service: string, instanceId: string, status: InstanceStatus): Promise<ServiceInstance | undefined> {
     this.#assertOpen();
-    if (!INSTANCE_STATUSES.includes(status)) {
-      throw new FleetgateError('ERR_FG_INVALID_BODY', `unknown status ${JSON.stringify(status)}`);
-    }
+    validateStatus(status);
     const instance = this.#live(service, instanceId, this.#clock.now());
     if (instance === undefined) return undefined;
     if (instance.status !== status) {
@@ -223,33 +226,5 @@ export class MemoryBackend implements RegistryBackend {
 
   #assertOpen(): void {
     if (this.#closed) throw new FleetgateError('ERR_FG_CLOSED', 'the memory registry backend is closed');
-  }
-}
-
-function unknownInstance(service: string, instanceId: string): FleetgateError {
-  return new FleetgateError('ERR_FG_UNKNOWN_INSTANCE', `no live instance ${instanceId} of ${service}; re-register`, {
-    details: { service, instanceId },
-  });
-}
-
-function validateLease(lease: LeaseOptions): void {
-  if (!(Number.isFinite(lease?.ttlMs) && lease.ttlMs > 0)) {
-    throw new FleetgateError('ERR_FG_INVALID_CONFIG', `ttlMs must be a positive number, got ${lease?.ttlMs}`);
-  }
-}
-
-function validateInput(input: RegistrationInput, lease: LeaseOptions): void {
-  validateLease(lease);
-  if (typeof input?.service !== 'string' || input.service === '') {
-    throw new FleetgateError('ERR_FG_INVALID_BODY', 'service must be a non-empty string');
-  }
-  if (typeof input.url !== 'string' || input.url === '') {
-    throw new FleetgateError('ERR_FG_INVALID_BODY', 'url must be a non-empty string');
-  }
-  if (input.instanceId !== undefined && (typeof input.instanceId !== 'string' || input.instanceId === '')) {
-    throw new FleetgateError('ERR_FG_INVALID_BODY', 'instanceId must be a non-empty string when given');
-  }
-  if (input.status !== undefined && !INSTANCE_STATUSES.includes(input.status)) {
-    throw new FleetgateError('ERR_FG_INVALID_BODY', `unknown status ${JSON.stringify(input.status)}`);
   }
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { makeInstance } from '../test-instances.js';
+import { makeInstance } from '../../../fixtures/routing-instances.js';
 import { RoundRobinBalancer } from './round-robin.js';
 
 describe('RoundRobinBalancer', () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { makeInstance } from '../../../fixtures/routing-instances.js';
 import type { ServiceInstance } from '../../registry/model.js';
-import { makeInstance } from '../test-instances.js';
 import { WeightedBalancer } from './weighted.js';
 
 function tally(insts: ServiceInstance[], picks: number): Record<string, number> {
