@@ -11,6 +11,12 @@
  * a backend whose server cannot start here is reported as skipped.
  */
 import { performance } from 'node:perf_hooks';
+import { EtcdBackend } from '../lib/registry/backends/etcd.js';
+import { MemoryBackend } from '../lib/registry/backends/memory.js';
+import { RedisBackend } from '../lib/registry/backends/redis.js';
+import type { RegistryBackend } from '../lib/registry/model.js';
+import { Registry } from '../lib/registry/registry.js';
+import type { RegistryChange } from '../lib/registry/registry-api.js';
 import {
   etcdSkipReason,
   redisClusterSkipReason,
@@ -18,13 +24,7 @@ import {
   startEtcd,
   startRedis,
   startRedisCluster,
-} from '../e2e/harness/index.js';
-import { EtcdBackend } from '../lib/registry/backends/etcd.js';
-import { MemoryBackend } from '../lib/registry/backends/memory.js';
-import { RedisBackend } from '../lib/registry/backends/redis.js';
-import type { RegistryBackend } from '../lib/registry/model.js';
-import { Registry } from '../lib/registry/registry.js';
-import type { RegistryChange } from '../lib/registry/registry-api.js';
+} from '../sandbox/servers/index.js';
 
 const COUNT = Number(process.argv[2] ?? 500);
 

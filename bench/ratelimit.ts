@@ -5,7 +5,7 @@
  * memory middleware (HTTP noise hides single microseconds).
  *
  * Run: node --import tsx bench/ratelimit.ts   (REDIS_URL=redis://… to use a running Redis; else
- * a local redis-server is started through e2e/harness). Targets (DESIGN.md §7): memory ≤ 3 µs,
+ * a local redis-server is started through sandbox/servers). Targets (DESIGN.md §7): memory ≤ 3 µs,
  * Redis ≤ 0.3 ms p50 on loopback.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -15,9 +15,9 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
 import { Pool } from 'undici';
-import { startRedis } from '../e2e/harness/redis-server.js';
 import { rateLimit } from '../lib/ratelimit/rate-limit.js';
 import { RedisStore } from '../lib/ratelimit/redis-store.js';
+import { startRedis } from '../sandbox/servers/redis-server.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const lib = (p: string) => pathToFileURL(`${ROOT}lib/ratelimit/${p}`).href;

@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { registerService, type ServiceRegistration } from '../lib/client/index.js';
-import { freePort } from './harness/free-port.js';
+import { freePort } from '../sandbox/servers/free-port.js';
 import { type GatewayProcess, startGateway as startBin } from './support/gateway-process.js';
 
 /** Allowance for the HTTP round trips themselves on a busy 2-core machine. */

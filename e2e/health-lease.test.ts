@@ -11,8 +11,8 @@ import { HealthChecker } from '../lib/health/health-checker.js';
 import type { Probe } from '../lib/health/probes.js';
 import { MemoryBackend } from '../lib/registry/backends/memory.js';
 import { Registry } from '../lib/registry/registry.js';
-import { type RedisServer, redisSkipReason, startRedis } from './harness/redis-server.js';
-import { waitUntil } from './harness/wait.js';
+import { type RedisServer, redisSkipReason, startRedis } from '../sandbox/servers/redis-server.js';
+import { waitUntil } from '../sandbox/servers/wait.js';
 
 const skip = await redisSkipReason();
 

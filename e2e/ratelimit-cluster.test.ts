@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { Cluster } from 'ioredis';
 import { RedisCheckLease } from '../lib/health/check-lease.js';
 import { RedisStore } from '../lib/ratelimit/redis-store.js';
-import { type RedisCluster, redisClusterSkipReason, startRedisCluster } from './harness/redis-cluster.js';
+import { type RedisCluster, redisClusterSkipReason, startRedisCluster } from '../sandbox/servers/redis-cluster.js';
 
 const skip = await redisClusterSkipReason();
 

@@ -17,8 +17,8 @@ import { FakeClock } from '../lib/clock.js';
 import { type RateLimitOptions, rateLimit } from '../lib/ratelimit/rate-limit.js';
 import { RedisStore } from '../lib/ratelimit/redis-store.js';
 import { type BucketState, takeToken } from '../lib/ratelimit/token-bucket.js';
-import { type RedisServer, redisSkipReason, startRedis } from './harness/redis-server.js';
-import { waitUntil } from './harness/wait.js';
+import { type RedisServer, redisSkipReason, startRedis } from '../sandbox/servers/redis-server.js';
+import { waitUntil } from '../sandbox/servers/wait.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const lib = (p: string) => pathToFileURL(`${ROOT}lib/ratelimit/${p}`).href;

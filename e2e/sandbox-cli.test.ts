@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { portFree } from '../sandbox/cli/down.js';
-import { requireBinary } from './harness/binaries.js';
+import { requireBinary } from '../sandbox/servers/binaries.js';
 import { SandboxCli } from './sandbox-kit.js';
 
 describe('gw-sandbox with the memory backend', () => {

@@ -5,7 +5,7 @@
  * keeps its data across the restart, but the leases lapse while it is down, so recovery still
  * needs the clients to register again.
  */
-import { etcdSkipReason, startEtcd } from './harness/index.js';
+import { etcdSkipReason, startEtcd } from '../sandbox/servers/index.js';
 import { describeSharedStoreScenario } from './support/shared-store-scenario.js';
 
 describeSharedStoreScenario({

@@ -4,7 +4,7 @@
  * shared with etcd: e2e/support/shared-store-scenario.ts. Redis runs without persistence, so
  * its restart loses every key and recovery goes through the clients' re-registration.
  */
-import { redisSkipReason, startRedis } from './harness/index.js';
+import { redisSkipReason, startRedis } from '../sandbox/servers/index.js';
 import { describeSharedStoreScenario } from './support/shared-store-scenario.js';
 
 describeSharedStoreScenario({

@@ -5,7 +5,7 @@
  * heartbeats answered 503 + Retry-After during the outage, and every registration back after it.
  */
 import assert from 'node:assert/strict';
-import { waitUntil } from '../harness/wait.js';
+import { waitUntil } from '../../sandbox/servers/wait.js';
 import type { FleetService } from './fleet-service.js';
 import { startFleetService } from './fleet-service.js';
 import { errorCodeOf, type GatewayProbe, type HealthBody, type LoadSample, type RawAnswer } from './gateway-probe.js';

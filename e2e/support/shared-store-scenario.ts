@@ -11,7 +11,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { waitUntil } from '../harness/wait.js';
+import { waitUntil } from '../../sandbox/servers/wait.js';
 import { startFleetService } from './fleet-service.js';
 import { GatewayProbe } from './gateway-probe.js';
 import { type GatewayProcess, startGateway } from './gateway-process.js';

@@ -10,7 +10,7 @@ import {
   startEtcd,
   startRedis,
   startRedisCluster,
-} from '../../e2e/harness/index.js';
+} from '../servers/index.js';
 import type { SandboxBackend } from '../state-file.js';
 import { REGISTRY_TYPE_OF, type RunningStore, type StoreProviderName } from './store.js';
 

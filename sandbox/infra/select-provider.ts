@@ -105,7 +105,7 @@ export function findOnPath(name: string): string | undefined {
 
 async function detectContainerRuntime(): Promise<{ ok: true; description: string } | { ok: false; reason: string }> {
   try {
-    const { containerRuntime } = await import('../../e2e/harness/container-runtime.js');
+    const { containerRuntime } = await import('../servers/container-runtime.js');
     const status = await containerRuntime();
     return status.available ? { ok: true, description: status.description } : { ok: false, reason: status.reason };
   } catch (err) {

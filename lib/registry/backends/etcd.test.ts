@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { type EtcdServer, etcdSkipReason, startEtcd, startTcpProxy } from '../../../e2e/harness/index.js';
+import { type EtcdServer, etcdSkipReason, startEtcd, startTcpProxy } from '../../../sandbox/servers/index.js';
 import { type Clock, realClock } from '../../clock.js';
 import { describeRegistryBackend, waitFor } from '../../conformance/index.js';
 import { isFleetgateError } from '../../errors.js';

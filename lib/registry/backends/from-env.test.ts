@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { redisSkipReason, startRedis } from '../../../e2e/harness/index.js';
+import { redisSkipReason, startRedis } from '../../../sandbox/servers/index.js';
 import { backendFromEnv } from './from-env.js';
 
 const run = promisify(execFile);

@@ -6,7 +6,7 @@ import {
   redisClusterSkipReason,
   redisCommand,
   startRedisCluster,
-} from '../../../e2e/harness/index.js';
+} from '../../../sandbox/servers/index.js';
 import { describeRegistryBackend, waitFor } from '../../conformance/index.js';
 import type { RegistryEvent } from '../model.js';
 import { RedisBackend } from './redis.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import { type RedisServer, redisCommand, redisSkipReason, startRedis } from '../../../e2e/harness/index.js';
+import { type RedisServer, redisCommand, redisSkipReason, startRedis } from '../../../sandbox/servers/index.js';
 import { describeRegistryBackend, waitFor } from '../../conformance/index.js';
 import { isFleetgateError } from '../../errors.js';
 import type { RegistryEvent } from '../model.js';

@@ -3,7 +3,7 @@
  * runtime (testcontainers) when one answers or from local binaries otherwise.
  *
  * @example
- * import { redisSkipReason, startRedis } from '../../e2e/harness/index.js';
+ * import { redisSkipReason, startRedis } from '../sandbox/servers/index.js'; // from e2e/
  * const skip = await redisSkipReason(); // a reason on a laptop without redis; throws in CI
  * describe('redis backend', { skip }, () => {
  *   let redis: RedisServer;
