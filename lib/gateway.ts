@@ -17,13 +17,13 @@ import { explainEndpoint } from './http/explain-endpoint.js';
 import { type Logger, noopLogger } from './logger.js';
 import { type DiscoveryProxy, discoveryProxy } from './proxy/discovery-proxy.js';
 import type { DiscoveryProxyOptions } from './proxy/proxy-options.js';
+import type { ProxyWebSocketOptions } from './proxy/upgrade-wiring.js';
 import { createRegistry } from './registry/create-registry.js';
 import { type RegistryRouterOptions, registry as registryApi } from './registry/http/registry-router.js';
 import type { RegistryApi } from './registry/registry-api.js';
 import { createMetrics, type FleetgateMetrics } from './telemetry/metrics.js';
 import { packageVersion } from './version.js';
-import { type WebSocketGateway, websocketGateway } from './websocket/websocket-gateway.js';
-import type { WebSocketGatewayOptions } from './websocket/websocket-options.js';
+import type { WebSocketGateway } from './websocket/websocket-gateway.js';
 
 /** Options for {@link createGateway}. */
 export interface GatewayOptions {
@@ -41,8 +41,8 @@ export interface GatewayOptions {
   healthChecks: Partial<HealthCheckerOptions> | false;
   /** Discovery proxy options (registry, clock and logger are the gateway's); `false` turns it off. @default {} */
   proxy: Partial<Omit<DiscoveryProxyOptions, 'registry'>> | false;
-  /** WebSocket upgrade proxying and message routing (`/ws`); `false` turns it off. @default {} */
-  websocket: Partial<Omit<WebSocketGatewayOptions, 'registry'>> | false;
+  /** WebSocket upgrade proxying and message routing (`/ws`), served by the proxy; `false` turns it off. @default {} */
+  websocket: ProxyWebSocketOptions | false;
   /** Serve Prometheus metrics at `GET /metrics`. @default true */
   metrics: boolean;
   /** Middlewares run after the gateway's own endpoints and before the proxy (e.g. `rateLimit()`). @default [] */
@@ -78,7 +78,7 @@ export interface Gateway extends AsyncDisposable {
   readonly middlewares: readonly Middleware[];
   /** The discovery proxy, unless turned off. */
   readonly proxy: DiscoveryProxy | undefined;
-  /** The WebSocket gateway, unless turned off. */
+  /** The WebSocket gateway (created as the server is attached), unless turned off. */
   readonly websocket: WebSocketGateway | undefined;
   /** The active health checker and its shared lease, unless turned off. */
   readonly health: GatewayHealth | undefined;
@@ -126,7 +126,8 @@ export async function createGateway(options: Partial<GatewayOptions> = {}): Prom
     });
     handler(req, res);
   });
-  parts.websocket?.attach(server);
+  // Attached at once (not on the first request), so an upgrade arriving first is served too.
+  parts.proxy?.attach(server);
 
   let closing: Promise<void> | undefined;
   const close = (closeOptions: GatewayCloseOptions = {}): Promise<void> => {
@@ -145,7 +146,7 @@ export async function createGateway(options: Partial<GatewayOptions> = {}): Prom
         if (inFlight > 0)
           logger.warn(`fleetgate: ${inFlight} requests still running after ${graceMs} ms; cutting them`);
       }
-      await parts.websocket?.close();
+      await parts.proxy?.websocket?.close();
       server.closeAllConnections();
       await closed;
       await parts.close();
@@ -159,7 +160,9 @@ export async function createGateway(options: Partial<GatewayOptions> = {}): Prom
     registry,
     middlewares,
     proxy: parts.proxy,
-    websocket: parts.websocket,
+    get websocket() {
+      return parts.proxy?.websocket;
+    },
     health: parts.health,
     metrics: parts.metrics,
     listen(port = parsed.port, host = parsed.host) {
@@ -180,7 +183,6 @@ export async function createGateway(options: Partial<GatewayOptions> = {}): Prom
 interface GatewayParts {
   middlewares: Middleware[];
   proxy: DiscoveryProxy | undefined;
-  websocket: WebSocketGateway | undefined;
   health: GatewayHealth | undefined;
   metrics: FleetgateMetrics | undefined;
   /** Closes everything but the WebSocket gateway (closed first, before connections are cut). */
@@ -232,21 +234,10 @@ async function assemble(
             // The bin starts the OpenTelemetry SDK when TRACE_URL is set; spans are cheap no-ops otherwise.
             tracing: env.traceUrl !== undefined,
             ...(metrics === undefined ? {} : { metrics }),
+            // The proxy's own WebSocket gateway shares its route table and outlier/breaker signals.
+            websocket: options.websocket ?? GATEWAY_DEFAULTS.websocket,
           });
     if (proxy !== undefined) closers.push(() => proxy.close());
-    const wsOptions = options.websocket ?? GATEWAY_DEFAULTS.websocket;
-    const websocket =
-      wsOptions === false
-        ? undefined
-        : websocketGateway({
-            // Sharing the proxy's table and outlier/breaker signals keeps HTTP and WebSocket routing in agreement.
-            ...(proxy?.engine === undefined ? {} : { routeTable: proxy.engine.table, signals: proxy.engine.signals }),
-            ...wsOptions,
-            registry,
-            clock,
-            logger,
-          });
-    if (websocket !== undefined) closers.push(() => websocket.close());
     const middlewares: Middleware[] = [
       ...(metrics === undefined ? [] : [metrics.handler()]),
       api,
@@ -259,7 +250,7 @@ async function assemble(
       ...(options.middlewares ?? GATEWAY_DEFAULTS.middlewares),
       ...(proxy === undefined ? [] : [proxy]),
     ];
-    return { middlewares, proxy, websocket, health, metrics, close: closeAll };
+    return { middlewares, proxy, health, metrics, close: closeAll };
   } catch (err) {
     await closeAll();
     throw err;

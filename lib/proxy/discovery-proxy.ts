@@ -3,14 +3,17 @@
  * live instances from the registry and forwards them (DESIGN.md §4). A plain
  * `(req, res, next?)` function: Express 4/5, Connect, or a bare `http.createServer`.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { FleetgateError, isFleetgateError } from '../errors.js';
 import { createRegistry } from '../registry/create-registry.js';
 import type { RegistryApi } from '../registry/registry-api.js';
 import type { ExplainResult } from '../routing/explain.js';
 import type { RouteTable } from '../routing/route-table.js';
+import type { UpgradeServer, WebSocketGateway } from '../websocket/websocket-gateway.js';
 import { type NextFunction, ProxyEngine } from './proxy-engine.js';
 import { type DiscoveryProxyOptions, type ResolvedProxyOptions, resolveProxyOptions } from './proxy-options.js';
+import { ProxyUpgrades } from './upgrade-wiring.js';
 import { proxyClosedError, sendProxyError } from './upstream-error.js';
 
 /** The middleware returned by {@link discoveryProxy}, with its handles. */
@@ -29,7 +32,17 @@ export interface DiscoveryProxy extends AsyncDisposable {
   explain(method: string, path: string): ExplainResult;
   /** The engine (pools, outlier detector, breakers, budget); `undefined` until the registry exists. */
   readonly engine: ProxyEngine | undefined;
-  /** Stops routing, closes upstream pools and, when the proxy created it, the registry. Idempotent. */
+  /**
+   * Handles one WebSocket upgrade (routed like HTTP and pinned to one instance, or the message
+   * endpoint `/ws`). Rarely needed: the proxy attaches itself to the server on the first HTTP
+   * request it sees there. `undefined`-safe to pass as `server.on('upgrade', proxy.upgrade)`.
+   */
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** Attaches the proxy's `upgrade` handler to `server` now (idempotent; removed on `close()`). */
+  attach(server: Server | UpgradeServer): void;
+  /** The WebSocket gateway, once created; `undefined` when the `websocket` option is `false`. */
+  readonly websocket: WebSocketGateway | undefined;
+  /** Stops routing, closes WebSockets, upstream pools and, when the proxy created it, the registry. Idempotent. */
   close(): Promise<void>;
 }
 
@@ -74,11 +87,15 @@ export function discoveryProxy(options: Partial<DiscoveryProxyOptions> = {}): Di
     return starting;
   };
 
+  const upgrades =
+    opts.websocket === false ? undefined : new ProxyUpgrades(opts.websocket, start, opts.clock, opts.logger);
+
   const proxy = function discoveryProxyMiddleware(
     req: IncomingMessage,
     res: ServerResponse,
     next?: NextFunction,
   ): void {
+    upgrades?.noteRequest(req);
     if (engine !== undefined) {
       engine.handle(req, res, next);
       return;
@@ -103,6 +120,7 @@ export function discoveryProxy(options: Partial<DiscoveryProxyOptions> = {}): Di
     routeTable: { get: () => engine?.table, enumerable: true },
     registry: { get: () => engine?.registry, enumerable: true },
     engine: { get: () => engine, enumerable: true },
+    websocket: { get: () => upgrades?.gateway, enumerable: true },
   });
   Object.assign(proxy, {
     ready: async (): Promise<void> => {
@@ -117,11 +135,20 @@ export function discoveryProxy(options: Partial<DiscoveryProxyOptions> = {}): Di
     },
     close: (): Promise<void> => {
       closed ??= (async () => {
+        await upgrades?.close();
         if (engine === undefined && starting !== undefined) await starting.catch(() => undefined);
         await engine?.close();
       })();
       return closed;
     },
+    upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+      if (upgrades === undefined || closed !== undefined) {
+        socket.destroy();
+        return;
+      }
+      upgrades.upgrade(req, socket, head);
+    },
+    attach: (server: Server | UpgradeServer): void => upgrades?.attach(server),
     [Symbol.asyncDispose]: (): Promise<void> => proxy.close(),
   });
   return proxy;

@@ -2,6 +2,7 @@
  * Options of {@link import('./discovery-proxy.js').discoveryProxy}: one frozen DEFAULTS object,
  * merged with what the caller gives (undefined means "default"), validated up front.
  */
+
 import { type Clock, realClock } from '../clock.js';
 import { FleetgateError } from '../errors.js';
 import { type Logger, noopLogger } from '../logger.js';
@@ -12,6 +13,7 @@ import type { ProxyRequestRecord } from '../telemetry/metrics.js';
 import { BREAKER_DEFAULTS, type BreakerOptions } from './circuit-breakers.js';
 import { OUTLIER_DEFAULTS, type OutlierOptions } from './outlier-detector.js';
 import { RETRY_DEFAULTS, type RetryOptions } from './retry-policy.js';
+import type { ProxyWebSocketOptions } from './upgrade-wiring.js';
 
 /** Where the sticky balancer finds a request's key. */
 export interface StickyOptions {
@@ -70,6 +72,12 @@ export interface DiscoveryProxyOptions {
    * answers `ERR_FG_NO_ROUTE`. @default 'next' when a `next` callback is given (Express, Connect), else '404'
    */
   onNoMatch: 'next' | '404' | undefined;
+  /**
+   * WebSocket upgrade proxying and message routing (lib/websocket), or `false`. The proxy attaches
+   * itself to the HTTP server on the first request it sees there; call `proxy.attach(server)` when
+   * an upgrade may come before any HTTP request. @default {}
+   */
+  websocket: ProxyWebSocketOptions | false;
 }
 
 /** Defaults of {@link DiscoveryProxyOptions}. Frozen. */
@@ -99,6 +107,7 @@ export const DISCOVERY_PROXY_DEFAULTS: Readonly<DiscoveryProxyOptions> = Object.
   metrics: undefined,
   tracing: false,
   onNoMatch: undefined,
+  websocket: Object.freeze({}),
 } satisfies DiscoveryProxyOptions);
 
 /** Options after merging: nested groups complete. */
