@@ -1,7 +1,7 @@
 /**
  * The gateway's active health checking, configured from the environment: the furt ladder
- * (`HEALTH_*`), and, when the registry lives in Redis, a lease in Redis so that each instance
- * is probed by one gateway at a time while every gateway sees the shared verdict.
+ * (`HEALTH_*`), and, when the registry lives in Redis or etcd, a lease in that store so that each
+ * instance is probed by one gateway at a time while every gateway sees the shared verdict.
  */
 import type { Clock } from './clock.js';
 import type { FleetgateEnv } from './config/env.js';
@@ -28,7 +28,19 @@ export async function startGatewayHealth(
 ): Promise<GatewayHealth> {
   let lease: CheckLease | undefined;
   let closeLease: () => Promise<void> = async () => {};
-  if ((env.registryType === 'REDIS' || env.registryType === 'REDIS_CLUSTER') && deps.overrides?.lease === undefined) {
+  if (env.registryType === 'ETCD' && deps.overrides?.lease === undefined) {
+    // Loaded only here, so in-memory gateways never load etcd3.
+    const [{ createEtcdClient }, { EtcdCheckLease }] = await Promise.all([
+      import('./registry/backends/etcd-values.js'),
+      import('./health/etcd-check-lease.js'),
+    ]);
+    const client = createEtcdClient(env.etcdEndpoints);
+    lease = new EtcdCheckLease(client);
+    closeLease = async () => client.close();
+  } else if (
+    (env.registryType === 'REDIS' || env.registryType === 'REDIS_CLUSTER') &&
+    deps.overrides?.lease === undefined
+  ) {
     // Loaded only here, so in-memory gateways never load ioredis.
     const [{ createRedisClient }, { RedisCheckLease }] = await Promise.all([
       import('./registry/backends/redis-connection.js'),

@@ -24,6 +24,7 @@ export { createGateway, GATEWAY_DEFAULTS } from './gateway.js';
 export type { GatewayHealth } from './gateway-health.js';
 export type { CheckLease } from './health/check-lease.js';
 export { MemoryCheckLease, RedisCheckLease } from './health/check-lease.js';
+export type { EtcdCheckLease } from './health/etcd-check-lease.js';
 export type {
   HealthAggregatorOptions,
   HealthReport,

@@ -278,3 +278,7 @@ function ignoreLeaseNotFound(err: unknown): void {
   if (err instanceof Error && /lease not found/i.test(err.message)) return;
   throw err;
 }
+
+// The `fleetgate/backends/etcd` entry also carries what a user needs to share health probing over etcd.
+export { EtcdCheckLease } from '../../health/etcd-check-lease.js';
+export { createEtcdClient, type EtcdClientOptions } from './etcd-values.js';
