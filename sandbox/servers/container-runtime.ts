@@ -6,6 +6,7 @@
  */
 import type { ContainerRuntimeClient } from 'testcontainers';
 import { findBinary, skipOrThrow } from './binaries.js';
+import { releasePorts } from './free-port.js';
 import type { HarnessProvider } from './test-server.js';
 
 /** The outcome of runtime detection. */
@@ -100,4 +101,18 @@ export async function chooseProvider(
   }
   announce(`[harness] no container runtime (${runtime.reason}): using local ${what}`);
   return { provider: 'local' };
+}
+
+/**
+ * An idempotent stop for a started container: stops it (3 s grace) and gives its published port
+ * back to the free-port pool.
+ */
+export function containerStopper(container: { stop(options: { timeout: number }): Promise<unknown> }, port: number) {
+  let stopped = false;
+  return async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    await container.stop({ timeout: 3 });
+    releasePorts(port);
+  };
 }

@@ -6,7 +6,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chooseProvider, containerRuntime } from './container-runtime.js';
+import { chooseProvider, containerRuntime, containerStopper } from './container-runtime.js';
 import { freePort, releasePorts } from './free-port.js';
 import { ManagedProcess, removeOnExit, removeTempDir } from './managed-process.js';
 import type { HarnessProvider, TestServer } from './test-server.js';
@@ -156,13 +156,7 @@ async function startEtcdContainer(): Promise<EtcdServer> {
     .start();
   // 'localhost' may resolve to ::1 first; the published port is certainly on IPv4 loopback.
   const hostUrl = `http://${container.getHost() === 'localhost' ? '127.0.0.1' : container.getHost()}:${port}`;
-  let stopped = false;
-  const stop = async (): Promise<void> => {
-    if (stopped) return;
-    stopped = true;
-    await container.stop({ timeout: 3 });
-    releasePorts(port);
-  };
+  const stop = containerStopper(container, port);
   return {
     provider: 'testcontainers',
     url: hostUrl,

@@ -5,7 +5,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chooseProvider, containerRuntime } from './container-runtime.js';
+import { chooseProvider, containerRuntime, containerStopper } from './container-runtime.js';
 import { freePort, releasePorts } from './free-port.js';
 import { ManagedProcess, removeOnExit, removeTempDir } from './managed-process.js';
 import { redisCommand } from './redis-protocol.js';
@@ -179,13 +179,7 @@ async function startRedisContainer(options: StartRedisOptions): Promise<RedisSer
     waitUntil(async () => (await redisCommand(port, ['PING'], { host, timeoutMs: 500 })) === 'PONG', {
       description: `redis container on port ${port} to answer PING`,
     }).then(() => undefined);
-  let stopped = false;
-  const stop = async (): Promise<void> => {
-    if (stopped) return;
-    stopped = true;
-    await container.stop({ timeout: 3 });
-    releasePorts(port);
-  };
+  const stop = containerStopper(container, port);
   return {
     provider: 'testcontainers',
     host,
