@@ -41,6 +41,8 @@ export type { ComposedHandler, Middleware, Next } from './http/compose.js';
 export { compose } from './http/compose.js';
 export type { ExplainEndpointOptions } from './http/explain-endpoint.js';
 export { explainEndpoint } from './http/explain-endpoint.js';
+export type { ExpressLikeApp, ExpressServerOptions } from './http/express-server.js';
+export { createExpressServer } from './http/express-server.js';
 export { sendError, sendJson } from './http/send-error.js';
 export type { Logger } from './logger.js';
 export { noopLogger } from './logger.js';

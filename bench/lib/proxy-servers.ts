@@ -4,12 +4,15 @@
  *
  *   node --import tsx bench/lib/proxy-servers.ts <kind> [upstreamUrl]
  *
- * kinds: upstream | raw | fleetgate | fleetgate-express | express-hpm | express-hpm-default | fast-gateway.
+ * kinds: upstream | raw | fleetgate | fleetgate-express | fleetgate-express-server | express-hpm |
+ * express-hpm-server | express-hpm-default | fast-gateway. `-server` variants serve the same Express app
+ * with `createExpressServer(app)` instead of `http.createServer(app)`.
  * Talks to the parent over IPC: sends `{ type: 'ready', port }`; answers `{ type: 'cpu' }`
  * with `{ type: 'cpu', micros }` (user + system CPU of this process since it started).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { ExpressLikeApp } from '../../lib/http/express-server.js';
 
 /** The request path every variant serves (a registered route for fleetgate). */
 export const BENCH_PATH = '/api/items/42';
@@ -58,6 +61,13 @@ async function fleetgateProxy(target: URL) {
   return discoveryProxy({ registry });
 }
 
+/** `http.createServer(app)`, or fleetgate's `createExpressServer(app)`. */
+async function serveExpress(app: ExpressLikeApp, withFleetgateServer: boolean): Promise<http.Server> {
+  if (!withFleetgateServer) return http.createServer(app);
+  const { createExpressServer } = await import('../../lib/http/express-server.js');
+  return createExpressServer(app);
+}
+
 async function build(kind: string, target: URL | undefined): Promise<http.Server> {
   switch (kind) {
     case 'upstream': {
@@ -71,13 +81,15 @@ async function build(kind: string, target: URL | undefined): Promise<http.Server
       const proxy = await fleetgateProxy(target!);
       return http.createServer((req, res) => proxy(req, res));
     }
-    case 'fleetgate-express': {
+    case 'fleetgate-express':
+    case 'fleetgate-express-server': {
       const { default: express } = await import('express');
       const app = express();
       app.use(await fleetgateProxy(target!));
-      return http.createServer(app);
+      return serveExpress(app, kind.endsWith('-server'));
     }
-    case 'express-hpm': {
+    case 'express-hpm':
+    case 'express-hpm-server': {
       const { default: express } = await import('express');
       const { createProxyMiddleware } = await import('http-proxy-middleware');
       const app = express();
@@ -85,7 +97,7 @@ async function build(kind: string, target: URL | undefined): Promise<http.Server
       app.use(
         createProxyMiddleware({ target: target!.origin, agent: new http.Agent({ keepAlive: true, maxSockets: 256 }) }),
       );
-      return http.createServer(app);
+      return serveExpress(app, kind.endsWith('-server'));
     }
     case 'express-hpm-default': {
       // As most apps configure it: no agent, so a new upstream connection per request.

@@ -24,6 +24,7 @@ import { OutlierDetector } from './outlier-detector.js';
 import type { UpstreamHeaderOptions } from './proxy-headers.js';
 import type { ProxyMetricsSink, ResolvedProxyOptions, StickyOptions } from './proxy-options.js';
 import { RetryBudget } from './retry-policy.js';
+import { settleShapes } from './settle-shape.js';
 import { stickyKeyOf } from './sticky-key.js';
 import {
   badPathError,
@@ -147,6 +148,7 @@ export class ProxyEngine implements ExchangeHost, AsyncDisposable {
       url = instance.url;
     }
     this.budget.recordRequest();
+    settleShapes(req, res);
     const timeoutMs = match.route.timeoutMs ?? this.#timeoutMs;
     new ProxyExchange(this, req, res, match, instance, this.pools.get(url), timeoutMs, startedAt).start();
   }

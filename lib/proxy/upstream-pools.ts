@@ -6,6 +6,7 @@ import { Pool } from 'undici';
 import { type Clock, realClock, type TimerHandle } from '../clock.js';
 import { FleetgateError } from '../errors.js';
 import { mergeDefined } from '../registry/merge-defined.js';
+import { connectorWithDeadline } from './connect-deadline.js';
 
 /** Connection options shared by every pool. */
 export interface UpstreamPoolOptions {
@@ -15,7 +16,7 @@ export interface UpstreamPoolOptions {
   keepAliveTimeoutMs: number;
   /** Connections per origin; `null` for no limit. @default null */
   connections: number | null;
-  /** Times the grace period of {@link UpstreamPools.close}. @default realClock */
+  /** Times connects and the grace period of {@link UpstreamPools.close}. @default realClock */
   clock: Clock;
 }
 
@@ -78,7 +79,7 @@ export class UpstreamPools implements AsyncDisposable {
       shared = {
         pool: new Pool(parsed.origin, {
           connections: this.#opts.connections,
-          connectTimeout: this.#opts.connectTimeoutMs,
+          connect: connectorWithDeadline(this.#opts.connectTimeoutMs, this.#opts.clock),
           keepAliveTimeout: this.#opts.keepAliveTimeoutMs,
           // Streams such as SSE may stay quiet for long; idle limits belong to the route, not the socket.
           bodyTimeout: 0,
