@@ -28,6 +28,7 @@
  * Express + http-proxy-middleware; added p99 ≤ 1 ms at 25% load.
  */
 import { readCpuTicks, stealPercent } from './lib/cpu-steal.js';
+import type { GatewayTime } from './lib/gateway-time.js';
 import { type ChildServer, type LoadResult, runLoad, startChild } from './lib/load.js';
 import { runOpenLoop } from './lib/open-loop.js';
 import { BENCH_PATH } from './lib/proxy-servers.js';
@@ -66,6 +67,8 @@ interface Row {
   addedP99Median: number;
   /** CPU stolen by the hypervisor during the latency slices, %. */
   steal: number;
+  /** The proxy's own time per request during the slices, measured inside it (fleetgate kinds). */
+  inProxy: GatewayTime | undefined;
 }
 
 interface Latency {
@@ -111,7 +114,8 @@ async function rateRuns(
   child: ChildServer,
   upstream: ChildServer,
   rate: number,
-): Promise<Pick<Row, 'proxied' | 'direct' | 'addedP99Median' | 'steal'>> {
+  measureInProxy: boolean,
+): Promise<Pick<Row, 'proxied' | 'direct' | 'addedP99Median' | 'steal' | 'inProxy'>> {
   const load = { connections: RATE_CONNECTIONS, seconds: SLICE_SECONDS, rate };
   await runOpenLoop(child.url + BENCH_PATH, { ...load, seconds: 1 });
   await runOpenLoop(upstream.url + BENCH_PATH, { ...load, seconds: 1 });
@@ -121,6 +125,7 @@ async function rateRuns(
   let errors = 0;
   let late = 0;
   const ticks = readCpuTicks();
+  if (measureInProxy) await child.startGatewayTime();
   for (let i = 0; i < SLICES; i++) {
     const d = await runOpenLoop(upstream.url + BENCH_PATH, load);
     const p = await runOpenLoop(child.url + BENCH_PATH, load);
@@ -130,6 +135,7 @@ async function rateRuns(
     errors += p.errors;
     late += p.late;
   }
+  const inProxy = measureInProxy ? await child.stopGatewayTime() : undefined;
   const steal = stealPercent(ticks, readCpuTicks());
   const sort = (xs: number[]) => xs.sort((a, b) => a - b);
   return {
@@ -137,6 +143,7 @@ async function rateRuns(
     direct: latency(sort(direct)),
     addedP99Median: sort(pairDiffs)[Math.floor(pairDiffs.length / 2)]!,
     steal,
+    inProxy,
   };
 }
 
@@ -180,6 +187,9 @@ function printTable(rows: Row[]): void {
       '+p99 med',
       'late',
       'steal %',
+      'in-proxy p50',
+      'p99',
+      'p99.9',
     ],
     rows.map((r) => [
       r.kind,
@@ -195,6 +205,9 @@ function printTable(rows: Row[]): void {
       fmt(r.addedP99Median),
       String(r.proxied.late),
       fmt(r.steal, 1),
+      fmt(r.inProxy?.p50 ?? Number.NaN, 3),
+      fmt(r.inProxy?.p99 ?? Number.NaN, 3),
+      fmt(r.inProxy?.p999 ?? Number.NaN, 3),
     ]),
   );
 
@@ -210,6 +223,12 @@ function printTable(rows: Row[]): void {
       `  added p99 ≤ 1 ms at 25% load (standalone): pooled ${fmt(added)} ms, median of slice pairs ${fmt(fg.addedP99Median)} ms ` +
         `${verdict(added <= 1)} (hypervisor steal during the slices: ${fmt(fg.steal, 1)}%)`,
     );
+    if (fg.inProxy !== undefined) {
+      console.log(
+        `    of which spent inside fleetgate (request parsed → sent upstream, response head → finished): ` +
+          `p50 ${fmt(fg.inProxy.p50, 3)} ms, p99 ${fmt(fg.inProxy.p99, 3)} ms, p99.9 ${fmt(fg.inProxy.p999, 3)} ms over ${fg.inProxy.count} requests`,
+      );
+    }
   }
   const fgx = by('fleetgate-express');
   for (const hk of ['express-hpm', 'express-hpm-default']) {
@@ -263,7 +282,8 @@ async function main(): Promise<void> {
     const rate = Math.max(1, Math.round(median.max.reqPerSec * LOAD_SHARE));
     process.stderr.write(`bench: latency at ${rate} req/s: ${label}…\n`);
     const child = proxies.get(kind)!;
-    rows.push({ kind, label, ...median, rate, ...(await rateRuns(child, upstream, rate)) });
+    const inProxy = kind.startsWith('fleetgate');
+    rows.push({ kind, label, ...median, rate, ...(await rateRuns(child, upstream, rate, inProxy)) });
     await stop(child);
   }
   await stop(upstream);

@@ -6,6 +6,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import type { GatewayTime } from './gateway-time.js';
 
 const SERVERS = fileURLToPath(new URL('./proxy-servers.ts', import.meta.url));
 
@@ -16,6 +17,10 @@ export interface ChildServer {
   readonly url: string;
   /** User + system CPU of the child, µs since it started. */
   cpu(): Promise<number>;
+  /** Starts recording the child's in-proxy time per request (bench/lib/gateway-time.ts). */
+  startGatewayTime(): Promise<void>;
+  /** Stops recording and returns its percentiles. */
+  stopGatewayTime(): Promise<GatewayTime | undefined>;
   stop(): Promise<void>;
 }
 
@@ -41,11 +46,13 @@ export async function startChild(kind: string, target?: string): Promise<ChildSe
     port,
     url: `http://127.0.0.1:${port}`,
     async cpu() {
-      child.send({ type: 'cpu' });
-      for (;;) {
-        const [m] = (await once(child, 'message')) as [{ type: string; micros: number }];
-        if (m.type === 'cpu') return m.micros;
-      }
+      return (await ask<{ micros: number }>(child, 'cpu', 'cpu')).micros;
+    },
+    async startGatewayTime() {
+      await ask(child, 'gateway-time-start', 'gateway-time-started');
+    },
+    async stopGatewayTime() {
+      return (await ask<{ time?: GatewayTime }>(child, 'gateway-time-stop', 'gateway-time')).time;
     },
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
@@ -55,6 +62,15 @@ export async function startChild(kind: string, target?: string): Promise<ChildSe
       await exited;
     },
   };
+}
+
+/** Sends `{ type }` to the child and waits for its message of type `answer`. */
+async function ask<T>(child: ChildProcess, type: string, answer: string): Promise<T> {
+  child.send({ type });
+  for (;;) {
+    const [m] = (await once(child, 'message')) as [{ type: string } & T];
+    if (m.type === answer) return m;
+  }
 }
 
 /** One autocannon run's numbers. */

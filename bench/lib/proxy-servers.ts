@@ -8,11 +8,14 @@
  * express-hpm-server | express-hpm-default | fast-gateway. `-server` variants serve the same Express app
  * with `createExpressServer(app)` instead of `http.createServer(app)`.
  * Talks to the parent over IPC: sends `{ type: 'ready', port }`; answers `{ type: 'cpu' }`
- * with `{ type: 'cpu', micros }` (user + system CPU of this process since it started).
+ * with `{ type: 'cpu', micros }` (user + system CPU of this process since it started), and
+ * `gateway-time-start`/`-stop` with the in-proxy time of the requests between them
+ * (bench/lib/gateway-time.ts; meaningful for the fleetgate kinds).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ExpressLikeApp } from '../../lib/http/express-server.js';
+import { type GatewayTime, recordGatewayTime } from './gateway-time.js';
 
 /** The request path every variant serves (a registered route for fleetgate). */
 export const BENCH_PATH = '/api/items/42';
@@ -129,10 +132,17 @@ async function main(): Promise<void> {
   server.listen(0, '127.0.0.1', () => {
     process.send?.({ type: 'ready', port: (server.address() as AddressInfo).port });
   });
+  let stopGatewayTime: (() => GatewayTime) | undefined;
   process.on('message', (msg: { type: string }) => {
     if (msg.type === 'cpu') {
       const u = process.cpuUsage();
       process.send?.({ type: 'cpu', micros: u.user + u.system });
+    } else if (msg.type === 'gateway-time-start') {
+      stopGatewayTime = recordGatewayTime();
+      process.send?.({ type: 'gateway-time-started' });
+    } else if (msg.type === 'gateway-time-stop') {
+      process.send?.({ type: 'gateway-time', time: stopGatewayTime?.() });
+      stopGatewayTime = undefined;
     }
   });
   // The parent going away (normally or not) ends this child; exiting normally lets --cpu-prof write.
