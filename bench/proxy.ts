@@ -6,11 +6,12 @@
  *
  * 1. one upstream node:http server (small fixed JSON, keep-alive), in a child;
  * 2. every proxy started at once (idle children cost nothing) and warmed up 1 s; then
- *    BENCH_ROUNDS (3) rounds in which each proxy in turn gets autocannon (no pipelining,
+ *    BENCH_ROUNDS (5) rounds in which each proxy in turn gets autocannon (no pipelining,
  *    BENCH_CONNECTIONS = 50) for BENCH_SECONDS (5): req/s, p50, p99, and the proxy's CPU µs per
  *    request (the child's own process.cpuUsage() before/after). Interleaving rounds spreads the
  *    noise of a shared machine over every variant; the table shows each variant's median round,
- *    and ratios to the raw node:http pipe proxy;
+ *    and ratios to the raw node:http pipe proxy; the targets pair variants round by round and
+ *    print the median ratio with its range over the rounds;
  * 3. "added latency at 25% load": for each proxy, an open-loop schedule (bench/lib/open-loop.ts:
  *    requests evenly spaced, never waiting for answers) at 25% of that proxy's own max req/s,
  *    in BENCH_SLICES (4) pairs of 2.5 s slices alternating between the upstream directly and the
@@ -36,7 +37,7 @@ import { BENCH_PATH } from './lib/proxy-servers.js';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const SLICES = Number(process.env.BENCH_SLICES ?? 4);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const SLICE_SECONDS = 2.5;
 const RATE_CONNECTIONS = 16;
 /** "25% load": the fixed rate as a share of each proxy's own max req/s. */
@@ -53,9 +54,16 @@ const VARIANTS: readonly [kind: string, label: string][] = [
   ['fast-gateway', 'fast-gateway 3.4.7'],
 ];
 
+interface MaxRun {
+  max: LoadResult;
+  cpuPerReq: number;
+}
+
 interface Row {
   kind: string;
   label: string;
+  /** Every round's full-load run, in round order (the ratio targets pair them round by round). */
+  rounds: MaxRun[];
   max: LoadResult;
   cpuPerReq: number;
   /** The fixed rate of the latency slices: {@link LOAD_SHARE} of this proxy's max. */
@@ -97,7 +105,7 @@ async function stop(child: ChildServer): Promise<void> {
   children.delete(child);
 }
 
-async function maxRun(child: ChildServer): Promise<{ max: LoadResult; cpuPerReq: number }> {
+async function maxRun(child: ChildServer): Promise<MaxRun> {
   const url = child.url + BENCH_PATH;
   const before = await child.cpu();
   const max = await runLoad(url, { connections: CONNECTIONS, seconds: SECONDS });
@@ -106,9 +114,27 @@ async function maxRun(child: ChildServer): Promise<{ max: LoadResult; cpuPerReq:
 }
 
 /** The round with the median CPU per request. */
-function medianRound(runs: { max: LoadResult; cpuPerReq: number }[]): { max: LoadResult; cpuPerReq: number } {
+function medianRound(runs: MaxRun[]): MaxRun {
   return [...runs].sort((a, b) => a.cpuPerReq - b.cpuPerReq)[Math.floor(runs.length / 2)]!;
 }
+
+/**
+ * A ratio taken round by round (the two variants ran seconds apart, so they shared the machine's
+ * mood), summarised as the median with the range. On a shared VM the machine's speed drifts by
+ * tens of percent over minutes; a ratio of medians taken minutes apart inherits that drift.
+ */
+interface PairedRatio {
+  median: number;
+  min: number;
+  max: number;
+}
+
+function pairedRatio(a: Row, b: Row, of: (run: MaxRun) => number): PairedRatio {
+  const ratios = a.rounds.map((run, i) => of(run) / of(b.rounds[i]!)).sort((x, y) => x - y);
+  return { median: ratios[Math.floor(ratios.length / 2)]!, min: ratios[0]!, max: ratios[ratios.length - 1]! };
+}
+
+const fmtRatio = (r: PairedRatio): string => `${fmt(r.median)}× (rounds ${fmt(r.min)}–${fmt(r.max)})`;
 
 async function rateRuns(
   child: ChildServer,
@@ -216,8 +242,8 @@ function printTable(rows: Row[]): void {
   console.log('\ntargets:');
   const fg = by('fleetgate');
   if (fg !== undefined) {
-    const ratio = fg.cpuPerReq / raw.cpuPerReq;
-    console.log(`  standalone CPU/request ≤ 1.10× raw pipe: ${fmt(ratio)}× ${verdict(ratio <= 1.1)}`);
+    const ratio = pairedRatio(fg, raw, (run) => run.cpuPerReq);
+    console.log(`  standalone CPU/request ≤ 1.10× raw pipe: ${fmtRatio(ratio)} ${verdict(ratio.median <= 1.1)}`);
     const added = fg.proxied.p99 - fg.direct.p99;
     console.log(
       `  added p99 ≤ 1 ms at 25% load (standalone): pooled ${fmt(added)} ms, median of slice pairs ${fmt(fg.addedP99Median)} ms ` +
@@ -234,18 +260,17 @@ function printTable(rows: Row[]): void {
   for (const hk of ['express-hpm', 'express-hpm-default']) {
     const h = by(hk);
     if (fgx === undefined || h === undefined) continue;
-    const ratio = fgx.max.reqPerSec / h.max.reqPerSec;
-    console.log(`  inside Express ≥ 1.8× req/s of ${h.label}: ${fmt(ratio)}× ${verdict(ratio >= 1.8)}`);
+    const ratio = pairedRatio(fgx, h, (run) => run.max.reqPerSec);
+    console.log(`  inside Express ≥ 1.8× req/s of ${h.label}: ${fmtRatio(ratio)} ${verdict(ratio.median >= 1.8)}`);
   }
   const fgs = by('fleetgate-express-server');
   const hs = by('express-hpm-server');
   if (fgs !== undefined && hs !== undefined) {
     console.log('\nboth served by createExpressServer(app) (no per-request prototype swap; not a target):');
-    console.log(`  fleetgate ${fmt(fgs.max.reqPerSec / hs.max.reqPerSec)}× the req/s of HPM (keep-alive)`);
+    const reqs = (run: MaxRun) => run.max.reqPerSec;
+    console.log(`  fleetgate ${fmtRatio(pairedRatio(fgs, hs, reqs))} the req/s of HPM (keep-alive)`);
     if (fgx !== undefined) {
-      console.log(
-        `  fleetgate ${fmt(fgs.max.reqPerSec / fgx.max.reqPerSec)}× its own req/s under http.createServer(app)`,
-      );
+      console.log(`  fleetgate ${fmtRatio(pairedRatio(fgs, fgx, reqs))} its own req/s under http.createServer(app)`);
     }
   }
 }
@@ -269,7 +294,7 @@ async function main(): Promise<void> {
     proxies.set(kind, child);
     await runLoad(child.url + BENCH_PATH, { connections: CONNECTIONS, seconds: 1 });
   }
-  const runs = new Map<string, { max: LoadResult; cpuPerReq: number }[]>();
+  const runs = new Map<string, MaxRun[]>();
   for (let round = 1; round <= ROUNDS; round++) {
     for (const [kind, label] of variants) {
       process.stderr.write(`bench: round ${round}/${ROUNDS}: ${label}…\n`);
@@ -278,12 +303,13 @@ async function main(): Promise<void> {
   }
   const rows: Row[] = [];
   for (const [kind, label] of variants) {
-    const median = medianRound(runs.get(kind)!);
+    const rounds = runs.get(kind)!;
+    const median = medianRound(rounds);
     const rate = Math.max(1, Math.round(median.max.reqPerSec * LOAD_SHARE));
     process.stderr.write(`bench: latency at ${rate} req/s: ${label}…\n`);
     const child = proxies.get(kind)!;
     const inProxy = kind.startsWith('fleetgate');
-    rows.push({ kind, label, ...median, rate, ...(await rateRuns(child, upstream, rate, inProxy)) });
+    rows.push({ kind, label, rounds, ...median, rate, ...(await rateRuns(child, upstream, rate, inProxy)) });
     await stop(child);
   }
   await stop(upstream);
