@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it, mock } from 'node:test';
 import { CircuitState } from 'cockatiel';
 import { waitFor } from '../../e2e/proxy-test-kit.js';
 import { BREAKER_DEFAULTS, CircuitBreakers } from './circuit-breakers.js';
@@ -53,5 +53,22 @@ describe('CircuitBreakers (cockatiel)', () => {
     await waitFor(() => b.state('s', 'a') === CircuitState.Open, 1000, 're-opened after abandon');
     b.forget('s', 'a');
     assert.equal(b.isOpen('s', 'a'), false);
+  });
+
+  it('keeps the default 5 s half-open delay to the millisecond, on a mocked Date', async (t) => {
+    // cockatiel reads Date.now() itself, so its clock is the mocked Date, not fleetgate's Clock.
+    mock.timers.enable({ apis: ['Date'], now: 1_000_000 });
+    t.after(() => mock.timers.reset());
+    const b = new CircuitBreakers({ consecutiveFailures: 1 });
+    b.recordFailure('s', 'a');
+    await waitFor(() => b.isOpen('s', 'a'), 1000, 'open');
+    mock.timers.tick(BREAKER_DEFAULTS.halfOpenAfterMs - 1);
+    assert.equal(b.isOpen('s', 'a'), true, '1 ms early');
+    mock.timers.tick(1);
+    assert.equal(b.isOpen('s', 'a'), false, 'due');
+    b.begin('s', 'a');
+    assert.equal(b.state('s', 'a'), CircuitState.HalfOpen, 'cockatiel agrees the delay is over');
+    b.recordSuccess('s', 'a');
+    await waitFor(() => b.state('s', 'a') === CircuitState.Closed, 1000, 'closed');
   });
 });

@@ -7,7 +7,8 @@
  * Outcomes are therefore fed to cockatiel after the fact (`execute` of an already-settled
  * action), and only when they can change something: a healthy instance has no breaker at all
  * until its first failure, which keeps the request path free of promises.
- * cockatiel measures `halfOpenAfter` with `Date.now()`; it cannot use the injectable Clock.
+ * cockatiel measures `halfOpenAfter` with `Date.now()`, so it cannot use the injectable Clock;
+ * tests mock `Date` instead (node:test `mock.timers`) to check the 5 s default in milliseconds.
  */
 import { type CircuitBreakerPolicy, CircuitState, ConsecutiveBreaker, circuitBreaker, handleAll } from 'cockatiel';
 import { routingChannel } from '../diagnostics.js';
