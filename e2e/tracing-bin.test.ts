@@ -31,15 +31,11 @@ describe('tracing through the fleetgate bin (TRACE_URL)', () => {
   it('exports one span per proxied request with the fleetgate attributes and propagates it upstream', async () => {
     const gateway = await startGateway({ TRACE_URL: receiver.url, HEALTH_CHECK_INTERVAL: '1h' }, { name: 'traced' });
     try {
-      const registered = await fetch(`${gateway.url}/internal/register-service`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          service: 'echo',
-          instance_id: 'echo-1',
-          url: upstreamUrl,
-          routes: [{ method: 'GET', path: '/api/echo/**' }],
-        }),
+      const registered = await gateway.register({
+        service: 'echo',
+        instance_id: 'echo-1',
+        url: upstreamUrl,
+        routes: [{ method: 'GET', path: '/api/echo/**' }],
       });
       assert.equal(registered.status, 200);
 

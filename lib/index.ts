@@ -44,6 +44,7 @@ export { explainEndpoint } from './http/explain-endpoint.js';
 export type { ExpressLikeApp, ExpressServerOptions } from './http/express-server.js';
 export { createExpressServer } from './http/express-server.js';
 export { sendError, sendJson } from './http/send-error.js';
+export type { Pem, UpstreamTlsOptions } from './http/upstream-tls.js';
 export type { Logger } from './logger.js';
 export { noopLogger } from './logger.js';
 export type { DiscoveryProxy } from './proxy/discovery-proxy.js';

@@ -122,6 +122,16 @@ export class GatewayProcess implements AsyncDisposable {
   }
 
   /** The port it listens on, once listening. */
+  /** POSTs a registration (the furt body, snake_case) to the gateway's registration API. */
+  register(body: Record<string, unknown>): Promise<Response> {
+    if (this.#url === undefined) throw new Error(`${this.name} is not listening`);
+    return fetch(`${this.#url}/internal/register-service`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+  }
+
   get port(): number | undefined {
     return this.#url === undefined ? undefined : Number(new URL(this.#url).port);
   }

@@ -1,8 +1,10 @@
 /**
  * The options, defaults and public data shapes of the {@link import('./health-checker.js').HealthChecker}.
  */
+
 import { type Clock, realClock } from '../clock.js';
 import { FleetgateError } from '../errors.js';
+import type { UpstreamTlsOptions } from '../http/upstream-tls.js';
 import { type Logger, noopLogger } from '../logger.js';
 import type { CheckLease } from './check-lease.js';
 import type { Probe, ProbeResult } from './probes.js';
@@ -18,6 +20,8 @@ export interface HealthCheckerOptions extends LadderOptions {
   logger: Logger;
   /** @default HTTP GET of the health endpoint, TCP connect when there is none */
   probe: Probe | undefined;
+  /** TLS of the default probe towards `https:` health endpoints (private CA, client certificate). @default Node's CA store */
+  upstreamTls: UpstreamTlsOptions | undefined;
   /** Decides which gateway probes which instance. @default a MemoryCheckLease (single gateway) */
   lease: CheckLease | undefined;
   /** This checker's name in leases. @default `<hostname>:<pid>:<random>` */
@@ -37,6 +41,7 @@ export const HEALTH_CHECK_DEFAULTS: Readonly<HealthCheckerOptions> = Object.free
   clock: realClock,
   logger: noopLogger,
   probe: undefined,
+  upstreamTls: undefined,
   lease: undefined,
   holderId: undefined,
   stoppedLeaseMs: 1_200_000,

@@ -10,6 +10,7 @@ import { hostname } from 'node:os';
 import { Agent } from 'undici';
 import { healthChannel } from '../diagnostics.js';
 import { FleetgateError } from '../errors.js';
+import { upstreamTlsOptions } from '../http/upstream-tls.js';
 import type { ServiceInstance } from '../registry/model.js';
 import type { RegistryApi, RegistryChange } from '../registry/registry-api.js';
 import { type CheckLease, MemoryCheckLease } from './check-lease.js';
@@ -59,7 +60,14 @@ export class HealthChecker extends EventEmitter<HealthCheckerEvents> implements 
     const o = resolveHealthCheckOptions(rest);
     this.#registry = registry;
     this.#o = o;
-    if (o.probe === undefined) this.#agent = new Agent({ keepAliveTimeout: 1_000, connections: 1 });
+    if (o.probe === undefined) {
+      const tls = upstreamTlsOptions(o.upstreamTls, 'HealthChecker');
+      this.#agent = new Agent({
+        keepAliveTimeout: 1_000,
+        connections: 1,
+        ...(tls === undefined ? {} : { connect: tls }),
+      });
+    }
     this.#probe = o.probe ?? createDefaultProbe(this.#agent);
     this.#lease = o.lease ?? new MemoryCheckLease({ clock: o.clock });
     this.#holder = o.holderId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;

@@ -7,18 +7,23 @@
  * drive it with a `FakeClock`. Everything else (TLS sessions, keep-alive, no-delay) is undici's.
  */
 import type { Socket } from 'node:net';
+import type { ConnectionOptions } from 'node:tls';
 import { buildConnector, errors } from 'undici';
 import type { Clock } from '../clock.js';
 
 /**
  * An undici `connect` function that fails with `UND_ERR_CONNECT_TIMEOUT` when the TCP (and TLS)
- * handshake has not finished `timeoutMs` after it began.
+ * handshake has not finished `timeoutMs` after it began. `tls` applies to `https:` origins.
  * @example
  * new Pool(origin, { connect: connectorWithDeadline(2000, realClock) });
  */
-export function connectorWithDeadline(timeoutMs: number, clock: Clock): buildConnector.connector {
+export function connectorWithDeadline(
+  timeoutMs: number,
+  clock: Clock,
+  tls?: ConnectionOptions,
+): buildConnector.connector {
   // timeout 0: undici sets no timer of its own.
-  const connect = buildConnector({ timeout: 0 });
+  const connect = buildConnector({ ...tls, timeout: 0 } as buildConnector.BuildOptions);
   return (options, callback) => {
     let settled = false;
     let socket: Socket | undefined;

@@ -88,7 +88,9 @@ export function discoveryProxy(options: Partial<DiscoveryProxyOptions> = {}): Di
   };
 
   const upgrades =
-    opts.websocket === false ? undefined : new ProxyUpgrades(opts.websocket, start, opts.clock, opts.logger);
+    opts.websocket === false
+      ? undefined
+      : new ProxyUpgrades({ ...opts.websocket, upstreamTls: opts.upstreamTls }, start, opts.clock, opts.logger);
 
   const proxy = function discoveryProxyMiddleware(
     req: IncomingMessage,

@@ -84,6 +84,7 @@ export class ProxyEngine implements ExchangeHost, AsyncDisposable {
       connectTimeoutMs: opts.connectTimeoutMs,
       keepAliveTimeoutMs: opts.keepAliveTimeoutMs,
       clock: opts.clock,
+      tls: opts.tlsConnect,
     });
     this.outliers = new OutlierDetector({ ...opts.outlier, clock: opts.clock, logger: opts.logger });
     this.breakers = new CircuitBreakers({ ...opts.breaker, logger: opts.logger });

@@ -3,8 +3,10 @@
  * merged with what the caller gives (undefined means "default"), validated up front.
  */
 
+import type { ConnectionOptions } from 'node:tls';
 import { type Clock, realClock } from '../clock.js';
 import { FleetgateError } from '../errors.js';
+import { type UpstreamTlsOptions, upstreamTlsOptions } from '../http/upstream-tls.js';
 import { type Logger, noopLogger } from '../logger.js';
 import type { RegistryApi } from '../registry/registry-api.js';
 import { BALANCER_NAMES, type BalancerName } from '../routing/balancers/index.js';
@@ -46,6 +48,11 @@ export interface DiscoveryProxyOptions {
   timeoutMs: number;
   /** Idle keep-alive time of upstream connections, in ms. @default 4000 */
   keepAliveTimeoutMs: number;
+  /**
+   * TLS towards `https:`/`wss:` instances, for HTTP and WebSockets alike: extra CAs, a client
+   * certificate for mutual TLS. @default Node's CA store (which `NODE_EXTRA_CA_CERTS` extends)
+   */
+  upstreamTls: UpstreamTlsOptions | undefined;
   /** Send the client's Host header upstream (else the instance's host; the original goes in X-Forwarded-Host). @default false */
   preserveHost: boolean;
   /** Retries and the retry budget. @default RETRY_DEFAULTS */
@@ -90,6 +97,7 @@ export const DISCOVERY_PROXY_DEFAULTS: Readonly<DiscoveryProxyOptions> = Object.
   connectTimeoutMs: 2000,
   timeoutMs: 30_000,
   keepAliveTimeoutMs: 4000,
+  upstreamTls: undefined,
   preserveHost: false,
   retries: RETRY_DEFAULTS,
   outlier: Object.freeze({
@@ -110,8 +118,10 @@ export const DISCOVERY_PROXY_DEFAULTS: Readonly<DiscoveryProxyOptions> = Object.
   websocket: Object.freeze({}),
 } satisfies DiscoveryProxyOptions);
 
-/** Options after merging: nested groups complete. */
+/** Options after merging: nested groups complete, TLS loaded. */
 export interface ResolvedProxyOptions extends DiscoveryProxyOptions {
+  /** `upstreamTls` checked and loaded, to spread into TLS connects; `undefined` for Node's defaults. */
+  tlsConnect: ConnectionOptions | undefined;
   retries: RetryOptions;
   outlier: Required<DiscoveryProxyOptions['outlier']>;
   breaker: Required<DiscoveryProxyOptions['breaker']>;
@@ -136,6 +146,7 @@ export function resolveProxyOptions(options: Partial<DiscoveryProxyOptions> = {}
   const top = merge(d, options) as DiscoveryProxyOptions;
   const opts: ResolvedProxyOptions = {
     ...top,
+    tlsConnect: upstreamTlsOptions(top.upstreamTls, 'discoveryProxy'),
     retries: merge(RETRY_DEFAULTS, options.retries),
     outlier: merge(d.outlier as Required<DiscoveryProxyOptions['outlier']>, options.outlier),
     breaker: merge(d.breaker as Required<DiscoveryProxyOptions['breaker']>, options.breaker),

@@ -15,14 +15,17 @@ import type { WebSocketGatewayOptions } from '../websocket/websocket-options.js'
 import type { ProxyEngine } from './proxy-engine.js';
 import { proxyClosedError } from './upstream-error.js';
 
-/** What the proxy's `websocket` option may set; registry, tables, signals, clock and logger are the proxy's. */
+/**
+ * What the proxy's `websocket` option may set; registry, tables, signals, clock, logger and
+ * upstream TLS are the proxy's.
+ */
 export type ProxyWebSocketOptions = Partial<
-  Omit<WebSocketGatewayOptions, 'registry' | 'routeTable' | 'signals' | 'clock' | 'logger'>
+  Omit<WebSocketGatewayOptions, 'registry' | 'routeTable' | 'signals' | 'clock' | 'logger' | 'upstreamTls'>
 >;
 
 /** The WebSocket side of one discovery proxy. */
 export class ProxyUpgrades implements AsyncDisposable {
-  readonly #options: ProxyWebSocketOptions;
+  readonly #options: ProxyWebSocketOptions & Pick<Partial<WebSocketGatewayOptions>, 'upstreamTls'>;
   readonly #engine: () => Promise<ProxyEngine>;
   readonly #clock: Clock;
   readonly #logger: Logger;
@@ -31,7 +34,12 @@ export class ProxyUpgrades implements AsyncDisposable {
   #closed = false;
 
   /** @param engine resolves the proxy's engine (creating its registry in the zero-argument form). */
-  constructor(options: ProxyWebSocketOptions, engine: () => Promise<ProxyEngine>, clock: Clock, logger: Logger) {
+  constructor(
+    options: ProxyWebSocketOptions & Pick<Partial<WebSocketGatewayOptions>, 'upstreamTls'>,
+    engine: () => Promise<ProxyEngine>,
+    clock: Clock,
+    logger: Logger,
+  ) {
     this.#options = options;
     this.#engine = engine;
     this.#clock = clock;

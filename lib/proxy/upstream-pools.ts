@@ -2,6 +2,7 @@
  * One undici `Pool` per upstream origin, with keep-alive, created on first use and closed when
  * the last instance behind it leaves the registry.
  */
+import type { ConnectionOptions } from 'node:tls';
 import { Pool } from 'undici';
 import { type Clock, realClock, type TimerHandle } from '../clock.js';
 import { FleetgateError } from '../errors.js';
@@ -18,6 +19,8 @@ export interface UpstreamPoolOptions {
   connections: number | null;
   /** Times connects and the grace period of {@link UpstreamPools.close}. @default realClock */
   clock: Clock;
+  /** TLS options for `https:` origins, checked by lib/http/upstream-tls.ts. @default undefined (Node's CA store) */
+  tls: ConnectionOptions | undefined;
 }
 
 /** Defaults of {@link UpstreamPoolOptions}. Frozen. */
@@ -26,6 +29,7 @@ export const UPSTREAM_POOL_DEFAULTS: Readonly<UpstreamPoolOptions> = Object.free
   keepAliveTimeoutMs: 4000,
   connections: null,
   clock: realClock,
+  tls: undefined,
 });
 
 /** An instance URL resolved for forwarding. */
@@ -79,7 +83,7 @@ export class UpstreamPools implements AsyncDisposable {
       shared = {
         pool: new Pool(parsed.origin, {
           connections: this.#opts.connections,
-          connect: connectorWithDeadline(this.#opts.connectTimeoutMs, this.#opts.clock),
+          connect: connectorWithDeadline(this.#opts.connectTimeoutMs, this.#opts.clock, this.#opts.tls),
           keepAliveTimeout: this.#opts.keepAliveTimeoutMs,
           // Streams such as SSE may stay quiet for long; idle limits belong to the route, not the socket.
           bodyTimeout: 0,

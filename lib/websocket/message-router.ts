@@ -255,6 +255,7 @@ export class MessageRouter {
         maxQueued: o.maxQueuedMessages,
         clock: o.clock,
         headers: session.headers,
+        tls: o.tlsConnect,
       },
       this.#hooks,
     );

@@ -8,7 +8,7 @@
  */
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import type { Socket } from 'node:net';
+import { isIP, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TimerHandle } from '../clock.js';
 import { FleetgateError } from '../errors.js';
@@ -197,7 +197,8 @@ export class UpgradeProxy {
       method: 'GET',
       headers: upgradeRequestHeaders(req, ep),
       agent: false,
-      ...(ep.secure ? { servername: ep.hostname } : {}),
+      // SNI names a host; an IP address is not sent (RFC 6066).
+      ...(ep.secure ? { ...(isIP(ep.hostname) === 0 ? { servername: ep.hostname } : {}), ...options.tlsConnect } : {}),
     });
     const settle = (): boolean => {
       if (settled) return false;

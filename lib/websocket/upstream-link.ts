@@ -4,6 +4,7 @@
  * while it connects are queued (bounded); ids sent and not yet answered are remembered so the
  * client can be told which requests were lost when the instance dies.
  */
+import type { ConnectionOptions } from 'node:tls';
 import WebSocket, { type RawData } from 'ws';
 import type { Clock, TimerHandle } from '../clock.js';
 import type { EvictionReason, PinnedConnection } from './connection-registry.js';
@@ -41,6 +42,8 @@ export interface UpstreamLinkOptions {
   clock: Clock;
   /** Headers of the upstream handshake (X-Forwarded-*, connection id). */
   headers: Record<string, string>;
+  /** TLS options for `wss:` instances (lib/http/upstream-tls.ts); `undefined` for Node's defaults. */
+  tls: ConnectionOptions | undefined;
 }
 
 /** Ids tracked per link beyond which the oldest are forgotten. */
@@ -77,6 +80,7 @@ export class UpstreamLink implements PinnedConnection {
       maxPayload: opts.maxPayload,
       headers: opts.headers,
       followRedirects: false,
+      ...opts.tls,
     });
     this.#ws = ws;
     this.closed = new Promise((resolve) => ws.once('close', () => resolve()));

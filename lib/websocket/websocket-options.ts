@@ -2,8 +2,10 @@
  * Options of {@link import('./websocket-gateway.js').websocketGateway}: one frozen DEFAULTS
  * object, merged with what the caller gives (undefined means "default"), validated up front.
  */
+import type { ConnectionOptions } from 'node:tls';
 import { type Clock, realClock } from '../clock.js';
 import { FleetgateError } from '../errors.js';
+import { type UpstreamTlsOptions, upstreamTlsOptions } from '../http/upstream-tls.js';
 import { type Logger, noopLogger } from '../logger.js';
 import { mergeDefined } from '../registry/merge-defined.js';
 import type { RegistryApi } from '../registry/registry-api.js';
@@ -58,6 +60,8 @@ export interface WebSocketGatewayOptions {
   connectRetries: number;
   /** Messages queued per upstream link while it connects; beyond it they are refused. @default 256 */
   maxQueuedMessages: number;
+  /** TLS towards `https:`/`wss:` instances (private CA, client certificate). @default Node's CA store */
+  upstreamTls: UpstreamTlsOptions | undefined;
   /** Timer source for heartbeats, handshake and close timeouts. @default realClock */
   clock: Clock;
   /** @default noopLogger */
@@ -83,13 +87,16 @@ export const WEBSOCKET_GATEWAY_DEFAULTS: Readonly<Omit<WebSocketGatewayOptions, 
   rateLimitStrikes: 10,
   connectRetries: 1,
   maxQueuedMessages: 256,
+  upstreamTls: undefined,
   clock: realClock,
   logger: noopLogger,
 } satisfies Omit<WebSocketGatewayOptions, 'registry'>);
 
-/** Options after merging and validation: the burst is resolved. */
+/** Options after merging and validation: the burst and the TLS connect options are resolved. */
 export interface ResolvedWebSocketOptions extends WebSocketGatewayOptions {
   messageBurst: number;
+  /** `upstreamTls` checked and loaded, to spread into TLS connects; `undefined` for Node's defaults. */
+  tlsConnect: ConnectionOptions | undefined;
 }
 
 const BALANCERS: readonly WebSocketBalancerName[] = ['least-connections', 'round-robin', 'weighted'];
@@ -136,5 +143,5 @@ export function resolveWebSocketOptions(
   if (!(Number.isInteger(o.connectRetries) && o.connectRetries >= 0)) {
     invalid(`connectRetries must be an integer ≥ 0, got ${o.connectRetries}`);
   }
-  return { ...o, messageBurst: burst };
+  return { ...o, messageBurst: burst, tlsConnect: upstreamTlsOptions(o.upstreamTls, 'websocketGateway') };
 }
