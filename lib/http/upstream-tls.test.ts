@@ -4,15 +4,16 @@ import { TLS } from '../../fixtures/tls-material.js';
 import { upstreamTlsOptions } from './upstream-tls.js';
 
 describe('upstreamTlsOptions', () => {
-  it('is undefined without options, and passes only the fields given, frozen', () => {
+  it('is undefined without options, and loads the PEM once into a shared context, frozen', () => {
     assert.equal(upstreamTlsOptions(undefined, 't'), undefined);
-    const out = upstreamTlsOptions(
-      { ca: [TLS.ca, Buffer.from(TLS.ca)], cert: TLS.clientCert, key: TLS.clientKey },
-      't',
-    );
-    assert.deepEqual(Object.keys(out ?? {}).sort(), ['ca', 'cert', 'key']);
+    const given = { ca: [TLS.ca, Buffer.from(TLS.ca)], cert: TLS.clientCert, key: TLS.clientKey };
+    const out = upstreamTlsOptions(given, 't');
+    assert.deepEqual(Object.keys(out ?? {}).sort(), ['secureContext']);
     assert.ok(Object.isFrozen(out));
-    assert.deepEqual(upstreamTlsOptions({ rejectUnauthorized: false }, 't'), { rejectUnauthorized: false });
+    assert.equal(upstreamTlsOptions(given, 'again'), out, 'the same options object is loaded once');
+    const lax = upstreamTlsOptions({ rejectUnauthorized: false }, 't');
+    assert.deepEqual(Object.keys(lax ?? {}).sort(), ['rejectUnauthorized', 'secureContext']);
+    assert.equal(lax?.rejectUnauthorized, false);
   });
 
   it('names the owner and the problem in ERR_FG_INVALID_CONFIG', () => {

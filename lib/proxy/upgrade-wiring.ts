@@ -23,9 +23,12 @@ export type ProxyWebSocketOptions = Partial<
   Omit<WebSocketGatewayOptions, 'registry' | 'routeTable' | 'signals' | 'clock' | 'logger' | 'upstreamTls'>
 >;
 
+/** What {@link ProxyUpgrades} hands the gateway: the `websocket` option plus the proxy's `upstreamTls`. */
+type UpgradeOptions = ProxyWebSocketOptions & Pick<Partial<WebSocketGatewayOptions>, 'upstreamTls'>;
+
 /** The WebSocket side of one discovery proxy. */
 export class ProxyUpgrades implements AsyncDisposable {
-  readonly #options: ProxyWebSocketOptions & Pick<Partial<WebSocketGatewayOptions>, 'upstreamTls'>;
+  readonly #options: UpgradeOptions;
   readonly #engine: () => Promise<ProxyEngine>;
   readonly #clock: Clock;
   readonly #logger: Logger;
@@ -34,12 +37,7 @@ export class ProxyUpgrades implements AsyncDisposable {
   #closed = false;
 
   /** @param engine resolves the proxy's engine (creating its registry in the zero-argument form). */
-  constructor(
-    options: ProxyWebSocketOptions & Pick<Partial<WebSocketGatewayOptions>, 'upstreamTls'>,
-    engine: () => Promise<ProxyEngine>,
-    clock: Clock,
-    logger: Logger,
-  ) {
+  constructor(options: UpgradeOptions, engine: () => Promise<ProxyEngine>, clock: Clock, logger: Logger) {
     this.#options = options;
     this.#engine = engine;
     this.#clock = clock;
