@@ -99,6 +99,29 @@ describe('proxy balancing', () => {
     assert.equal((counts.get('stable') ?? 0) + (counts.get('canary') ?? 0), 2000);
   });
 
+  it('a 95/5 canary by version holds within ±3% over 2,000 requests', async () => {
+    for (const [name, version] of [
+      ['v1-a', '1.4.2'],
+      ['v1-b', '1.4.2'],
+      ['v1-c', '1.4.2'],
+      ['v2-a', '2.0.0'],
+    ] as const) {
+      const s = await echoUpstream(name);
+      ups.push(s);
+      await registerInstance(registry, 'canary', s.url, [{ method: 'GET', path: '/canary/**' }], {
+        instanceId: name,
+        version,
+      });
+    }
+    const url = await gatewayFor({ versionWeights: { canary: { '1.4.2': 95, '2.0.0': 5 } } });
+    const counts = await spread(`${url}/canary/x`, 2000, 16);
+    const v2 = (counts.get('v2-a') ?? 0) / 2000;
+    assert.ok(Math.abs(v2 - 0.05) <= 0.03, `2.0.0 share ${v2}`);
+    const v1 = ['v1-a', 'v1-b', 'v1-c'].map((n) => counts.get(n) ?? 0);
+    assert.equal(v1.reduce((a, b) => a + b, 0) + (counts.get('v2-a') ?? 0), 2000);
+    for (const n of v1) assert.ok(Math.abs(n - 633) <= 60, `1.4.2 instances ${v1.join('/')}`);
+  });
+
   it('sticky sessions stay on one instance by cookie or header', async () => {
     const url = await gatewayFor({ sticky: { cookie: 'sid', header: 'x-session' } });
     const homes = new Set<string>();

@@ -77,7 +77,7 @@ export async function registerInstance(
   service: string,
   url: string,
   routes: RouteSpec[] = [],
-  extra: { instanceId?: string; weight?: number } = {},
+  extra: { instanceId?: string; weight?: number; version?: string } = {},
 ): Promise<string> {
   const inst = await registry.register({ service, url, routes, ...extra });
   return inst.instanceId;

@@ -90,7 +90,7 @@ export class ProxyEngine implements ExchangeHost, AsyncDisposable {
     this.breakers = new CircuitBreakers({ ...opts.breaker, logger: opts.logger });
     this.budget = new RetryBudget({ ...opts.retries, clock: opts.clock });
     this.deadlines = new HeaderDeadlines(opts.clock);
-    this.balancer = createBalancer(opts.balancer);
+    this.balancer = createBalancer(opts.balancer, opts.versionWeights);
     const { outliers, breakers } = this;
     this.signals = {
       isEjected: (service, id) => outliers.isEjected(service, id),

@@ -25,6 +25,10 @@ describe('discoveryProxy options', () => {
     assert.equal(resolveProxyOptions().balancer, 'round-robin');
   });
 
+  it('picks the weighted balancer when versionWeights is given', () => {
+    assert.equal(resolveProxyOptions({ versionWeights: { s: { '2': 5, '1': 95 } } }).balancer, 'weighted');
+  });
+
   it('rejects invalid values with ERR_FG_INVALID_CONFIG', () => {
     const bad = [
       { timeoutMs: 0 },
@@ -34,6 +38,10 @@ describe('discoveryProxy options', () => {
       { retries: { budgetRatio: 2 } },
       { onNoMatch: 'skip' as never },
       { sticky: {} },
+      { versionWeights: { s: { '2': -1 } } },
+      { versionWeights: { s: { '2': Number.NaN } } },
+      { versionWeights: { s: 5 as never } },
+      { versionWeights: { s: { '2': 5 } }, balancer: 'round-robin' as const },
     ];
     for (const opts of bad) {
       assert.throws(

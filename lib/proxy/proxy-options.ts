@@ -9,7 +9,7 @@ import { FleetgateError } from '../errors.js';
 import { type UpstreamTlsOptions, upstreamTlsOptions } from '../http/upstream-tls.js';
 import { type Logger, noopLogger } from '../logger.js';
 import type { RegistryApi } from '../registry/registry-api.js';
-import { BALANCER_NAMES, type BalancerName } from '../routing/balancers/index.js';
+import { BALANCER_NAMES, type BalancerName, type VersionWeights } from '../routing/balancers/index.js';
 import type { StaticRoute } from '../routing/types.js';
 import type { ProxyRequestRecord } from '../telemetry/metrics.js';
 import { BREAKER_DEFAULTS, type BreakerOptions } from './circuit-breakers.js';
@@ -42,6 +42,11 @@ export interface DiscoveryProxyOptions {
   balancer: BalancerName;
   /** Sticky sessions by cookie or header; implies the sticky balancer. @default undefined */
   sticky: StickyOptions | undefined;
+  /**
+   * Canary splits by version, per service: `{ comments: { '2.0.0': 5, '1.4.2': 95 } }`; implies
+   * the weighted balancer. @default undefined (split by instance `weight`)
+   */
+  versionWeights: VersionWeights | undefined;
   /** TCP/TLS connect timeout per attempt, in ms. @default 2000 */
   connectTimeoutMs: number;
   /** Time to wait for the upstream's response headers, in ms; `RouteSpec.timeoutMs` overrides it. @default 30000 */
@@ -94,6 +99,7 @@ export const DISCOVERY_PROXY_DEFAULTS: Readonly<DiscoveryProxyOptions> = Object.
   nameRouting: true,
   balancer: 'round-robin',
   sticky: undefined,
+  versionWeights: undefined,
   connectTimeoutMs: 2000,
   timeoutMs: 30_000,
   keepAliveTimeoutMs: 4000,
@@ -152,6 +158,7 @@ export function resolveProxyOptions(options: Partial<DiscoveryProxyOptions> = {}
     breaker: merge(d.breaker as Required<DiscoveryProxyOptions['breaker']>, options.breaker),
   };
   if (options.sticky !== undefined && options.balancer === undefined) opts.balancer = 'sticky';
+  if (options.versionWeights !== undefined && options.balancer === undefined) opts.balancer = 'weighted';
   if (!BALANCER_NAMES.includes(opts.balancer)) invalid(`balancer must be one of ${BALANCER_NAMES.join(', ')}`);
   for (const k of ['connectTimeoutMs', 'timeoutMs', 'keepAliveTimeoutMs'] as const) {
     if (!(Number.isFinite(opts[k]) && opts[k] > 0)) invalid(`${k} must be a positive number of ms, got ${opts[k]}`);
@@ -175,5 +182,20 @@ export function resolveProxyOptions(options: Partial<DiscoveryProxyOptions> = {}
     }
   }
   if (!Array.isArray(opts.staticRoutes)) invalid('staticRoutes must be an array');
+  const vw = opts.versionWeights;
+  if (vw !== undefined) {
+    if (opts.balancer !== 'weighted') invalid(`versionWeights needs the weighted balancer, got ${opts.balancer}`);
+    if (typeof vw !== 'object' || vw === null)
+      invalid('versionWeights must be an object of service → { version: share }');
+    for (const [service, shares] of Object.entries(vw)) {
+      if (typeof shares !== 'object' || shares === null)
+        invalid(`versionWeights.${service} must be { version: share }`);
+      for (const [version, share] of Object.entries(shares)) {
+        if (!(Number.isFinite(share) && share >= 0)) {
+          invalid(`versionWeights.${service}["${version}"] must be a number ≥ 0, got ${String(share)}`);
+        }
+      }
+    }
+  }
   return opts;
 }

@@ -4,7 +4,7 @@ import type { Balancer } from '../types.js';
 import { LeastConnectionsBalancer } from './least-connections.js';
 import { RoundRobinBalancer } from './round-robin.js';
 import { StickyBalancer } from './sticky.js';
-import { WeightedBalancer } from './weighted.js';
+import { type VersionWeights, WeightedBalancer } from './weighted.js';
 
 /** A balancer strategy's name. */
 export type BalancerName = Balancer['name'];
@@ -18,18 +18,18 @@ export const BALANCER_NAMES: readonly BalancerName[] = Object.freeze([
 ]);
 
 /**
- * A new balancer of the named strategy, with its own state. Throws `ERR_FG_INVALID_CONFIG` for
- * an unknown name.
+ * A new balancer of the named strategy, with its own state; `versionWeights` applies to
+ * `'weighted'`. Throws `ERR_FG_INVALID_CONFIG` for an unknown name.
  * @example const balancer = createBalancer('weighted');
  */
-export function createBalancer(name: BalancerName): Balancer {
+export function createBalancer(name: BalancerName, versionWeights?: VersionWeights): Balancer {
   switch (name) {
     case 'round-robin':
       return new RoundRobinBalancer();
     case 'least-connections':
       return new LeastConnectionsBalancer();
     case 'weighted':
-      return new WeightedBalancer();
+      return new WeightedBalancer(versionWeights);
     case 'sticky':
       return new StickyBalancer();
     default:
@@ -44,4 +44,4 @@ export function createBalancer(name: BalancerName): Balancer {
 export { LeastConnectionsBalancer } from './least-connections.js';
 export { RoundRobinBalancer } from './round-robin.js';
 export { StickyBalancer } from './sticky.js';
-export { WeightedBalancer } from './weighted.js';
+export { type VersionWeights, WeightedBalancer } from './weighted.js';

@@ -13,6 +13,32 @@ function tally(insts: ServiceInstance[], picks: number): Record<string, number> 
 }
 
 describe('WeightedBalancer', () => {
+  it('splits 95/5 by version however many instances each version has', () => {
+    const w = new WeightedBalancer({ svc: { '1.4.2': 95, '2.0.0': 5 } });
+    const insts = [
+      makeInstance('svc', 's1', { version: '1.4.2' }),
+      makeInstance('svc', 's2', { version: '1.4.2', weight: 2 }),
+      makeInstance('svc', 's3', { version: '1.4.2' }),
+      makeInstance('svc', 'c1', { version: '2.0.0' }),
+      makeInstance('svc', 'old', { version: '1.0.0' }),
+      makeInstance('svc', 'none'),
+    ];
+    const counts: Record<string, number> = {};
+    for (let i = 0; i < 2000; i++) {
+      const id = w.pick(insts, {})!.instanceId;
+      counts[id] = (counts[id] ?? 0) + 1;
+    }
+    // 95 % to 1.4.2 split 1:2:1 by weight, 5 % to 2.0.0, nothing to unlisted or unversioned ones.
+    assert.deepEqual(counts, { s1: 475, s2: 950, s3: 475, c1: 100 });
+    // Services without an entry keep splitting by weight; with no listed version left, all share.
+    assert.equal(new WeightedBalancer({ svc: { '9': 1 } }).pick([insts[4]!, insts[5]!], {})?.instanceId, 'old');
+    const other = new WeightedBalancer({ svc: { '2.0.0': 1 } });
+    const picks = new Set(
+      Array.from({ length: 4 }, () => other.pick([makeInstance('x', 'a'), makeInstance('x', 'b')], {})!.instanceId),
+    );
+    assert.deepEqual([...picks].sort(), ['a', 'b']);
+  });
+
   it('splits 90/10 exactly over 2,000 picks', () => {
     const counts = tally(
       [makeInstance('svc', 'stable', { weight: 90 }), makeInstance('svc', 'canary', { weight: 10 })],
