@@ -103,7 +103,7 @@ describe('health ladder (real time, real service process)', () => {
         ['DOWN'],
       );
       const report = await fetch(healthUrl);
-      assert.equal(report.status, 503);
+      assert.equal(report.status, 200, '/health stays 200 while the gateway itself works; the body says unhealthy');
       const body = (await report.json()) as { status: string; services: { echo: { status: string } } };
       assert.equal(body.status, 'unhealthy');
       assert.equal(body.services.echo.status, 'DOWN');

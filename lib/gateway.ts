@@ -226,7 +226,8 @@ async function assemble(
       proxyOptions === false
         ? undefined
         : discoveryProxy({
-            ...proxyOptions,
+            panicThreshold: env.panicThreshold,
+            ...dropUndefined(proxyOptions),
             registry,
             clock,
             logger,
@@ -244,6 +245,7 @@ async function assemble(
       healthAggregator({
         registry,
         version: packageVersion(),
+        panicThreshold: proxyOptions === false ? 0 : (proxyOptions.panicThreshold ?? env.panicThreshold),
         ...(health === undefined ? {} : { checker: health.checker }),
       }),
       ...(proxy === undefined ? [] : [explainEndpoint({ explain: (m, p) => proxy.explain(m, p) })]),

@@ -43,6 +43,8 @@ export interface FleetgateEnv {
   healthDownIntervalMs: number;
   /** `HEALTH_STOP_AFTER`. @default 10 */
   healthStopAfter: number;
+  /** `PANIC_THRESHOLD`: panic routing over DOWN instances below this healthy share, `0`/`off` is off. @default 0 */
+  panicThreshold: number;
   /** `TRACE_URL`: OTLP endpoint; unset turns tracing off. */
   traceUrl: string | undefined;
   /** `LOG_LEVEL`. @default 'info' */
@@ -66,6 +68,7 @@ export const ENV_DEFAULTS: Readonly<FleetgateEnv> = Object.freeze({
   healthMaxFailures: 3,
   healthDownIntervalMs: 120_000,
   healthStopAfter: 10,
+  panicThreshold: 0,
   traceUrl: undefined,
   logLevel: 'info',
 } satisfies FleetgateEnv);
@@ -164,6 +167,14 @@ export function parseEnv(env: Env = process.env): FleetgateEnv {
     else fail('REGISTRY_REGISTER_LIMIT', limitRaw, '<burst>/<per second>, e.g. 20/5, or off');
   }
 
+  const panicRaw = read(env, 'PANIC_THRESHOLD');
+  let panicThreshold = d.panicThreshold;
+  if (panicRaw !== undefined && panicRaw.toLowerCase() !== 'off') {
+    panicThreshold = Number(panicRaw);
+    if (!(panicThreshold >= 0 && panicThreshold <= 1))
+      fail('PANIC_THRESHOLD', panicRaw, 'a number in [0, 1] (e.g. 0.5), or off');
+  }
+
   const traceUrl = read(env, 'TRACE_URL');
   if (traceUrl !== undefined && !urlSchema.safeParse(traceUrl).success) fail('TRACE_URL', traceUrl, 'an http(s) URL');
 
@@ -183,6 +194,7 @@ export function parseEnv(env: Env = process.env): FleetgateEnv {
     healthMaxFailures: integer(env, 'HEALTH_MAX_FAILURES', d.healthMaxFailures, 1, 1000),
     healthDownIntervalMs: duration(env, 'HEALTH_DOWN_INTERVAL', d.healthDownIntervalMs),
     healthStopAfter: integer(env, 'HEALTH_STOP_AFTER', d.healthStopAfter, 1, 100_000),
+    panicThreshold,
     traceUrl,
     logLevel: read(env, 'LOG_LEVEL') ?? d.logLevel,
   };

@@ -165,11 +165,11 @@ describe('healthAggregator', () => {
       },
     });
 
-    // Everything DOWN → unhealthy, 503.
+    // Everything DOWN → unhealthy in the body, but still 200: the gateway answering works (furt, #13).
     down.add('http://127.0.0.1:7812').add('http://127.0.0.1:7813');
     await clock.advance(90_000);
     const all = await get(healthAggregator({ registry, checker }));
-    assert.equal(all.status, 503);
+    assert.equal(all.status, 200);
     assert.equal(all.body?.status, 'unhealthy');
     assert.equal(all.body?.version, undefined);
   });
@@ -230,9 +230,37 @@ describe('healthAggregator', () => {
       serviceName: 'edge',
     });
     const res = await get(handler, '/status?verbose');
-    assert.equal(res.status, 503);
+    assert.equal(res.status, 200);
+    assert.equal(res.body?.status, 'unhealthy');
     assert.equal(res.body?.service, 'edge');
     assert.equal((await get(handler, '/health')).status, 404);
     assert.ok(Object.isFrozen(HEALTH_AGGREGATOR_DEFAULTS));
+  });
+
+  it('gives outside callers the overall and per-service status only', async () => {
+    const registry = stub({}, { a: ['UP', 'DOWN'], b: ['DOWN'] });
+    const handler = healthAggregator({ registry, version: '1.2.3', fullReportFor: () => false });
+    const res = await get(handler);
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.body, {
+      status: 'degraded',
+      service: 'fleetgate',
+      services: { a: { status: 'UP' }, b: { status: 'DOWN' } },
+    });
+    const text = JSON.stringify(res.body);
+    for (const secret of ['http://', 'a-0', 'instance', 'weight', 'REDIS', '1.2.3']) assert.ok(!text.includes(secret));
+    const full = await get(healthAggregator({ registry, fullReportFor: (req) => req.headers['x-admin'] === 'yes' }));
+    assert.equal(full.body?.services.a?.instances, undefined, 'no x-admin header: redacted');
+  });
+
+  it('reports panic mode only when it is on', () => {
+    const registry = stub({}, { a: ['UP', 'DOWN', 'DOWN'], b: ['UP'] });
+    const off = buildHealthReport({ registry });
+    assert.equal(off.routing, undefined);
+    assert.equal(off.services.a?.panic, undefined);
+    const on = buildHealthReport({ registry, panicThreshold: 0.5 });
+    assert.deepEqual(on.routing, { panic_threshold: 0.5 });
+    assert.equal(on.services.a?.panic, true);
+    assert.equal(on.services.b?.panic, false);
   });
 });

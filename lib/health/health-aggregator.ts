@@ -27,6 +27,8 @@ export interface InstanceHealthReport {
 /** One service: `UP` when at least one instance is UP or UNKNOWN. Summary fields come from its representative instance. */
 export interface ServiceHealthReport {
   status: 'UP' | 'DOWN';
+  /** Present only when panic mode is on: whether this service's healthy share is below the threshold. */
+  panic?: boolean;
   url: string;
   last_ping: string | null;
   response_time_ms: number | null;
@@ -46,7 +48,19 @@ export interface HealthReport {
     self_preservation_reason?: string;
     degraded_reason?: string;
   };
+  /** Present only when panic mode is on (opt-in `panicThreshold`). */
+  routing?: { panic_threshold: number };
   services: Record<string, ServiceHealthReport>;
+}
+
+/**
+ * What callers outside `ADMIN_ALLOW_FROM` (without `ADMIN_TOKEN`) see: the overall status and each
+ * service's status, never URLs, instance ids, weights or the registry's internals.
+ */
+export interface RedactedHealthReport {
+  status: OverallHealth;
+  service: string;
+  services: Record<string, { status: 'UP' | 'DOWN' }>;
 }
 
 /** Options of {@link healthAggregator}. */
@@ -61,6 +75,16 @@ export interface HealthAggregatorOptions {
   serviceName: string;
   /** Path answered. @default '/health' */
   path: string;
+  /**
+   * Panic threshold of the proxy (lib/routing/instance-selector.ts), reported when on so an operator
+   * sees that DOWN instances may take traffic. `0` is off. @default 0
+   */
+  panicThreshold: number;
+  /**
+   * Who gets the full report; everyone else gets {@link RedactedHealthReport}. The gateway passes
+   * its operator guard (lib/http/admin-access.ts). @default () => true (everyone: mount it behind your own guard)
+   */
+  fullReportFor: (req: IncomingMessage) => boolean;
 }
 
 /** Defaults of {@link HealthAggregatorOptions}. Frozen. */
@@ -69,6 +93,8 @@ export const HEALTH_AGGREGATOR_DEFAULTS: Readonly<Omit<HealthAggregatorOptions, 
   version: undefined,
   serviceName: 'fleetgate',
   path: '/health',
+  panicThreshold: 0,
+  fullReportFor: () => true,
 });
 
 /**
@@ -88,12 +114,14 @@ export function buildHealthReport(options: Partial<HealthAggregatorOptions> & { 
     else list.push(inst);
   }
   const services: Record<string, ServiceHealthReport> = {};
+  const panicOn = o.panicThreshold > 0;
   let down = 0;
   for (const name of [...byService.keys()].sort()) {
     const instances = (byService.get(name) ?? [])
       .sort((a, b) => (a.instanceId < b.instanceId ? -1 : a.instanceId > b.instanceId ? 1 : 0))
       .map((inst) => instanceReport(inst, o.checker?.get(inst.service, inst.instanceId)));
     const report = serviceReport(instances);
+    if (panicOn) report.panic = inPanic(instances, o.panicThreshold);
     if (report.status === 'DOWN') down++;
     services[name] = report;
   }
@@ -118,13 +146,27 @@ export function buildHealthReport(options: Partial<HealthAggregatorOptions> & { 
         : {}),
       ...(rh.degradedReason === undefined ? {} : { degraded_reason: rh.degradedReason }),
     },
+    ...(panicOn ? { routing: { panic_threshold: o.panicThreshold } } : {}),
     services,
   };
 }
 
 /**
- * The `/health` middleware: `GET`/`HEAD` on `path` answer 200 (healthy, degraded) or 503
- * (unhealthy) with {@link HealthReport}; other requests go to `next`.
+ * The report for an outside caller: overall and per-service status only.
+ * @example redactHealthReport(buildHealthReport({ registry })).services.sagjan // { status: 'UP' }
+ */
+export function redactHealthReport(report: HealthReport): RedactedHealthReport {
+  const services: RedactedHealthReport['services'] = {};
+  for (const [name, s] of Object.entries(report.services)) services[name] = { status: s.status };
+  return { status: report.status, service: report.service, services };
+}
+
+/**
+ * The `/health` middleware: `GET`/`HEAD` on `path` answer 200 with {@link HealthReport} (or
+ * {@link RedactedHealthReport} for callers `fullReportFor` refuses) whatever the fleet's state:
+ * the body says `unhealthy`, but the gateway answering is itself working, so `/health` never
+ * fails a probe because upstreams are DOWN (use `/livez` and `/readyz` for orchestrators).
+ * Other requests go to `next`.
  * @example app.use(healthAggregator({ registry, checker, version: pkg.version }));
  */
 export function healthAggregator(
@@ -134,18 +176,20 @@ export function healthAggregator(
     throw new FleetgateError('ERR_FG_INVALID_CONFIG', 'healthAggregator: a registry is required');
   }
   const path = options.path ?? HEALTH_AGGREGATOR_DEFAULTS.path;
+  const fullReportFor = options.fullReportFor ?? HEALTH_AGGREGATOR_DEFAULTS.fullReportFor;
   return (req, res, next) => {
     const q = req.url?.indexOf('?') ?? -1;
     const reqPath = q === -1 ? req.url : req.url?.slice(0, q);
     if (reqPath !== path || (req.method !== 'GET' && req.method !== 'HEAD')) return next();
-    let report: HealthReport;
+    let report: HealthReport | RedactedHealthReport;
     try {
-      report = buildHealthReport(options);
+      const full = buildHealthReport(options);
+      report = fullReportFor(req) ? full : redactHealthReport(full);
     } catch (err) {
       return next(err);
     }
     const body = JSON.stringify(report);
-    res.statusCode = report.status === 'unhealthy' ? 503 : 200;
+    res.statusCode = 200;
     res.setHeader('Content-Type', 'application/json; charset=utf-8');
     res.setHeader('Cache-Control', 'no-store');
     res.setHeader('Content-Length', Buffer.byteLength(body));
@@ -183,6 +227,18 @@ function serviceReport(instances: InstanceHealthReport[]): ServiceHealthReport {
     consecutive_failures: rep.consecutive_failures,
     instances,
   };
+}
+
+/** Whether the proxy would route `instances`' service in panic mode (same rule as lib/routing/instance-selector.ts, by status). */
+function inPanic(instances: readonly InstanceHealthReport[], threshold: number): boolean {
+  let live = 0;
+  let healthy = 0;
+  for (const i of instances) {
+    if (i.status === 'DRAINING') continue;
+    live++;
+    if (i.status === 'UP' || i.status === 'UNKNOWN') healthy++;
+  }
+  return live > 0 && healthy < threshold * live;
 }
 
 function iso(ms: number | undefined): string | null {

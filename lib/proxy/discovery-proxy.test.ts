@@ -266,13 +266,82 @@ describe('discoveryProxy lifecycle', () => {
     }
   });
 
+  it('never sends traffic to a DOWN instance by default: 503 at once, no connection upstream', async () => {
+    const registry = await memoryRegistry();
+    const up = await echoUpstream('lone');
+    let connections = 0;
+    up.server.on('connection', () => connections++);
+    const panics: string[] = [];
+    const proxy = discoveryProxy({
+      registry,
+      metrics: { recordProxyRequest: () => {}, recordPanicRouting: (s) => panics.push(s) },
+    });
+    const gw = await gateway(proxy);
+    try {
+      await registerInstance(registry, 'lone', up.url, [{ method: 'GET', path: '/lone' }], { instanceId: 'l1' });
+      assert.equal((await send(`${gw.url}/lone`)).status, 200);
+      const before = connections;
+      await registry.setStatus('lone', 'l1', 'DOWN');
+      for (let i = 0; i < 3; i++) {
+        const res = await send(`${gw.url}/lone`);
+        assert.equal(res.status, 503);
+        assert.equal(json<{ error: { code: string } }>(res).error.code, 'ERR_FG_NO_HEALTHY_INSTANCE');
+      }
+      assert.equal(connections, before, 'no connect attempt upstream');
+      assert.equal(up.hits, 1);
+      assert.equal(proxy.explain('GET', '/lone').panic, false);
+      assert.deepEqual(panics, []);
+    } finally {
+      await gw.close();
+      await proxy.close();
+      await up.close();
+      await registry.close();
+    }
+  });
+
+  it('spreads over DOWN instances only with panicThreshold on, and counts and explains it', async () => {
+    const registry = await memoryRegistry();
+    const up = await echoUpstream('lone');
+    const panics: string[] = [];
+    const proxy = discoveryProxy({
+      registry,
+      panicThreshold: 0.5,
+      metrics: { recordProxyRequest: () => {}, recordPanicRouting: (s) => panics.push(s) },
+    });
+    const gw = await gateway(proxy);
+    try {
+      await registerInstance(registry, 'lone', up.url, [{ method: 'GET', path: '/lone' }], { instanceId: 'l1' });
+      await registry.setStatus('lone', 'l1', 'DOWN');
+      assert.equal((await send(`${gw.url}/lone`)).status, 200);
+      assert.deepEqual(panics, ['lone']);
+      const explained = proxy.explain('GET', '/lone');
+      assert.equal(explained.panic, true);
+      assert.equal(explained.panicThreshold, 0.5);
+    } finally {
+      await gw.close();
+      await proxy.close();
+      await up.close();
+      await registry.close();
+    }
+  });
+
+  it('refuses an invalid panicThreshold', () => {
+    for (const panicThreshold of [-0.1, 1.5, Number.NaN]) {
+      assert.throws(() => discoveryProxy({ panicThreshold }), { code: 'ERR_FG_INVALID_CONFIG' });
+    }
+  });
+
   it('opens the circuit after consecutive 5xx and keeps the instance out, even in panic mode', async () => {
     const registry = await memoryRegistry();
     const flaky = await listen((_req, res) => {
       res.writeHead(500);
       res.end('down');
     });
-    const proxy = discoveryProxy({ registry, breaker: { consecutiveFailures: 3, halfOpenAfterMs: 60_000 } });
+    const proxy = discoveryProxy({
+      registry,
+      panicThreshold: 0.5,
+      breaker: { consecutiveFailures: 3, halfOpenAfterMs: 60_000 },
+    });
     const gw = await gateway(proxy);
     try {
       await registerInstance(registry, 'flaky', flaky.url, [{ method: 'GET', path: '/flaky' }], { instanceId: 'f1' });

@@ -67,6 +67,7 @@ export class ProxyEngine implements ExchangeHost, AsyncDisposable {
   readonly #metrics: ProxyMetricsSink | undefined;
   readonly #tracing: boolean;
   readonly #staticTargets: ReadonlySet<string>;
+  readonly #panicThreshold: number;
   /** In-flight attempts per instance id, kept only for the least-connections balancer. */
   readonly #load: Map<string, number> | undefined;
   readonly #ctx: PickContext;
@@ -108,7 +109,14 @@ export class ProxyEngine implements ExchangeHost, AsyncDisposable {
     const load = this.balancer.name === 'least-connections' ? new Map<string, number>() : undefined;
     this.#load = load;
     this.#ctx = load === undefined ? {} : { load: (id) => load.get(id) ?? 0 };
-    this.#select = { balancer: this.balancer, ctx: this.#ctx, signals: this.signals, service: '' };
+    this.#panicThreshold = opts.panicThreshold;
+    this.#select = {
+      balancer: this.balancer,
+      ctx: this.#ctx,
+      signals: this.signals,
+      service: '',
+      panicThreshold: opts.panicThreshold,
+    };
     registry.on('change', this.#onChange);
   }
 
@@ -139,6 +147,7 @@ export class ProxyEngine implements ExchangeHost, AsyncDisposable {
       if (this.#sticky !== undefined) this.#ctx.stickyKey = stickyKeyOf(req, this.#sticky);
       const selection = this.#choose(match.service, this.table.instancesFor(match));
       instance = selection.instance;
+      if (selection.panic) this.#metrics?.recordPanicRouting?.(match.service);
       if (routingChannel.hasSubscribers) {
         routingChannel.publish({ type: 'route', method, path: norm.path, pattern: match.pattern, ...selection });
       }
@@ -244,6 +253,7 @@ export class ProxyEngine implements ExchangeHost, AsyncDisposable {
       balancer: this.balancer.name,
       signals: this.signals,
       now: this.#clock.now(),
+      panicThreshold: this.#panicThreshold,
     });
   }
 

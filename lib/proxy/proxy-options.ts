@@ -28,6 +28,8 @@ export interface StickyOptions {
 /** Where the proxy reports each request; `createMetrics()` (lib/telemetry/metrics.ts) fits. */
 export interface ProxyMetricsSink {
   recordProxyRequest(record: ProxyRequestRecord): void;
+  /** Counts a request routed in panic mode (only ever called when `panicThreshold` is on). */
+  recordPanicRouting?(service: string): void;
 }
 
 /** Options of the discovery proxy. */
@@ -68,6 +70,14 @@ export interface DiscoveryProxyOptions {
   >;
   /** Per-instance circuit breakers. @default BREAKER_DEFAULTS */
   breaker: Partial<Pick<BreakerOptions, 'consecutiveFailures' | 'halfOpenAfterMs'>>;
+  /**
+   * Panic mode, opt-in (`PANIC_THRESHOLD` in the bin): when fewer than this share of a route's live
+   * instances are healthy, spread over the DOWN and ejected ones too (Envoy's panic routing). `0`
+   * is off: an instance DOWN by health checks never takes traffic and a service with no healthy
+   * instance answers 503 at once (furt). When on, `explain`, `/health` and the
+   * `fleetgate_panic_routing_total` metric report it. @default 0
+   */
+  panicThreshold: number;
   /** @default realClock */
   clock: Clock;
   /** @default noopLogger */
@@ -116,6 +126,7 @@ export const DISCOVERY_PROXY_DEFAULTS: Readonly<DiscoveryProxyOptions> = Object.
     consecutiveFailures: BREAKER_DEFAULTS.consecutiveFailures,
     halfOpenAfterMs: BREAKER_DEFAULTS.halfOpenAfterMs,
   }),
+  panicThreshold: 0,
   clock: realClock,
   logger: noopLogger,
   metrics: undefined,
@@ -163,6 +174,8 @@ export function resolveProxyOptions(options: Partial<DiscoveryProxyOptions> = {}
   for (const k of ['connectTimeoutMs', 'timeoutMs', 'keepAliveTimeoutMs'] as const) {
     if (!(Number.isFinite(opts[k]) && opts[k] > 0)) invalid(`${k} must be a positive number of ms, got ${opts[k]}`);
   }
+  if (!(Number.isFinite(opts.panicThreshold) && opts.panicThreshold >= 0 && opts.panicThreshold <= 1))
+    invalid(`panicThreshold must be a number in [0, 1] (0 is off), got ${opts.panicThreshold}`);
   const r = opts.retries;
   if (!Number.isInteger(r.attempts) || r.attempts < 0) invalid(`retries.attempts must be an integer ≥ 0`);
   if (!(r.budgetRatio >= 0 && r.budgetRatio <= 1)) invalid(`retries.budgetRatio must be in [0, 1]`);

@@ -30,9 +30,12 @@ async function setup() {
 }
 
 describe('explain', () => {
-  it('shows the match, candidates, exclusions with reasons, the choice and panic', async () => {
+  it('shows the match, candidates, exclusions with reasons, the choice and panic (when opted in)', async () => {
     await using fx = await setup();
-    const out = explain(fx.table, fx.registry, 'get', '/items/../items/7?x=1', { now: fx.clock.now() });
+    const out = explain(fx.table, fx.registry, 'get', '/items/../items/7?x=1', {
+      now: fx.clock.now(),
+      panicThreshold: 0.5,
+    });
     assert.deepEqual(JSON.parse(JSON.stringify(out)), out, 'JSON-able');
     assert.equal(out.method, 'GET');
     assert.equal(out.normalizedPath, '/items/7');
@@ -58,18 +61,19 @@ describe('explain', () => {
     );
     // 1 healthy of 3 live: panic, so the DOWN one is usable and only the draining one is excluded.
     assert.equal(out.panic, true);
+    assert.equal(out.panicThreshold, 0.5);
     assert.deepEqual(out.excluded, [{ instanceId: 'ccc', reason: 'draining' }]);
     assert.ok(out.chosen !== undefined && ['a', 'bb'].includes(out.chosen.instanceId));
   });
 
-  it('reports exclusions without panic when enough instances are healthy', async () => {
+  it('by default (panic off) excludes the DOWN instance and does not report a threshold', async () => {
     await using fx = await setup();
     const out = explain(fx.table, fx.registry, 'GET', '/items/1', {
       now: fx.clock.now(),
-      panicThreshold: 0,
       balancer: createBalancer('least-connections'),
     });
     assert.equal(out.panic, false);
+    assert.equal('panicThreshold' in out, false);
     assert.deepEqual(out.excluded, [
       { instanceId: 'bb', reason: 'down' },
       { instanceId: 'ccc', reason: 'draining' },

@@ -21,7 +21,7 @@ export interface ExplainOptions {
   signals?: InstanceHealthSignals;
   /** ms since epoch: when given, instances whose lease ended by then are shown as excluded. @default the registry decides */
   now?: number;
-  /** @default 0.5 */
+  /** Panic threshold (lib/routing/instance-selector.ts); `0` is off. @default 0 */
   panicThreshold?: number;
 }
 
@@ -58,7 +58,10 @@ export interface ExplainResult {
   withoutRoute: ExplainedInstance[];
   excluded: { instanceId: string; reason: ExclusionReason }[];
   chosen?: { instanceId: string; url: string };
+  /** True when the choice was made in panic mode (over unhealthy instances too). */
   panic: boolean;
+  /** The panic threshold, present only when panic mode is on (opt-in). */
+  panicThreshold?: number;
 }
 
 /**
@@ -115,6 +118,7 @@ export function explain(
     excluded: selection.excluded,
     ...(chosen === undefined ? {} : { chosen: { instanceId: chosen.instanceId, url: chosen.url } }),
     panic: selection.panic,
+    ...(opts.panicThreshold === undefined || opts.panicThreshold === 0 ? {} : { panicThreshold: opts.panicThreshold }),
   };
 }
 

@@ -19,7 +19,12 @@ function select(candidates: ServiceInstance[], signals?: InstanceHealthSignals, 
   });
 }
 
-function spread(candidates: ServiceInstance[], picks: number, signals?: InstanceHealthSignals): Set<string> {
+function spread(
+  candidates: ServiceInstance[],
+  picks: number,
+  signals?: InstanceHealthSignals,
+  panicThreshold?: number,
+): Set<string> {
   const balancer = new RoundRobinBalancer();
   const ids = new Set<string>();
   for (let i = 0; i < picks; i++) {
@@ -29,6 +34,7 @@ function spread(candidates: ServiceInstance[], picks: number, signals?: Instance
       now: NOW,
       service: 'svc',
       ...(signals ? { signals } : {}),
+      ...(panicThreshold === undefined ? {} : { panicThreshold }),
     });
     if (sel.instance) ids.add(sel.instance.instanceId);
   }
@@ -85,36 +91,51 @@ describe('selectInstance', () => {
     assert.equal(exclusionReason(odd, NOW, 'svc'), 'unknown-status');
   });
 
-  it('enters panic mode below 50% healthy and spreads over all but draining ones', () => {
+  it('by default (panic off) never sends traffic to a DOWN instance, even when it is the only one', () => {
+    const lone = select([makeInstance('svc', 'down', { status: 'DOWN' })]);
+    assert.equal(lone.panic, false);
+    assert.equal(lone.instance, undefined);
+    assert.deepEqual(lone.excluded, [{ instanceId: 'down', reason: 'down' }]);
+    const insts = [
+      makeInstance('svc', 'up'),
+      makeInstance('svc', 'down1', { status: 'DOWN' }),
+      makeInstance('svc', 'down2', { status: 'DOWN' }),
+    ];
+    assert.equal(select(insts).panic, false);
+    assert.deepEqual([...spread(insts, 12)], ['up']);
+  });
+
+  it('with panicThreshold 0.5 enters panic mode below 50% healthy and spreads over all but draining ones', () => {
     const insts = [
       makeInstance('svc', 'up'),
       makeInstance('svc', 'down1', { status: 'DOWN' }),
       makeInstance('svc', 'down2', { status: 'DOWN' }),
       makeInstance('svc', 'draining', { status: 'DRAINING' }),
     ];
-    const sel = select(insts);
+    const sel = select(insts, undefined, 0.5);
     assert.equal(sel.panic, true);
     assert.deepEqual(sel.excluded, [{ instanceId: 'draining', reason: 'draining' }]);
-    assert.deepEqual([...spread(insts, 12)].sort(), ['down1', 'down2', 'up']);
+    assert.deepEqual([...spread(insts, 12, undefined, 0.5)].sort(), ['down1', 'down2', 'up']);
   });
 
-  it('stays out of panic at exactly 50% healthy', () => {
+  it('stays out of panic at exactly the threshold', () => {
     const insts = [makeInstance('svc', 'up'), makeInstance('svc', 'down', { status: 'DOWN' })];
-    const sel = select(insts);
+    const sel = select(insts, undefined, 0.5);
     assert.equal(sel.panic, false);
     assert.equal(sel.instance?.instanceId, 'up');
   });
 
-  it('panics when nothing is healthy, but never picks expired or draining instances', () => {
-    const sel = select([
-      makeInstance('svc', 'down', { status: 'DOWN' }),
-      makeInstance('svc', 'gone', { expiresAt: NOW - 1 }),
-    ]);
+  it('in panic mode when nothing is healthy, still never picks expired or draining instances', () => {
+    const sel = select(
+      [makeInstance('svc', 'down', { status: 'DOWN' }), makeInstance('svc', 'gone', { expiresAt: NOW - 1 })],
+      undefined,
+      0.5,
+    );
     assert.equal(sel.panic, true);
     assert.equal(sel.instance?.instanceId, 'down');
     assert.deepEqual(sel.excluded, [{ instanceId: 'gone', reason: 'expired' }]);
 
-    const none = select([makeInstance('svc', 'd', { status: 'DRAINING' })]);
+    const none = select([makeInstance('svc', 'd', { status: 'DRAINING' })], undefined, 0.5);
     assert.equal(none.instance, undefined);
     assert.deepEqual(none.excluded, [{ instanceId: 'd', reason: 'draining' }]);
   });

@@ -20,23 +20,26 @@ export interface SelectOptions {
   now?: number;
   service: string;
   /**
-   * Panic threshold: when fewer than this share of the candidates are healthy, spread over all of
-   * them except draining, expired or circuit-open ones. `0` disables panic mode. @default 0.5
+   * Panic threshold, opt-in: when fewer than this share of the candidates are healthy, spread over
+   * all of them except draining, expired or circuit-open ones (Envoy's panic routing, e.g. `0.5`).
+   * `0` keeps panic mode off: furt's contract is that a DOWN instance never takes traffic.
+   * @default 0
    */
   panicThreshold?: number;
 }
 
-/** Default panic threshold (Envoy's 50%). */
-export const DEFAULT_PANIC_THRESHOLD = 0.5;
+/** Default panic threshold: off (furt: DOWN means out of routing). */
+export const DEFAULT_PANIC_THRESHOLD = 0;
 
 /**
  * Chooses an instance for a request.
  *
  * Healthy = not expired, not DOWN, not DRAINING, not ejected, circuit not open; `UP` and `UNKNOWN`
- * (registered, not yet checked) take traffic. When fewer than half the live candidates are healthy
- * the balancer picks among every candidate that is not draining, expired or circuit-open, and
- * `panic` is true: better to spread load over instances of doubtful health than to pile it all
- * onto the few left (Envoy's panic routing).
+ * (registered, not yet checked) take traffic, nothing else does. Only when `panicThreshold` is
+ * set and fewer than that share of the live candidates are healthy does the balancer pick among
+ * every candidate that is not draining, expired or circuit-open, with `panic` true: spreading
+ * load over instances of doubtful health rather than piling it onto the few left (Envoy's panic
+ * routing) is an operator's explicit choice.
  * @example
  * const sel = selectInstance(table.instancesFor(hit), { balancer, ctx: {}, service: hit.service });
  * if (sel.instance === undefined) throw new FleetgateError('ERR_FG_NO_HEALTHY_INSTANCE', '...');

@@ -57,6 +57,8 @@ export interface FleetgateMetrics extends AsyncDisposable {
   readonly promRegistry: Registry;
   /** Counts a proxied request and observes its upstream duration. */
   recordProxyRequest(record: ProxyRequestRecord): void;
+  /** Counts a request routed in panic mode (opt-in `panicThreshold`), by service. */
+  recordPanicRouting(service: string): void;
   /** Counts a health transition (done automatically for the `checker` option). */
   recordHealthTransition(service: string, from: string, to: string): void;
   /** Counts a rate-limit decision; pass it as `rateLimit({ onDecision })`. */
@@ -130,6 +132,12 @@ export function createMetrics(options: Partial<MetricsOptions> = {}): FleetgateM
     labelNames: ['decision'] as const,
     registers,
   });
+  const panics = new Counter({
+    name: 'fleetgate_panic_routing_total',
+    help: 'Requests routed in panic mode (panicThreshold on, too few healthy instances), by service.',
+    labelNames: ['service'] as const,
+    registers,
+  });
   const events = new Counter({
     name: 'fleetgate_registry_events_total',
     help: 'Registry changes seen by this gateway, by type.',
@@ -161,6 +169,7 @@ export function createMetrics(options: Partial<MetricsOptions> = {}): FleetgateM
       requests.inc({ service: r.service, route: r.route, status: String(r.status) });
       if (r.durationMs !== undefined) upstream.observe({ service: r.service }, r.durationMs / 1000);
     },
+    recordPanicRouting: (service) => panics.inc({ service }),
     recordHealthTransition,
     recordRateLimitDecision: (decision) => decisions.inc({ decision }),
     recordRegistryEvent,
