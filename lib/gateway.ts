@@ -206,6 +206,7 @@ async function assemble(
       allowFrom: env.allowFrom,
       token: env.registryToken,
       registrationRateLimit: env.registerLimit,
+      trustProxy: env.trustedProxies,
       clock,
       logger,
       ...dropUndefined(options.registryApi ?? GATEWAY_DEFAULTS.registryApi),

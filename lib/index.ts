@@ -9,6 +9,8 @@ export { FakeClock, realClock } from './clock.js';
 export { DURATION_FORM, parseDuration } from './config/duration.js';
 export type { FleetgateEnv, RegistryType } from './config/env.js';
 export { ENV_DEFAULTS, parseEnv, REGISTRY_TYPES } from './config/env.js';
+export type { AllowList, Cidr, ClientAddress, TrustProxy } from './core/client-address.js';
+export { ClientAddressResolver, createAllowList, parseCidr } from './core/client-address.js';
 export { healthChannel, rateLimitChannel, registryChannel, routingChannel } from './diagnostics.js';
 export type { ErrorCode, FleetgateErrorOptions } from './errors.js';
 export {
@@ -53,7 +55,7 @@ export type { FleetgateTarget, FleetgateTargetOptions } from './proxy/http-proxy
 export { fleetgateTarget } from './proxy/http-proxy-target.js';
 export type { DiscoveryProxyOptions, ProxyMetricsSink, StickyOptions } from './proxy/proxy-options.js';
 export { DISCOVERY_PROXY_DEFAULTS } from './proxy/proxy-options.js';
-export type { KeySpec, TrustProxy } from './ratelimit/key-generators.js';
+export type { KeySpec } from './ratelimit/key-generators.js';
 export { createKeyGenerator } from './ratelimit/key-generators.js';
 export type { MemoryStoreOptions } from './ratelimit/memory-store.js';
 export { MemoryStore } from './ratelimit/memory-store.js';
@@ -77,8 +79,6 @@ export { MEMORY_BACKEND_DEFAULTS, MemoryBackend } from './registry/backends/memo
 export type { RedisBackend, RedisBackendOptions } from './registry/backends/redis.js';
 export type { CreateRegistryOptions } from './registry/create-registry.js';
 export { createRegistry } from './registry/create-registry.js';
-export type { AllowList } from './registry/http/allow-from.js';
-export { createAllowList, parseCidr } from './registry/http/allow-from.js';
 export type { RegistryMiddleware, RegistryRouterOptions } from './registry/http/registry-router.js';
 export { REGISTRY_ROUTER_DEFAULTS, registry } from './registry/http/registry-router.js';
 export type { RegistrationRateLimit } from './registry/http/registry-router-options.js';

@@ -51,10 +51,12 @@ describe('parseEnv', () => {
       TRACE_URL: 'http://127.0.0.1:4318/v1/traces',
       REGISTRY_REGISTER_LIMIT: '500/100',
       PANIC_THRESHOLD: '0.5',
+      TRUSTED_PROXIES: 'loopback, 10.0.0.0/8',
     });
     assert.equal(env.panicThreshold, 0.5);
     assert.equal(parseEnv({}).panicThreshold, 0, 'panic mode is off by default');
     assert.equal(parseEnv({ PANIC_THRESHOLD: 'off' }).panicThreshold, 0);
+    assert.deepEqual(env.trustedProxies, ['127.0.0.0/8', '::1/128', '10.0.0.0/8']);
     assert.deepEqual(env.registerLimit, { capacity: 500, refillPerSecond: 100 });
     assert.equal(parseEnv({ REGISTRY_REGISTER_LIMIT: 'off' }).registerLimit, false);
     assert.equal(env.port, 9000);
@@ -92,6 +94,8 @@ describe('parseEnv', () => {
     invalid({ REGISTRY_REGISTER_LIMIT: '0/5' }, 'REGISTRY_REGISTER_LIMIT');
     invalid({ PANIC_THRESHOLD: '1.5' }, 'PANIC_THRESHOLD');
     invalid({ PANIC_THRESHOLD: 'sometimes' }, 'PANIC_THRESHOLD');
+    invalid({ TRUSTED_PROXIES: 'true' }, 'TRUSTED_PROXIES');
+    invalid({ TRUSTED_PROXIES: '10.0.0.0/33' }, 'TRUSTED_PROXIES');
     assert.throws(() => parseEnv({ REGISTRY_TTL: 'banana' }), /expected a number with an optional unit/);
   });
 });

@@ -3,6 +3,7 @@
  * An invalid value throws `ERR_FG_INVALID_CONFIG` naming the variable and the accepted form.
  */
 import { z } from 'zod';
+import { parseTrustProxy } from '../core/client-address.js';
 import { FleetgateError } from '../errors.js';
 import { DURATION_FORM, parseDuration } from './duration.js';
 
@@ -29,6 +30,11 @@ export interface FleetgateEnv {
   allowFrom: string[];
   /** `REGISTRY_TOKEN`. */
   registryToken: string | undefined;
+  /**
+   * `TRUSTED_PROXIES`: CIDRs (or `loopback`, `private`, `linklocal`) of the proxies in front of the
+   * gateway whose `X-Forwarded-*` headers are believed (lib/core/client-address.ts). @default [] (nobody)
+   */
+  trustedProxies: readonly string[];
   /** `REGISTRY_REGISTER_LIMIT`: registration attempts per source address, `<burst>/<per second>` or `off`. @default { capacity: 20, refillPerSecond: 5 } */
   registerLimit: { capacity: number; refillPerSecond: number } | false;
   /** `REGISTRY_PRESERVE_THRESHOLD`. @default 0.15 */
@@ -61,6 +67,7 @@ export const ENV_DEFAULTS: Readonly<FleetgateEnv> = Object.freeze({
   etcdEndpoints: [],
   allowFrom: ['127.0.0.0/8', '::1/128', '::ffff:127.0.0.0/104'],
   registryToken: undefined,
+  trustedProxies: Object.freeze([]) as readonly string[],
   registerLimit: Object.freeze({ capacity: 20, refillPerSecond: 5 }),
   preserveThreshold: 0.15,
   healthIntervalMs: 30_000,
@@ -175,6 +182,20 @@ export function parseEnv(env: Env = process.env): FleetgateEnv {
       fail('PANIC_THRESHOLD', panicRaw, 'a number in [0, 1] (e.g. 0.5), or off');
   }
 
+  const trustedRaw = read(env, 'TRUSTED_PROXIES');
+  let trustedProxies = d.trustedProxies;
+  if (trustedRaw !== undefined) {
+    try {
+      trustedProxies = parseTrustProxy(list(env, 'TRUSTED_PROXIES'), 'TRUSTED_PROXIES');
+    } catch {
+      fail(
+        'TRUSTED_PROXIES',
+        trustedRaw,
+        "a comma-separated list of your proxies' CIDRs or loopback, private, linklocal",
+      );
+    }
+  }
+
   const traceUrl = read(env, 'TRACE_URL');
   if (traceUrl !== undefined && !urlSchema.safeParse(traceUrl).success) fail('TRACE_URL', traceUrl, 'an http(s) URL');
 
@@ -187,6 +208,7 @@ export function parseEnv(env: Env = process.env): FleetgateEnv {
     etcdEndpoints,
     allowFrom,
     registryToken: read(env, 'REGISTRY_TOKEN'),
+    trustedProxies,
     registerLimit,
     preserveThreshold,
     healthIntervalMs: duration(env, 'HEALTH_CHECK_INTERVAL', d.healthIntervalMs),

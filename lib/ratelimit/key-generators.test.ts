@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import { describe, it } from 'node:test';
 import { isFleetgateError } from '../errors.js';
-import { createIpResolver, createKeyGenerator, jwtSubject } from './key-generators.js';
+import { createKeyGenerator, jwtSubject } from './key-generators.js';
 
 function req(remoteAddress: string, headers: Record<string, string> = {}): IncomingMessage {
   return { socket: { remoteAddress }, headers } as unknown as IncomingMessage;
@@ -13,37 +13,26 @@ function jwt(payload: object): string {
   return `${enc({ alg: 'none' })}.${enc(payload)}.sig`;
 }
 
-describe('createIpResolver', () => {
+describe('ip keys use the shared client address (lib/core/client-address.ts)', () => {
   const xff = { 'x-forwarded-for': '203.0.113.9, 198.51.100.7, 10.0.0.2' };
 
   it('ignores X-Forwarded-For unless told to trust proxies', () => {
-    assert.equal(createIpResolver(false)(req('10.0.0.1', xff)), '10.0.0.1');
-    assert.equal(createIpResolver(false)(req('::ffff:127.0.0.1')), '127.0.0.1');
+    assert.equal(createKeyGenerator('ip')(req('10.0.0.1', xff)), 'ip:10.0.0.1');
+    assert.equal(createKeyGenerator('ip')(req('::ffff:127.0.0.1')), 'ip:127.0.0.1');
   });
 
-  it('trust true takes the left-most address', () => {
-    assert.equal(createIpResolver(true)(req('10.0.0.1', xff)), '203.0.113.9');
+  it('walks X-Forwarded-For from the right: a forged left-most entry does not choose the bucket', () => {
+    assert.equal(createKeyGenerator('ip', { trustProxy: ['10.0.0.0/8'] })(req('10.0.0.1', xff)), 'ip:198.51.100.7');
+    const forged = { 'x-forwarded-for': '1.2.3.4, 198.51.100.7' };
+    assert.equal(createKeyGenerator('ip', { trustProxy: ['10.0.0.0/8'] })(req('10.0.0.1', forged)), 'ip:198.51.100.7');
   });
 
-  it('a hop count believes that many proxies', () => {
-    assert.equal(createIpResolver(1)(req('10.0.0.1', xff)), '10.0.0.2');
-    assert.equal(createIpResolver(2)(req('10.0.0.1', xff)), '198.51.100.7');
-    assert.equal(createIpResolver(9)(req('10.0.0.1', xff)), '203.0.113.9');
-  });
-
-  it('a CIDR list skips trusted proxies from the right', () => {
-    assert.equal(createIpResolver(['10.0.0.0/8'])(req('10.0.0.1', xff)), '198.51.100.7');
-    assert.equal(createIpResolver(['10.0.0.0/8', '198.51.100.7'])(req('10.0.0.1', xff)), '203.0.113.9');
-    // A client that is not a trusted proxy cannot spoof its address.
-    assert.equal(createIpResolver(['10.0.0.0/8'])(req('192.0.2.1', xff)), '192.0.2.1');
-    assert.equal(createIpResolver(['::1/128'])(req('::1', { 'x-forwarded-for': '2001:db8::1' })), '2001:db8::1');
-  });
-
-  it('rejects invalid trust settings', () => {
-    for (const bad of [['10.0.0.0/33'], ['nope'], -1]) {
+  it('rejects true, hop counts and malformed CIDRs', () => {
+    for (const bad of [true, 1, ['10.0.0.0/33'], ['nope']]) {
       assert.throws(
-        () => createIpResolver(bad),
+        () => createKeyGenerator('ip', { trustProxy: bad as never }),
         (e: unknown) => isFleetgateError(e, 'ERR_FG_INVALID_CONFIG'),
+        String(bad),
       );
     }
   });

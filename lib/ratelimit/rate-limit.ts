@@ -5,10 +5,11 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type Clock, realClock } from '../clock.js';
+import type { TrustProxy } from '../core/client-address.js';
 import { rateLimitChannel } from '../diagnostics.js';
 import { FleetgateError } from '../errors.js';
 import { type Logger, noopLogger } from '../logger.js';
-import { createKeyGenerator, type KeySpec, type TrustProxy } from './key-generators.js';
+import { createKeyGenerator, type KeySpec } from './key-generators.js';
 import { MemoryStore } from './memory-store.js';
 import { compilePathPattern, pathOf } from './route-matcher.js';
 import type { RateLimitStore } from './store.js';
@@ -41,7 +42,7 @@ export interface RateLimitOptions {
   routes: readonly RouteLimit[];
   /** What a request counts against. @default 'ip' */
   key: KeySpec;
-  /** Which `X-Forwarded-For` hops to believe for `'ip'` keys. @default false */
+  /** Proxies whose `X-Forwarded-For` is believed for `'ip'` keys, as CIDRs (lib/core/client-address.ts). @default false */
   trustProxy: TrustProxy;
   /** Where buckets live. @default a new MemoryStore (closed by the middleware's close()) */
   store: RateLimitStore | undefined;

@@ -3,6 +3,7 @@
  * shape, the frozen defaults and the up-front validation.
  */
 import { type Clock, realClock } from '../../clock.js';
+import { parseTrustProxy, type TrustProxy } from '../../core/client-address.js';
 import { FleetgateError } from '../../errors.js';
 import { type Logger, noopLogger } from '../../logger.js';
 import { mergeDefined } from '../merge-defined.js';
@@ -42,12 +43,12 @@ export interface RegistryRouterOptions {
   /** @default noopLogger */
   logger: Logger;
   /**
-   * Whether to believe `X-Forwarded-For`: `false` uses the socket address; `true` trusts the
-   * one proxy in front (the address it appended, i.e. the right-most); a number trusts that
-   * many proxy hops. Never the left-most entry, which any client can forge.
+   * The proxies in front of the gateway whose `X-Forwarded-For` is believed, as CIDRs (or
+   * `loopback`/`private`/`linklocal`); the caller is the first address from the right that is not
+   * one of them (lib/core/client-address.ts). `false` uses the socket address.
    * @default false
    */
-  trustProxy: boolean | number;
+  trustProxy: TrustProxy;
 }
 
 /** Defaults for {@link RegistryRouterOptions}. Frozen. */
@@ -109,8 +110,7 @@ export function resolveRegistryRouterOptions(
   const limit = o.registrationRateLimit;
   if (limit !== false && (typeof limit !== 'object' || limit === null))
     bad('registrationRateLimit', limit, '{ capacity, refillPerSecond } or false');
-  if (!(typeof o.trustProxy === 'boolean' || (Number.isInteger(o.trustProxy) && o.trustProxy >= 0)))
-    bad('trustProxy', o.trustProxy, 'a boolean or a number of hops');
+  parseTrustProxy(o.trustProxy, 'registry(): option trustProxy');
   if (o.registry !== undefined && typeof o.registry.register !== 'function')
     bad('registry', o.registry, 'a RegistryApi');
   return o;

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import request from 'supertest';
+import { registry } from './registry-router.js';
 import { FURT_BODY, fixture } from './registry-router.test-kit.js';
 
 describe('registry() HTTP API', () => {
@@ -18,11 +19,20 @@ describe('registry() HTTP API', () => {
   });
 
   test('X-Forwarded-For counts only with trustProxy, and only the hop the proxy appended', async () => {
-    await using fx = await fixture({ allowFrom: ['10.0.0.0/8'], trustProxy: true });
+    await using fx = await fixture({ allowFrom: ['10.0.0.0/8'], trustProxy: ['loopback'] });
     await request(fx.base).get('/internal/services').set('x-forwarded-for', '10.1.2.3').expect(200);
     await request(fx.base).get('/internal/services').set('x-forwarded-for', '10.1.2.3, 192.0.2.7').expect(403);
     await using strict = await fixture({ allowFrom: ['10.0.0.0/8'] });
     await request(strict.base).get('/internal/services').set('x-forwarded-for', '10.1.2.3').expect(403);
+  });
+
+  test('trustProxy has one meaning: true is refused, not read as "believe every hop"', async () => {
+    for (const trustProxy of [true, 1] as never[]) {
+      assert.throws(
+        () => registry({ trustProxy }),
+        (e: Error & { code?: string }) => e.code === 'ERR_FG_INVALID_CONFIG' && /trustProxy/.test(e.message),
+      );
+    }
   });
 
   test('with a token: missing 401, wrong 401, right 200', async () => {

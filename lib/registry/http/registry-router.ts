@@ -6,13 +6,13 @@
  * (403), bearer token (401), then, for registrations only, the per-source rate limit (429).
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { ClientAddressResolver, createAllowList, sourceKey } from '../../core/client-address.js';
 import { FleetgateError, isFleetgateError } from '../../errors.js';
 import { type ComposedHandler, type Next, pathOf } from '../../http/compose.js';
 import { readJsonBody } from '../../http/read-json-body.js';
 import { sendError, sendJson } from '../../http/send-error.js';
 import { createRegistry } from '../create-registry.js';
 import type { RegistryApi } from '../registry-api.js';
-import { createAllowList } from './allow-from.js';
 import { createBearerCheck } from './bearer-auth.js';
 import { groupByService, instanceToJson, iso } from './instance-json.js';
 import { createRegistrationSchema, issuesOf, isValidName, toRegistrationInput } from './registration-schema.js';
@@ -21,7 +21,7 @@ import {
   type RegistryRouterOptions,
   resolveRegistryRouterOptions,
 } from './registry-router-options.js';
-import { SourceRateLimiter, sourceKey } from './source-rate-limit.js';
+import { SourceRateLimiter } from './source-rate-limit.js';
 
 export { REGISTRY_ROUTER_DEFAULTS, type RegistryRouterOptions };
 
@@ -51,6 +51,7 @@ const INSTANCE_PATH = /^\/services\/([^/]+)\/instances\/([^/]+)(\/heartbeat)?$/;
 export function registry(options: Partial<RegistryRouterOptions> = {}): RegistryMiddleware {
   const o = resolveRegistryRouterOptions(options);
   const allowList = createAllowList(o.allowFrom, 'allowFrom');
+  const clients = new ClientAddressResolver(o.trustProxy, 'trustProxy');
   const tokenOk = o.token === undefined ? undefined : createBearerCheck(o.token);
   const limiter =
     o.registrationRateLimit === false
@@ -74,10 +75,10 @@ export function registry(options: Partial<RegistryRouterOptions> = {}): Registry
   };
 
   const serve = async (req: IncomingMessage, res: ServerResponse, endpoint: Endpoint | undefined, path: string) => {
-    const address = callerAddress(req, o.trustProxy);
+    const address = clients.addressOf(req);
     if (!allowList.allows(address)) {
-      logger.warn(`fleetgate registry API: refused ${address ?? 'unknown address'} (not in allowFrom)`);
-      throw new FleetgateError('ERR_FG_FORBIDDEN', `${address ?? 'the caller'} may not use the registration API`);
+      logger.warn(`fleetgate registry API: refused ${address} (not in allowFrom)`);
+      throw new FleetgateError('ERR_FG_FORBIDDEN', `${address} may not use the registration API`);
     }
     if (tokenOk !== undefined && !tokenOk(req.headers.authorization)) {
       logger.warn(`fleetgate registry API: refused ${address} (missing or wrong bearer token)`);
@@ -222,18 +223,4 @@ function decode(segment: string): string {
   } catch {
     return segment; // an invalid escape can never be a valid name; the name check rejects it
   }
-}
-
-/** The caller's address: the socket peer, or the entry `trustProxy` hops from the right of X-Forwarded-For. */
-function callerAddress(req: IncomingMessage, trustProxy: boolean | number): string | undefined {
-  const peer = req.socket.remoteAddress;
-  const hops = trustProxy === true ? 1 : trustProxy === false ? 0 : trustProxy;
-  if (hops === 0) return peer;
-  const header = req.headers['x-forwarded-for'];
-  const forwarded = (Array.isArray(header) ? header.join(',') : (header ?? ''))
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  const chain = peer === undefined ? forwarded : [...forwarded, peer];
-  return chain[Math.max(0, chain.length - 1 - hops)];
 }

@@ -6,7 +6,6 @@
 import { type Clock, realClock } from '../../clock.js';
 import { FleetgateError } from '../../errors.js';
 import { mergeDefined } from '../merge-defined.js';
-import { isMappedV4, parseIp } from './allow-from.js';
 
 /** A bucket's shape. */
 export interface SourceRateLimitOptions {
@@ -44,7 +43,7 @@ interface Bucket {
  * Token buckets keyed by source address.
  * @example
  * const limiter = new SourceRateLimiter({ capacity: 20, refillPerSecond: 5 });
- * if (!limiter.take(sourceKey(req.socket.remoteAddress)).allowed) reply429();
+ * if (!limiter.take(sourceKey(clientAddress)).allowed) reply429(); // sourceKey: lib/core/client-address.ts
  */
 export class SourceRateLimiter implements AsyncDisposable {
   readonly #opts: SourceRateLimitOptions;
@@ -110,20 +109,4 @@ export class SourceRateLimiter implements AsyncDisposable {
       this.#buckets.delete(key);
     }
   }
-}
-
-/**
- * The bucket key of a caller address: IPv4 (also when mapped into IPv6) as itself, IPv6 by its
- * /64, because one host usually owns a whole /64 and could rotate through it.
- * @example sourceKey('::ffff:10.1.2.3') // '10.1.2.3'
- */
-export function sourceKey(address: string | undefined): string {
-  if (address === undefined) return 'unknown';
-  const ip = parseIp(address);
-  if (ip === undefined) return address;
-  if (isMappedV4(ip)) {
-    const v4 = Number(ip & 0xffffffffn);
-    return `${v4 >>> 24}.${(v4 >>> 16) & 255}.${(v4 >>> 8) & 255}.${v4 & 255}`;
-  }
-  return `${(ip >> 64n).toString(16)}::/64`;
 }
