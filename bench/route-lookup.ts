@@ -6,11 +6,11 @@
  *   node --import tsx bench/route-lookup.ts
  */
 import { FakeClock } from '../lib/clock.js';
+import { isPathFailure, normalizePath } from '../lib/core/path-normalize.js';
+import { type CompiledPattern, comparePatterns, compilePattern } from '../lib/core/route-pattern.js';
 import { MemoryBackend } from '../lib/registry/backends/memory.js';
 import type { RouteSpec } from '../lib/registry/model.js';
 import { Registry } from '../lib/registry/registry.js';
-import { isPathFailure, normalizePath } from '../lib/routing/path-normalize.js';
-import { type CompiledPattern, comparePatterns, compilePattern } from '../lib/routing/pattern.js';
 import { RouteTable } from '../lib/routing/route-table.js';
 
 const SERVICES = 300;

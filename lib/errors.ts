@@ -14,9 +14,15 @@ export const ERROR_CODES = {
   ERR_FG_FORBIDDEN: { status: 403, description: 'The caller address is not in REGISTRY_ALLOW_FROM.' },
   ERR_FG_UNKNOWN_INSTANCE: { status: 404, description: 'No such instance is registered; the client must re-register.' },
   ERR_FG_NOT_FOUND: { status: 404, description: 'No such resource.' },
+  ERR_FG_INVALID_ROUTE: {
+    status: 400,
+    description:
+      'A registered route pattern is invalid and could never match a request; details name the route index, path and reason.',
+  },
   ERR_FG_ROUTE_CONFLICT: {
     status: 409,
-    description: 'A route collides with another service or a static gateway route.',
+    description:
+      "Some request could match both this route and one of another service, a static gateway route, a reserved gateway path or another service's name prefix; details name the owner and both patterns.",
   },
   ERR_FG_RATE_LIMITED: { status: 429, description: 'Too many requests from this caller.' },
   ERR_FG_BAD_PATH: {

@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { type Clock, realClock } from './clock.js';
 import { parseEnv } from './config/env.js';
+import { dropUndefined } from './core/options-merge.js';
 import { FleetgateError } from './errors.js';
 import { type GatewayHealth, startGatewayHealth } from './gateway-health.js';
 import { healthAggregator } from './health/health-aggregator.js';
@@ -258,8 +259,4 @@ async function assemble(
     await closeAll();
     throw err;
   }
-}
-
-function dropUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

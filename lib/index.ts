@@ -11,6 +11,9 @@ export type { FleetgateEnv, RegistryType } from './config/env.js';
 export { ENV_DEFAULTS, parseEnv, REGISTRY_TYPES } from './config/env.js';
 export type { AllowList, Cidr, ClientAddress, TrustProxy } from './core/client-address.js';
 export { ClientAddressResolver, createAllowList, parseCidr } from './core/client-address.js';
+export type { NormalizedPath, NormalizeResult, PathFailure } from './core/path-normalize.js';
+export { isPathFailure, normalizePath } from './core/path-normalize.js';
+export { sendError, sendJson } from './core/send-error.js';
 export { healthChannel, rateLimitChannel, registryChannel, routingChannel } from './diagnostics.js';
 export type { ErrorCode, FleetgateErrorOptions } from './errors.js';
 export {
@@ -45,7 +48,6 @@ export type { ExplainEndpointOptions } from './http/explain-endpoint.js';
 export { explainEndpoint } from './http/explain-endpoint.js';
 export type { ExpressLikeApp, ExpressServerOptions } from './http/express-server.js';
 export { createExpressServer } from './http/express-server.js';
-export { sendError, sendJson } from './http/send-error.js';
 export type { Pem, UpstreamTlsOptions } from './http/upstream-tls.js';
 export type { Logger } from './logger.js';
 export { noopLogger } from './logger.js';
@@ -117,8 +119,6 @@ export type { ExplainOptions, ExplainResult } from './routing/explain.js';
 export { explain } from './routing/explain.js';
 export type { SelectOptions } from './routing/instance-selector.js';
 export { selectInstance } from './routing/instance-selector.js';
-export type { NormalizedPath, NormalizeResult, PathFailure } from './routing/path-normalize.js';
-export { isPathFailure, normalizePath } from './routing/path-normalize.js';
 export type { RouteTableOptions } from './routing/route-table.js';
 export { ROUTE_TABLE_DEFAULTS, RouteTable } from './routing/route-table.js';
 export type {

@@ -5,6 +5,7 @@
  */
 import { Agent, request } from 'undici';
 import type { Clock } from '../clock.js';
+import { dropUndefined } from '../core/options-merge.js';
 import { ERROR_CODES, type ErrorCode, FleetgateError, isFleetgateError } from '../errors.js';
 import type { RouteSpec } from '../registry/model.js';
 
@@ -232,10 +233,6 @@ function toWireBody(reg: RegistrationRequest): Record<string, unknown> {
     zone: reg.zone,
     metadata: reg.metadata,
   });
-}
-
-function dropUndefined(o: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
 }
 
 /** Status → code when the gateway's body has no code we know. */

@@ -4,6 +4,7 @@
  */
 import { type Clock, realClock } from '../clock.js';
 import { parseDuration } from '../config/duration.js';
+import { mergeDefined } from '../core/options-merge.js';
 import { FleetgateError } from '../errors.js';
 import { type Logger, noopLogger } from '../logger.js';
 import type { RouteSpec } from '../registry/model.js';
@@ -97,12 +98,8 @@ export type ResolvedRegisterServiceOptions = Omit<RegisterServiceOptions, 'ttl' 
  * @throws FleetgateError `ERR_FG_INVALID_CONFIG` naming the first invalid option.
  */
 export function resolveRegisterServiceOptions(input: RegisterServiceInput): ResolvedRegisterServiceOptions {
-  const o = { ...REGISTER_SERVICE_DEFAULTS } as RegisterServiceOptions;
-  for (const [k, v] of Object.entries(input ?? {}))
-    if (v !== undefined) (o as unknown as Record<string, unknown>)[k] = v;
-  const backoff: BackoffOptions = { ...BACKOFF_DEFAULTS };
-  for (const [k, v] of Object.entries(o.backoff ?? {}))
-    if (v !== undefined) (backoff as unknown as Record<string, unknown>)[k] = v;
+  const o = mergeDefined(REGISTER_SERVICE_DEFAULTS, input ?? {}) as RegisterServiceOptions;
+  const backoff: BackoffOptions = mergeDefined(BACKOFF_DEFAULTS, o.backoff);
 
   const bad = (name: string, value: unknown, expected: string): never => {
     throw new FleetgateError(

@@ -8,15 +8,16 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
-import type { RouteSpec } from '../registry/model.js';
-import { isPathFailure, normalizePath } from '../routing/path-normalize.js';
+import { mergeDefined } from '../core/options-merge.js';
+import { isPathFailure, normalizePath } from '../core/path-normalize.js';
 import {
   type CompiledPattern,
   comparePatterns,
   compilePattern,
   matchSegments,
   splitSegments,
-} from '../routing/pattern.js';
+} from '../core/route-pattern.js';
+import type { RouteSpec } from '../registry/model.js';
 
 /** What a handler learns about the message besides its `data`. */
 export interface MessageContext {
@@ -87,8 +88,7 @@ export async function serveMessageRoutes(
   routes: Record<string, MessageHandler>,
   options: Partial<ServeMessageRoutesOptions> = {},
 ): Promise<MessageRoutesServer> {
-  const opts = { ...SERVE_MESSAGE_ROUTES_DEFAULTS };
-  for (const [k, v] of Object.entries(options)) if (v !== undefined) (opts as Record<string, unknown>)[k] = v;
+  const opts = mergeDefined(SERVE_MESSAGE_ROUTES_DEFAULTS, options);
   const table: CompiledRoute[] = Object.entries(routes)
     .map(([pattern, handler]) => ({ compiled: compilePattern(pattern), handler }))
     .sort((a, b) => comparePatterns(a.compiled, b.compiled));

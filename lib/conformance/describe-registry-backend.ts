@@ -4,6 +4,7 @@
  * against an in-memory, Redis or etcd backend.
  */
 import * as nodeTest from 'node:test';
+import { mergeDefined } from '../core/options-merge.js';
 import type { RegistryBackend } from '../registry/model.js';
 import { lifecycleCases } from './lifecycle-cases.js';
 import { type CaseContext, type ConformanceCase, caseContext, type SuiteSettings } from './suite-context.js';
@@ -84,9 +85,7 @@ export function describeRegistryBackend(
   factory: BackendFactory,
   options: Partial<ConformanceOptions> = {},
 ): void {
-  const opts: ConformanceOptions = { ...CONFORMANCE_DEFAULTS };
-  for (const [k, v] of Object.entries(options))
-    if (v !== undefined) (opts as unknown as Record<string, unknown>)[k] = v;
+  const opts: ConformanceOptions = mergeDefined(CONFORMANCE_DEFAULTS, options);
   const settings: SuiteSettings = { ttlMs: opts.ttlMs, expiryGraceMs: opts.expiryGraceMs, timeoutMs: opts.timeoutMs };
   const title = `registry backend conformance: ${name}`;
   const suite = () => {

@@ -4,6 +4,7 @@
  * when the store is down. DESIGN.md §3; the shape is documented in docs/health.md.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { dropUndefined } from '../core/options-merge.js';
 import { FleetgateError } from '../errors.js';
 import type { InstanceStatus, ServiceInstance } from '../registry/model.js';
 import type { RegistryApi } from '../registry/registry-api.js';
@@ -243,8 +244,4 @@ function inPanic(instances: readonly InstanceHealthReport[], threshold: number):
 
 function iso(ms: number | undefined): string | null {
   return ms === undefined ? null : new Date(ms).toISOString();
-}
-
-function dropUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -3,6 +3,7 @@
  */
 
 import { type Clock, realClock } from '../clock.js';
+import { mergeDefined } from '../core/options-merge.js';
 import { FleetgateError } from '../errors.js';
 import type { UpstreamTlsOptions } from '../http/upstream-tls.js';
 import { type Logger, noopLogger } from '../logger.js';
@@ -92,8 +93,7 @@ export interface HealthCheckerEvents {
  * @throws FleetgateError `ERR_FG_INVALID_CONFIG` listing every problem.
  */
 export function resolveHealthCheckOptions(options: Partial<HealthCheckerOptions>): HealthCheckerOptions {
-  const o: HealthCheckerOptions = { ...HEALTH_CHECK_DEFAULTS };
-  for (const [k, v] of Object.entries(options)) if (v !== undefined) (o as unknown as Record<string, unknown>)[k] = v;
+  const o: HealthCheckerOptions = mergeDefined(HEALTH_CHECK_DEFAULTS, options);
   const problems = ladderProblems(o);
   if (!(o.timeoutMs > 0)) problems.push('timeoutMs must be a positive number');
   if (!(Number.isInteger(o.historySize) && o.historySize >= 0)) problems.push('historySize must be an integer ≥ 0');

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, test } from 'node:test';
+import { errorResponse, sendJson } from '../core/send-error.js';
 import { FleetgateError } from '../errors.js';
 import { compose, type Middleware } from './compose.js';
 import { readJsonBody } from './read-json-body.js';
-import { errorResponse, sendJson } from './send-error.js';
 
 async function serve(handler: Parameters<typeof createServer>[1]): Promise<{ server: Server; base: string }> {
   const server = createServer(handler);

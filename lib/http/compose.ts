@@ -4,9 +4,9 @@
  * without a framework.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { sendError } from '../core/send-error.js';
 import { FleetgateError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { sendError } from './send-error.js';
 
 /** Passes control on; with an error, skips the remaining middlewares. */
 export type Next = (err?: unknown) => void;

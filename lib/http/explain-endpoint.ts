@@ -3,11 +3,11 @@
  * the matched route, the candidate instances, which were excluded and why (DESIGN.md §3).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { sendError, sendJson } from '../core/send-error.js';
 import { FleetgateError } from '../errors.js';
 import type { ExplainResult } from '../routing/explain.js';
 import type { Middleware, Next } from './compose.js';
 import { pathOf } from './compose.js';
-import { sendError, sendJson } from './send-error.js';
 
 /** Options for {@link explainEndpoint}. */
 export interface ExplainEndpointOptions {

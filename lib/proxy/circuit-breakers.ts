@@ -11,10 +11,10 @@
  * tests mock `Date` instead (node:test `mock.timers`) to check the 5 s default in milliseconds.
  */
 import { type CircuitBreakerPolicy, CircuitState, ConsecutiveBreaker, circuitBreaker, handleAll } from 'cockatiel';
+import { mergeDefined } from '../core/options-merge.js';
 import { routingChannel } from '../diagnostics.js';
 import { FleetgateError } from '../errors.js';
 import { type Logger, noopLogger } from '../logger.js';
-import { mergeDefined } from '../registry/merge-defined.js';
 
 /** Options of {@link CircuitBreakers}. */
 export interface BreakerOptions {

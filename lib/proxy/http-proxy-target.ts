@@ -3,10 +3,10 @@
  * http-proxy-middleware, whose `router` option picks a target per request.
  */
 import type { IncomingMessage } from 'node:http';
+import { isPathFailure, normalizePath } from '../core/path-normalize.js';
 import type { RegistryApi } from '../registry/registry-api.js';
 import { type BalancerName, createBalancer } from '../routing/balancers/index.js';
 import { type SelectOptions, selectInstance } from '../routing/instance-selector.js';
-import { isPathFailure, normalizePath } from '../routing/path-normalize.js';
 import { RouteTable } from '../routing/route-table.js';
 import type { InstanceHealthSignals, PickContext, StaticRoute } from '../routing/types.js';
 import type { StickyOptions } from './proxy-options.js';

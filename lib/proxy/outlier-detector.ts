@@ -4,10 +4,10 @@
  * once, for a time that doubles with each ejection and decays while it behaves.
  */
 import { type Clock, realClock } from '../clock.js';
+import { mergeDefined } from '../core/options-merge.js';
 import { routingChannel } from '../diagnostics.js';
 import { FleetgateError } from '../errors.js';
 import { type Logger, noopLogger } from '../logger.js';
-import { mergeDefined } from '../registry/merge-defined.js';
 import type { InstanceHealthSignals } from '../routing/types.js';
 
 /** Options of {@link OutlierDetector}. */

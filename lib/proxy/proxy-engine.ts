@@ -6,6 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Clock } from '../clock.js';
+import { isPathFailure, normalizePath } from '../core/path-normalize.js';
 import { routingChannel } from '../diagnostics.js';
 import type { FleetgateError } from '../errors.js';
 import type { ServiceInstance } from '../registry/model.js';
@@ -13,7 +14,6 @@ import type { RegistryApi, RegistryChange } from '../registry/registry-api.js';
 import { createBalancer } from '../routing/balancers/index.js';
 import { type ExplainResult, explain } from '../routing/explain.js';
 import { type SelectOptions, selectInstance } from '../routing/instance-selector.js';
-import { isPathFailure, normalizePath } from '../routing/path-normalize.js';
 import { RouteTable } from '../routing/route-table.js';
 import type { Balancer, InstanceHealthSignals, PickContext, RouteMatch } from '../routing/types.js';
 import { type ProxySpan, startProxySpan } from '../telemetry/tracing.js';

@@ -5,6 +5,7 @@
 
 import type { ConnectionOptions } from 'node:tls';
 import { type Clock, realClock } from '../clock.js';
+import { mergeDefined } from '../core/options-merge.js';
 import { FleetgateError } from '../errors.js';
 import { type UpstreamTlsOptions, upstreamTlsOptions } from '../http/upstream-tls.js';
 import { type Logger, noopLogger } from '../logger.js';
@@ -144,12 +145,6 @@ export interface ResolvedProxyOptions extends DiscoveryProxyOptions {
   breaker: Required<DiscoveryProxyOptions['breaker']>;
 }
 
-function merge<T extends object>(defaults: T, given: object | undefined): T {
-  const out = { ...defaults } as Record<string, unknown>;
-  if (given !== undefined) for (const [k, v] of Object.entries(given)) if (v !== undefined) out[k] = v;
-  return out as T;
-}
-
 function invalid(message: string): never {
   throw new FleetgateError('ERR_FG_INVALID_CONFIG', `discoveryProxy: ${message}`);
 }
@@ -160,13 +155,13 @@ function invalid(message: string): never {
  */
 export function resolveProxyOptions(options: Partial<DiscoveryProxyOptions> = {}): ResolvedProxyOptions {
   const d = DISCOVERY_PROXY_DEFAULTS;
-  const top = merge(d, options) as DiscoveryProxyOptions;
+  const top = mergeDefined(d, options) as DiscoveryProxyOptions;
   const opts: ResolvedProxyOptions = {
     ...top,
     tlsConnect: upstreamTlsOptions(top.upstreamTls, 'discoveryProxy'),
-    retries: merge(RETRY_DEFAULTS, options.retries),
-    outlier: merge(d.outlier as Required<DiscoveryProxyOptions['outlier']>, options.outlier),
-    breaker: merge(d.breaker as Required<DiscoveryProxyOptions['breaker']>, options.breaker),
+    retries: mergeDefined(RETRY_DEFAULTS, options.retries),
+    outlier: mergeDefined(d.outlier as Required<DiscoveryProxyOptions['outlier']>, options.outlier),
+    breaker: mergeDefined(d.breaker as Required<DiscoveryProxyOptions['breaker']>, options.breaker),
   };
   if (options.sticky !== undefined && options.balancer === undefined) opts.balancer = 'sticky';
   if (options.versionWeights !== undefined && options.balancer === undefined) opts.balancer = 'weighted';

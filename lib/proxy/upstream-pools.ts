@@ -5,8 +5,8 @@
 import type { ConnectionOptions } from 'node:tls';
 import { Pool } from 'undici';
 import { type Clock, realClock, type TimerHandle } from '../clock.js';
+import { mergeDefined } from '../core/options-merge.js';
 import { FleetgateError } from '../errors.js';
-import { mergeDefined } from '../registry/merge-defined.js';
 import { connectorWithDeadline } from './connect-deadline.js';
 
 /** Connection options shared by every pool. */

@@ -3,6 +3,7 @@
  * periodic sweep of idle buckets, so memory stays bounded however many clients show up.
  */
 import { type Clock, realClock, type TimerHandle } from '../clock.js';
+import { mergeDefined } from '../core/options-merge.js';
 import type { RateLimitStore } from './store.js';
 import { type BucketConfig, type RateLimitDecision, takeToken } from './token-bucket.js';
 
@@ -86,11 +87,4 @@ export class MemoryStore implements RateLimitStore {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
-}
-
-/** Merges the defined fields of `partial` over `defaults` (undefined never overrides a default). */
-function mergeDefined<T extends object>(defaults: Readonly<T>, partial: Partial<T>): T {
-  const out = { ...defaults } as T;
-  for (const [k, v] of Object.entries(partial)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
-  return out;
 }

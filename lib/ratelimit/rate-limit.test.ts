@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { FakeClock } from '../clock.js';
@@ -109,6 +109,35 @@ describe('rateLimit()', () => {
       [200, 200, 429],
     );
     assert.equal(await status('/open/thing'), 200);
+  });
+
+  it('holds a per-route limit for every spelling of the path that routes to it', async () => {
+    await using srv = await serve(
+      rateLimit({ routes: [{ method: 'POST', path: '/api/login', capacity: 1, refillPerSecond: 0 }] }),
+    );
+    // Raw request targets: fetch() would clean some of these up before sending.
+    const post = (target: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = request(`${srv.url}${target}`, { method: 'POST', path: target }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    assert.equal(await post('/api/login'), 200);
+    for (const spelling of [
+      '/api//login',
+      '/api/./login',
+      '/api/%6Cogin',
+      '/api/login/',
+      '/x/../api/login',
+      '//api/login?a=1',
+      '/api/%6cogin',
+    ]) {
+      assert.equal(await post(spelling), 429, spelling);
+    }
+    assert.equal(await post('/api/logout'), 200, 'other paths are not limited');
   });
 
   it('only counts routes when no default limit is given, and honours skip', async () => {

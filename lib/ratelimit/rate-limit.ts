@@ -6,12 +6,22 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type Clock, realClock } from '../clock.js';
 import type { TrustProxy } from '../core/client-address.js';
+import { mergeDefined } from '../core/options-merge.js';
+import { isPathFailure, normalizePath } from '../core/path-normalize.js';
+import {
+  type CompiledPattern,
+  compilePattern,
+  matchSegments,
+  normalizeMethod,
+  routeAcceptsMethod,
+  splitSegments,
+} from '../core/route-pattern.js';
+import { sendError } from '../core/send-error.js';
 import { rateLimitChannel } from '../diagnostics.js';
 import { FleetgateError } from '../errors.js';
 import { type Logger, noopLogger } from '../logger.js';
 import { createKeyGenerator, type KeySpec } from './key-generators.js';
 import { MemoryStore } from './memory-store.js';
-import { compilePathPattern, pathOf } from './route-matcher.js';
 import type { RateLimitStore } from './store.js';
 import { type BucketConfig, type LimitSpec, type RateLimitDecision, toBucketConfig } from './token-bucket.js';
 
@@ -22,7 +32,11 @@ export type RateLimitOutcome = 'allowed' | 'limited' | 'fail_open' | 'fail_close
 export type RouteLimit = LimitSpec & {
   /** Upper-case method, or `*`. @default '*' */
   method?: string;
-  /** Pattern: `*` one segment, `**` the rest, `:name` one segment. */
+  /**
+   * Pattern in the route grammar (lib/core/route-pattern.ts): `*` one segment, `**` the rest,
+   * `:name` one segment. Matched against the normalised path, so every spelling that routes to
+   * the endpoint (`/api//login`, `/api/%6Cogin`, …) counts against the same limit.
+   */
   path: string;
   /** Bucket namespace; keep it stable across gateways sharing a store. @default `${method} ${path}` */
   id?: string;
@@ -95,7 +109,7 @@ export interface RateLimitMiddleware extends AsyncDisposable {
 interface CompiledRoute {
   id: string;
   method: string;
-  matches: (path: string) => boolean;
+  compiled: CompiledPattern;
   config: BucketConfig;
 }
 
@@ -107,8 +121,7 @@ interface CompiledRoute {
  * @throws FleetgateError `ERR_FG_INVALID_CONFIG` on invalid options.
  */
 export function rateLimit(options: Partial<RateLimitOptions> = {}): RateLimitMiddleware {
-  const o: RateLimitOptions = { ...RATE_LIMIT_DEFAULTS };
-  for (const [k, v] of Object.entries(options)) if (v !== undefined) (o as unknown as Record<string, unknown>)[k] = v;
+  const o: RateLimitOptions = mergeDefined(RATE_LIMIT_DEFAULTS, options);
   const fallback = defaultLimit(o);
   const routes = o.routes.map(compileRoute);
   if (fallback === undefined && routes.length === 0) {
@@ -141,7 +154,7 @@ export function rateLimit(options: Partial<RateLimitOptions> = {}): RateLimitMid
     }
     publish('fail_closed', key, bucket);
     const error = new FleetgateError('ERR_FG_STORE_UNAVAILABLE', 'rate-limit store unavailable', { cause: err });
-    sendJson(res, error.status, error.toJSON());
+    sendError(res, error);
   };
 
   const apply = (d: RateLimitDecision, res: ServerResponse, next: Next, key: string, bucket: string): void => {
@@ -165,7 +178,7 @@ export function rateLimit(options: Partial<RateLimitOptions> = {}): RateLimitMid
     const error = new FleetgateError('ERR_FG_RATE_LIMITED', 'rate limit exceeded', {
       details: { limit: d.limit, retry_after_s: retryAfter ?? null },
     });
-    sendJson(res, error.status, error.toJSON());
+    sendError(res, error);
   };
 
   const middleware = (req: IncomingMessage, res: ServerResponse, next: Next): void => {
@@ -176,10 +189,13 @@ export function rateLimit(options: Partial<RateLimitOptions> = {}): RateLimitMid
     let bucket = 'default';
     let config = fallback;
     if (routes.length > 0) {
-      const path = pathOf(req.url);
-      const method = req.method ?? 'GET';
+      // A path the proxy refuses (400) matches no route and counts against the default limit.
+      const norm = normalizePath(req.url ?? '/');
+      const segments = isPathFailure(norm) ? undefined : splitSegments(norm.path);
+      const method = normalizeMethod(req.method);
       for (const r of routes) {
-        if ((r.method === '*' || r.method === method) && r.matches(path)) {
+        if (segments === undefined) break;
+        if (routeAcceptsMethod(r.method, method) && matchSegments(r.compiled, segments) !== undefined) {
           bucket = r.id;
           config = r.config;
           break;
@@ -241,11 +257,19 @@ function defaultLimit(o: RateLimitOptions): BucketConfig | undefined {
 }
 
 function compileRoute(route: RouteLimit, i: number): CompiledRoute {
-  const method = (route.method ?? '*').toUpperCase();
+  const method = normalizeMethod(route.method);
+  let compiled: CompiledPattern;
+  try {
+    compiled = compilePattern(route.path);
+  } catch (err) {
+    throw new FleetgateError('ERR_FG_INVALID_CONFIG', `rateLimit routes[${i}]: ${(err as Error).message}`, {
+      details: { option: `routes[${i}].path`, value: route.path },
+    });
+  }
   return {
     id: route.id ?? `${method} ${route.path}`,
     method,
-    matches: compilePathPattern(route.path),
+    compiled,
     config: toBucketConfig(route, `rateLimit routes[${i}]`),
   };
 }
@@ -258,12 +282,4 @@ function invalid(option: string, value: unknown): never {
 
 function isThenable<T>(v: T | Promise<T>): v is Promise<T> {
   return typeof (v as { then?: unknown }).then === 'function';
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const payload = JSON.stringify(body);
-  res.statusCode = status;
-  res.setHeader('Content-Type', 'application/json; charset=utf-8');
-  res.setHeader('Content-Length', Buffer.byteLength(payload));
-  res.end(payload);
 }

@@ -3,6 +3,7 @@
  * by `REGISTRY_TYPE` when none is given (DESIGN.md §6).
  */
 import { parseEnv } from '../config/env.js';
+import { dropUndefined } from '../core/options-merge.js';
 import { backendFromEnv } from './backends/from-env.js';
 import type { RegistryBackend } from './model.js';
 import { Registry } from './registry.js';
@@ -47,8 +48,4 @@ export async function createRegistry(options: CreateRegistryOptions = {}): Promi
     throw err;
   }
   return registry;
-}
-
-function dropUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -5,10 +5,10 @@
  */
 import { EventEmitter } from 'node:events';
 import type { TimerHandle } from '../clock.js';
+import { mergeDefined } from '../core/options-merge.js';
 import { registryChannel } from '../diagnostics.js';
 import { FleetgateError, isFleetgateError } from '../errors.js';
 import { LocalCache } from './local-cache.js';
-import { mergeDefined } from './merge-defined.js';
 import type { InstanceStatus, RegistrationInput, RegistryBackend, RegistryEvent, ServiceInstance } from './model.js';
 import type { RegistryApi, RegistryChange, RegistryEventMap, RegistryHealth } from './registry-api.js';
 import {

@@ -2,11 +2,12 @@
  * `GET /_fleetgate/explain`: what the gateway would do with a request, as JSON. Runs the same
  * steps as the proxy (normalise, match, candidates, selection) without sending anything.
  */
+
+import { isPathFailure, normalizePath } from '../core/path-normalize.js';
 import type { InstanceStatus } from '../registry/model.js';
 import type { RegistryApi } from '../registry/registry-api.js';
 import { type BalancerName, createBalancer } from './balancers/index.js';
 import { selectInstance } from './instance-selector.js';
-import { isPathFailure, normalizePath } from './path-normalize.js';
 import type { RouteTable } from './route-table.js';
 import type { Balancer, ExclusionReason, InstanceHealthSignals, PickContext } from './types.js';
 

@@ -3,12 +3,12 @@ import { EventEmitter } from 'node:events';
 import { describe, it } from 'node:test';
 import { makeInstance } from '../../fixtures/routing-instances.js';
 import { FakeClock } from '../clock.js';
+import { isPathFailure, normalizePath } from '../core/path-normalize.js';
 import { isFleetgateError } from '../errors.js';
 import { MemoryBackend } from '../registry/backends/memory.js';
 import type { RegistrationInput, RouteSpec, ServiceInstance } from '../registry/model.js';
 import { Registry } from '../registry/registry.js';
 import type { RegistryApi, RegistryEventMap } from '../registry/registry-api.js';
-import { isPathFailure, normalizePath } from './path-normalize.js';
 import { ROUTE_TABLE_DEFAULTS, RouteTable } from './route-table.js';
 
 const get = (path: string): RouteSpec => ({ method: 'GET', path });

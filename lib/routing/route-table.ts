@@ -3,10 +3,12 @@
  * registered, compiled into tries and kept current from the registry's `change` events, one
  * service at a time. The request path only reads it; it never waits on the store.
  */
+
+import { mergeDefined } from '../core/options-merge.js';
+import { extractParams, normalizeMethod, routeShapeKeyOf } from '../core/route-pattern.js';
 import { FleetgateError } from '../errors.js';
 import type { RouteSpec, ServiceInstance } from '../registry/model.js';
 import type { RegistryApi, RegistryChange } from '../registry/registry-api.js';
-import { extractParams, normalizeMethod, routeShapeKeyOf } from './pattern.js';
 import { RouteTrie } from './route-trie.js';
 import { byClaim, PatternCache, sameRoute, staticTableRoute, type TableRoute, unionOfRoutes } from './table-routes.js';
 import type { RouteMatch, StaticRoute } from './types.js';
@@ -59,9 +61,7 @@ export class RouteTable implements AsyncDisposable {
 
   /** Throws `ERR_FG_INVALID_CONFIG` for an invalid static route. */
   constructor(options: Partial<RouteTableOptions> & Pick<RouteTableOptions, 'registry'>) {
-    const opts = { ...ROUTE_TABLE_DEFAULTS } as RouteTableOptions;
-    for (const [k, v] of Object.entries(options))
-      if (v !== undefined) (opts as unknown as Record<string, unknown>)[k] = v;
+    const opts: RouteTableOptions = mergeDefined(ROUTE_TABLE_DEFAULTS, options);
     if (opts.protocol !== 'http' && opts.protocol !== 'ws') {
       throw new FleetgateError('ERR_FG_INVALID_CONFIG', `protocol must be "http" or "ws", got "${opts.protocol}"`);
     }

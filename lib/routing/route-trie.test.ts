@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type CompiledPattern, comparePatterns, compilePattern, matchSegments } from './pattern.js';
+import { type CompiledPattern, comparePatterns, compilePattern, matchSegments } from '../core/route-pattern.js';
 import { RouteTrie } from './route-trie.js';
 
 interface V {

@@ -5,7 +5,7 @@
  * and never worse than O(nodes). It reads the path string in place: a segment is only copied
  * out where a node has many static children (a map lookup needs a key).
  */
-import type { CompiledPattern } from './pattern.js';
+import type { CompiledPattern } from '../core/route-pattern.js';
 
 /** What the trie stores: anything that carries its compiled pattern. */
 export interface TrieValue {

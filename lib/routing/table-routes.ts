@@ -2,9 +2,10 @@
  * Routes as the {@link import('./route-table.js').RouteTable} stores them: built from static
  * configuration or from the union of a service's live instances, compared and ordered.
  */
+
+import { type CompiledPattern, compilePattern, normalizeMethod, routeShapeKeyOf } from '../core/route-pattern.js';
 import { FleetgateError } from '../errors.js';
 import type { RouteSpec, ServiceInstance } from '../registry/model.js';
-import { type CompiledPattern, compilePattern, normalizeMethod, routeShapeKeyOf } from './pattern.js';
 import type { StaticRoute } from './types.js';
 
 /** One route in the table's tries. Immutable: a change replaces it. */

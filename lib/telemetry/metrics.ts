@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { mergeDefined } from '../core/options-merge.js';
 import { INSTANCE_STATUSES } from '../registry/model.js';
 import type { RegistryApi, RegistryChange } from '../registry/registry-api.js';
 
@@ -81,8 +82,7 @@ export interface FleetgateMetrics extends AsyncDisposable {
  * app.use(rateLimit({ limit: 100, window: '1m', onDecision: metrics.recordRateLimitDecision }));
  */
 export function createMetrics(options: Partial<MetricsOptions> = {}): FleetgateMetrics {
-  const o: MetricsOptions = { ...METRICS_DEFAULTS };
-  for (const [k, v] of Object.entries(options)) if (v !== undefined) (o as unknown as Record<string, unknown>)[k] = v;
+  const o: MetricsOptions = mergeDefined(METRICS_DEFAULTS, options);
   const promRegistry = new Registry();
   const registers = [promRegistry];
   const registry = o.registry;

@@ -5,6 +5,7 @@
  */
 import { type Context, context, propagation, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { NodeSDK } from '@opentelemetry/sdk-node';
+import { dropUndefined } from '../core/options-merge.js';
 import { FleetgateError } from '../errors.js';
 
 /** Options of {@link startTracing}. */
@@ -245,8 +246,4 @@ export function injectTraceparent<H extends Record<string, unknown>>(headers: H,
 
 function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-function dropUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -11,6 +11,7 @@ import { request as httpsRequest } from 'node:https';
 import { isIP, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TimerHandle } from '../clock.js';
+import { isPathFailure, normalizePath } from '../core/path-normalize.js';
 import { FleetgateError } from '../errors.js';
 import {
   badPathError,
@@ -22,7 +23,6 @@ import {
   upstreamError,
 } from '../proxy/upstream-error.js';
 import type { ServiceInstance } from '../registry/model.js';
-import { isPathFailure, normalizePath } from '../routing/path-normalize.js';
 import type { RouteTable } from '../routing/route-table.js';
 import type { ConnectionRegistry, PinnedConnection } from './connection-registry.js';
 import type { InstancePicker } from './instance-picker.js';

@@ -4,10 +4,10 @@
  */
 import type { ConnectionOptions } from 'node:tls';
 import { type Clock, realClock } from '../clock.js';
+import { mergeDefined } from '../core/options-merge.js';
 import { FleetgateError } from '../errors.js';
 import { type UpstreamTlsOptions, upstreamTlsOptions } from '../http/upstream-tls.js';
 import { type Logger, noopLogger } from '../logger.js';
-import { mergeDefined } from '../registry/merge-defined.js';
 import type { RegistryApi } from '../registry/registry-api.js';
 import type { BalancerName } from '../routing/balancers/index.js';
 import type { RouteTable } from '../routing/route-table.js';

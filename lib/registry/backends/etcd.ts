@@ -18,8 +18,8 @@
  *   when the watch is cancelled (compaction) it is recreated from the current revision.
  */
 import type { Etcd3 } from 'etcd3';
+import { mergeDefined } from '../../core/options-merge.js';
 import { FleetgateError, isFleetgateError } from '../../errors.js';
-import { mergeDefined } from '../merge-defined.js';
 import type {
   InstanceStatus,
   LeaseOptions,

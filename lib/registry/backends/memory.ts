@@ -3,8 +3,8 @@
  * and the default (`REGISTRY_TYPE=INMEMORY`). Maps plus one sweep timer on the injectable clock.
  */
 import { type Clock, realClock, type TimerHandle } from '../../clock.js';
+import { mergeDefined } from '../../core/options-merge.js';
 import { FleetgateError } from '../../errors.js';
-import { mergeDefined } from '../merge-defined.js';
 import type {
   InstanceStatus,
   LeaseOptions,

@@ -16,8 +16,8 @@
  */
 import type { Cluster, Redis } from 'ioredis';
 import type { TimerHandle } from '../../clock.js';
+import { mergeDefined } from '../../core/options-merge.js';
 import { FleetgateError } from '../../errors.js';
-import { mergeDefined } from '../merge-defined.js';
 import type {
   InstanceStatus,
   LeaseOptions,

@@ -4,9 +4,9 @@
  */
 import { type Clock, realClock } from '../../clock.js';
 import { parseTrustProxy, type TrustProxy } from '../../core/client-address.js';
+import { mergeDefined } from '../../core/options-merge.js';
 import { FleetgateError } from '../../errors.js';
 import { type Logger, noopLogger } from '../../logger.js';
-import { mergeDefined } from '../merge-defined.js';
 import type { RegistryApi } from '../registry-api.js';
 
 /** The per-source limit on registration attempts. */

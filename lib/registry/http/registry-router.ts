@@ -7,10 +7,10 @@
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { ClientAddressResolver, createAllowList, sourceKey } from '../../core/client-address.js';
+import { sendError, sendJson } from '../../core/send-error.js';
 import { FleetgateError, isFleetgateError } from '../../errors.js';
 import { type ComposedHandler, type Next, pathOf } from '../../http/compose.js';
 import { readJsonBody } from '../../http/read-json-body.js';
-import { sendError, sendJson } from '../../http/send-error.js';
 import { createRegistry } from '../create-registry.js';
 import type { RegistryApi } from '../registry-api.js';
 import { createBearerCheck } from './bearer-auth.js';

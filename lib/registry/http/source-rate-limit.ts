@@ -4,8 +4,8 @@
  * Runs on the injectable clock and needs no timer: buckets refill lazily when touched.
  */
 import { type Clock, realClock } from '../../clock.js';
+import { mergeDefined } from '../../core/options-merge.js';
 import { FleetgateError } from '../../errors.js';
-import { mergeDefined } from '../merge-defined.js';
 
 /** A bucket's shape. */
 export interface SourceRateLimitOptions {

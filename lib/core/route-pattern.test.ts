@@ -5,11 +5,16 @@ import {
   comparePatterns,
   compilePattern,
   extractParams,
+  isPatternProblem,
+  matchesPath,
   matchSegments,
+  methodsOverlap,
   normalizeMethod,
+  parsePattern,
+  routeAcceptsMethod,
   routeShapeKeyOf,
   splitSegments,
-} from './pattern.js';
+} from './route-pattern.js';
 
 describe('compilePattern', () => {
   it('parses static, param, star and globstar segments', () => {
@@ -55,6 +60,41 @@ describe('compilePattern', () => {
       );
     }
   });
+
+  it('refuses every pattern that no normalised request path could match, with the reason', () => {
+    // Each was accepted by registrations once and then never routed anything.
+    for (const bad of [
+      '/**/**',
+      '/a/**/b',
+      '/:',
+      '/:1bad',
+      '/./x',
+      '/%2F',
+      '/a/%zz',
+      '/%00',
+      '/%2e%2e/x',
+      '/%2E',
+      '/a b',
+      '/caf\u00e9',
+      '/..;x',
+      '/a\\b',
+    ]) {
+      const result = parsePattern(bad);
+      assert.ok(isPatternProblem(result), bad);
+      assert.match(result.reason, /\w/);
+      assert.throws(
+        () => compilePattern(bad, 'ERR_FG_INVALID_ROUTE'),
+        (err) => isFleetgateError(err, 'ERR_FG_INVALID_ROUTE') && (err.details as { path: string }).path === bad,
+        bad,
+      );
+    }
+  });
+
+  it('accepts what routes: sub-delims, colons inside literals, escapes of reserved characters', () => {
+    for (const good of ['/', '/**', '/a:b/@x', "/!$&'()+,;=", '/a/%20b', '/v1/:id/*/**']) {
+      assert.ok(!isPatternProblem(parsePattern(good)), good);
+    }
+  });
 });
 
 describe('comparePatterns', () => {
@@ -69,7 +109,7 @@ describe('comparePatterns', () => {
       '/**',
     ];
     const shuffled = [...ordered].reverse();
-    const sorted = shuffled.map(compilePattern).sort(comparePatterns);
+    const sorted = shuffled.map((p) => compilePattern(p)).sort(comparePatterns);
     assert.deepEqual(
       sorted.map((c) => c.pattern),
       ordered,
@@ -102,5 +142,21 @@ describe('helpers', () => {
     assert.equal(routeShapeKeyOf('http', 'get', compilePattern('/a/:id/')), 'http GET /a/:');
     assert.equal(normalizeMethod(undefined), '*');
     assert.equal(normalizeMethod(''), '*');
+  });
+});
+
+describe('methods', () => {
+  it('HEAD falls back to GET; * takes every method', () => {
+    assert.ok(routeAcceptsMethod('GET', 'HEAD'));
+    assert.ok(!routeAcceptsMethod('HEAD', 'GET'));
+    assert.ok(routeAcceptsMethod('*', 'DELETE'));
+    assert.ok(methodsOverlap('HEAD', 'get'));
+    assert.ok(methodsOverlap(undefined as unknown as string, 'POST'));
+    assert.ok(!methodsOverlap('POST', 'GET'));
+  });
+
+  it('matchesPath reads a normalised path', () => {
+    assert.ok(matchesPath(compilePattern('/api/%6Cogin'), '/api/login/'));
+    assert.ok(!matchesPath(compilePattern('/api/login'), '/api/login/x'));
   });
 });
