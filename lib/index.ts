@@ -103,6 +103,8 @@ export type {
   RegistryEventMap,
   RegistryHealth,
   SelfPreservationState,
+  StoreCondition,
+  StoreState,
 } from './registry/registry-api.js';
 export type { RouteShape } from './registry/route-conflicts.js';
 export { findRouteConflict, routeShapeKey, routesCollide } from './registry/route-conflicts.js';

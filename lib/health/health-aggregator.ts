@@ -102,7 +102,9 @@ export const HEALTH_AGGREGATOR_DEFAULTS: Readonly<Omit<HealthAggregatorOptions, 
  * Builds the report.
  * - a service is `UP` when ≥ 1 instance is UP or UNKNOWN, else `DOWN`;
  * - `unhealthy` when the store is disconnected with no last-known instances, or every service is DOWN;
- * - `degraded` when the store is disconnected, self-preservation is active, or some service is DOWN;
+ * - `degraded` when the store is disconnected, the registry gives a `degraded_reason`,
+ *   self-preservation is active, or some service is DOWN (a report never says `healthy` while
+ *   it explains why it is degraded);
  * - `healthy` otherwise (an empty, connected fleet is healthy).
  */
 export function buildHealthReport(options: Partial<HealthAggregatorOptions> & { registry: RegistryApi }): HealthReport {
@@ -131,7 +133,7 @@ export function buildHealthReport(options: Partial<HealthAggregatorOptions> & { 
   const status: OverallHealth =
     (!rh.connected && count === 0) || (count > 0 && down === count)
       ? 'unhealthy'
-      : !rh.connected || preserving || down > 0
+      : !rh.connected || rh.degradedReason !== undefined || preserving || down > 0
         ? 'degraded'
         : 'healthy';
   return {

@@ -109,6 +109,19 @@ export interface RegistryBackend extends AsyncDisposable {
   setStatus?(service: string, instanceId: string, status: InstanceStatus): Promise<ServiceInstance | undefined>;
   /** Optional capability: whether the store is reachable right now. */
   isConnected?(): boolean;
+  /**
+   * Optional capability: one cheap round trip to the store (Redis PING, an etcd range read),
+   * resolving when it answered. The registry calls it every ~250 ms with its own deadline, so a
+   * store that stops answering without closing its sockets is known within a second. It should
+   * not reuse a socket that failed a probe: a fresh one answers as soon as a partition heals.
+   */
+  probe?(): Promise<void>;
+  /**
+   * Optional capability: drop and reopen the store connections (the registry calls it when the
+   * store answers again after being down: sockets from before a partition may sit in TCP
+   * retransmission backoff for seconds). Watches resume and report `resync`.
+   */
+  reconnect?(): void;
   /** Releases every handle (timers, sockets). Idempotent. */
   close(): Promise<void>;
 }

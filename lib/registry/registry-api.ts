@@ -4,6 +4,9 @@
  * the contract, not on the class.
  */
 import type { InstanceStatus, RegistrationInput, ServiceInstance } from './model.js';
+import type { StoreState } from './store-monitor.js';
+
+export type { StoreCondition, StoreState } from './store-monitor.js';
 
 /** A change applied to the local cache; the route table and health checker follow these. */
 export interface RegistryChange {
@@ -44,6 +47,8 @@ export interface RegistryEventMap {
   deregistered: [ServiceInstance];
   expired: [ServiceInstance];
   'self-preservation': [SelfPreservationState];
+  /** The store went `down`, started `resyncing` or came back `up` (see {@link RegistryApi.storeState}). */
+  'store-state': [StoreState];
 }
 
 /** What every consumer of a registry may use. */
@@ -68,6 +73,11 @@ export interface RegistryApi extends AsyncDisposable {
   services(): string[];
   /** The registry's own health. */
   health(): RegistryHealth;
+  /**
+   * Optional: whether the store answers (`up`, `down`, `resyncing`), for readiness checks.
+   * {@link import('./registry.js').Registry} implements it; absent means "assume `up`".
+   */
+  storeState?(): StoreState;
   on<K extends keyof RegistryEventMap>(event: K, listener: (...args: RegistryEventMap[K]) => void): this;
   off<K extends keyof RegistryEventMap>(event: K, listener: (...args: RegistryEventMap[K]) => void): this;
   /** Stops timers and watches; closes the backend when the registry created it. */

@@ -26,6 +26,12 @@ export interface RegistryOptions {
   preserveMinExpired: number;
   /** Gateway routes registrations may not override (RouteSpec and static gateway routes both fit). @default [] */
   staticRoutes: readonly RouteShape[];
+  /** Pause between liveness probes of a backend with `probe()`, in ms. @default 250 */
+  probeIntervalMs: number;
+  /** A liveness probe not answered within this marks the store `down`, in ms. @default 500 */
+  probeTimeoutMs: number;
+  /** Bound on each store call made for a caller (register, heartbeat, …) and on a re-list, in ms. @default 900 */
+  callTimeoutMs: number;
   /** @default noopLogger */
   logger: Logger;
   /** Close the backend when the registry closes. @default false */
@@ -41,6 +47,9 @@ export const REGISTRY_DEFAULTS: Readonly<Omit<RegistryOptions, 'backend'>> = Obj
   preserveMaxMs: undefined,
   preserveMinExpired: 2,
   staticRoutes: Object.freeze([]) as readonly RouteShape[],
+  probeIntervalMs: 250,
+  probeTimeoutMs: 500,
+  callTimeoutMs: 900,
   logger: noopLogger,
   ownsBackend: false,
 });
@@ -74,6 +83,9 @@ export function resolveRegistryOptions(options: Omit<RegistryOptions, 'preserveM
     bad('preserveMaxMs', preserveMaxMs, 'a non-negative number of ms');
   if (!(Number.isInteger(o.preserveMinExpired) && o.preserveMinExpired >= 1))
     bad('preserveMinExpired', o.preserveMinExpired, 'an integer ≥ 1');
+  for (const name of ['probeIntervalMs', 'probeTimeoutMs', 'callTimeoutMs'] as const) {
+    if (!(Number.isFinite(o[name]) && o[name] > 0)) bad(name, o[name], 'a positive number of ms');
+  }
   if (!Array.isArray(o.staticRoutes)) bad('staticRoutes', o.staticRoutes, 'an array of routes');
   return { ...o, preserveMaxMs } satisfies ResolvedRegistryOptions;
 }

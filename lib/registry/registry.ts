@@ -19,7 +19,9 @@ import {
 } from './registry-options.js';
 import { assertNoRouteConflict, type ClaimedRoute, claimsOf, type RouteShape } from './route-conflicts.js';
 import { SelfPreservation } from './self-preservation.js';
+import { withDeadline } from './store-deadline.js';
 import { describeError, storeUnavailableError } from './store-errors.js';
+import { StoreMonitor, type StoreState } from './store-monitor.js';
 
 export { REGISTRY_DEFAULTS, type RegistryOptions } from './registry-options.js';
 
@@ -30,7 +32,11 @@ export { REGISTRY_DEFAULTS, type RegistryOptions } from './registry-options.js';
  * when it is done, or rejects with `ERR_FG_STORE_UNAVAILABLE` if the store was unreachable (the
  * registry then retries at every sweep and a later `ready()` resolves once a fill succeeds).
  * Backend failures never crash it: calls reject with `ERR_FG_STORE_UNAVAILABLE` and the cache
- * keeps serving the last-known state. Route conflicts are checked against this gateway's cache,
+ * keeps serving the last-known state. A backend with `probe()` is probed every `probeIntervalMs`;
+ * a probe unanswered within `probeTimeoutMs` makes the store `down` ({@link Registry.storeState},
+ * the `store-state` event): writes then fail at once, and when the store answers again its
+ * connections are renewed and the cache re-listed in full before it is `up`. Every store call
+ * made for a client is bounded by `callTimeoutMs`. Route conflicts are checked against this gateway's cache,
  * so two gateways registering colliding routes at the same instant can both succeed.
  *
  * @example
@@ -50,12 +56,14 @@ export class Registry extends EventEmitter<RegistryEventMap> implements Registry
   readonly #pendingClaims = new Set<{ service: string; routes: readonly RouteShape[] }>();
   readonly #unwatch: () => void;
   readonly #sweepTimer: TimerHandle;
+  readonly #monitor: StoreMonitor;
   #ready: Promise<void>;
   #relisting: Promise<void> | undefined;
   #relistAgain = false;
   #needsRelist = false;
   #relistFailure: string | undefined;
   #callFailure: string | undefined;
+  #callFailureAt = 0;
   #closing: Promise<void> | undefined;
 
   constructor(options: Partial<RegistryOptions> & Pick<RegistryOptions, 'backend'>) {
@@ -82,6 +90,25 @@ export class Registry extends EventEmitter<RegistryEventMap> implements Registry
     this.#ready = this.#relist();
     this.#ready.catch(() => {});
     this.#sweepTimer = opts.clock.setInterval(() => this.#sweep(), opts.sweepIntervalMs);
+    const probe = this.backend.probe?.bind(this.backend);
+    this.#monitor = new StoreMonitor({
+      type: this.backend.type,
+      probe,
+      clock: opts.clock,
+      logger: opts.logger,
+      intervalMs: opts.probeIntervalMs,
+      timeoutMs: opts.probeTimeoutMs,
+      resync: async () => {
+        // Sockets from before a partition may sit in TCP retransmission backoff for seconds.
+        this.backend.reconnect?.();
+        await this.#relist();
+      },
+      onChange: (state) => this.#emitSafely('store-state', state),
+      onAnswer: ({ startedAt }) => {
+        if (this.#callFailure !== undefined && startedAt >= this.#callFailureAt) this.#callFailure = undefined;
+      },
+    });
+    this.#monitor.start();
   }
 
   ready(): Promise<void> {
@@ -146,10 +173,23 @@ export class Registry extends EventEmitter<RegistryEventMap> implements Registry
     return this.#cache.services();
   }
 
+  /**
+   * Whether the store answers: `up`, `down` (a liveness probe went unanswered; writes fail at
+   * once with `ERR_FG_STORE_UNAVAILABLE`) or `resyncing` (answering again, full re-list under
+   * way). Readiness checks use it; the `store-state` event reports every transition.
+   * @example if (registry.storeState().state !== 'up') res.statusCode = 503;
+   */
+  storeState(): StoreState {
+    return this.#monitor.state();
+  }
+
   health(): RegistryHealth {
+    const store = this.#monitor.state();
     const failing = this.#relistFailure !== undefined || this.#callFailure !== undefined;
-    const connected = this.backend.isConnected?.() ?? !failing;
+    const connected =
+      store.state === 'up' && this.#relistFailure === undefined && (this.backend.isConnected?.() ?? !failing);
     const degradedReason =
+      store.reason ??
       this.#relistFailure ??
       this.#callFailure ??
       (connected ? undefined : `${this.backend.type} store disconnected; serving the last-known routes`);
@@ -163,6 +203,7 @@ export class Registry extends EventEmitter<RegistryEventMap> implements Registry
 
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      this.#monitor.close();
       this.#sweepTimer.cancel();
       this.#unwatch();
       if (this.#opts.ownsBackend) await this.backend.close();
@@ -206,7 +247,7 @@ export class Registry extends EventEmitter<RegistryEventMap> implements Registry
     this.#cache.relistStarted();
     let listed: ServiceInstance[];
     try {
-      listed = await this.backend.list();
+      listed = await withDeadline(this.#opts.clock, this.#opts.callTimeoutMs, () => this.backend.list(), 'list');
     } catch (err) {
       this.#cache.relistFailed();
       this.#needsRelist = true;
@@ -222,10 +263,17 @@ export class Registry extends EventEmitter<RegistryEventMap> implements Registry
     if (lost > 0) this.#opts.logger.warn(`fleetgate registry: ${lost} cached instances are missing from the store`);
   }
 
-  /** Runs a backend call; a non-Fleetgate failure means the store is down: `ERR_FG_STORE_UNAVAILABLE`. */
+  /**
+   * Runs a backend call within `callTimeoutMs`; a non-Fleetgate failure means the store is down:
+   * `ERR_FG_STORE_UNAVAILABLE`. While the store is known `down` it fails at once.
+   */
   async #call<T>(fn: () => Promise<T>): Promise<T> {
+    const store = this.#monitor.state();
+    if (store.state === 'down') {
+      throw new FleetgateError('ERR_FG_STORE_UNAVAILABLE', store.reason ?? `the ${this.backend.type} store is down`);
+    }
     try {
-      const result = await fn();
+      const result = await withDeadline(this.#opts.clock, this.#opts.callTimeoutMs, fn, `${this.backend.type} store`);
       this.#callFailure = undefined;
       return result;
     } catch (err) {
@@ -240,7 +288,10 @@ export class Registry extends EventEmitter<RegistryEventMap> implements Registry
 
   #noteCallFailure(err: unknown): void {
     this.#callFailure = `the ${this.backend.type} store failed (${describeError(err)}); serving the last-known routes`;
-    this.#opts.logger.warn(`fleetgate registry: ${this.#callFailure}`);
+    this.#callFailureAt = this.#opts.clock.now();
+    // While the store is known down its transition was logged once; no line per failed call.
+    if (this.#monitor.state().state !== 'down') this.#opts.logger.warn(`fleetgate registry: ${this.#callFailure}`);
+    this.#monitor.suspect();
   }
 
   #emitSafely<K extends keyof RegistryEventMap>(event: K, ...args: RegistryEventMap[K]): void {
@@ -292,10 +343,13 @@ export class Registry extends EventEmitter<RegistryEventMap> implements Registry
     this.#cache.sweep(this.#storeHealthy());
   }
 
-  /** Whether the store answers: no failed re-list or call since the last success, and connected. */
+  /** Whether the store answers: probed up, no failed re-list or call since the last success, and connected. */
   #storeHealthy(): boolean {
     return (
-      this.#relistFailure === undefined && this.#callFailure === undefined && this.backend.isConnected?.() !== false
+      this.#monitor.state().state === 'up' &&
+      this.#relistFailure === undefined &&
+      this.#callFailure === undefined &&
+      this.backend.isConnected?.() !== false
     );
   }
 

@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { mergeDefined } from '../core/options-merge.js';
 import { INSTANCE_STATUSES } from '../registry/model.js';
-import type { RegistryApi, RegistryChange } from '../registry/registry-api.js';
+import type { RegistryApi, RegistryChange, StoreState } from '../registry/registry-api.js';
 
 /** One proxied request, as the proxy reports it. */
 export interface ProxyRequestRecord {
@@ -120,6 +120,14 @@ export function createMetrics(options: Partial<MetricsOptions> = {}): FleetgateM
       for (const [service, byStatus] of counts) for (const [status, n] of byStatus) this.set({ service, status }, n);
     },
   });
+  new Gauge({
+    name: 'fleetgate_registry_store_up',
+    help: 'Whether the registry store answers and is in sync (1) or not (0), as /health reports it.',
+    registers,
+    collect() {
+      this.set(registry === undefined || registry.health().connected ? 1 : 0);
+    },
+  });
   const transitions = new Counter({
     name: 'fleetgate_health_transitions_total',
     help: 'Health status transitions, by service.',
@@ -144,6 +152,12 @@ export function createMetrics(options: Partial<MetricsOptions> = {}): FleetgateM
     labelNames: ['type'] as const,
     registers,
   });
+  const storeTransitions = new Counter({
+    name: 'fleetgate_registry_store_transitions_total',
+    help: 'Registry store state transitions (down, resyncing, up), by the state entered.',
+    labelNames: ['to'] as const,
+    registers,
+  });
   if (o.defaultMetrics) collectDefaultMetrics({ register: promRegistry });
 
   const recordRegistryEvent = (type: string): void => events.inc({ type });
@@ -152,7 +166,9 @@ export function createMetrics(options: Partial<MetricsOptions> = {}): FleetgateM
   const onChange = (c: RegistryChange): void => recordRegistryEvent(c.type);
   const onTransition = (t: { service: string; from: string; to: string }): void =>
     recordHealthTransition(t.service, t.from, t.to);
+  const onStoreState = (s: StoreState): void => storeTransitions.inc({ to: s.state });
   registry?.on('change', onChange);
+  registry?.on('store-state', onStoreState);
   o.checker?.on('transition', onTransition);
   let closed = false;
 
@@ -160,6 +176,7 @@ export function createMetrics(options: Partial<MetricsOptions> = {}): FleetgateM
     if (closed) return;
     closed = true;
     registry?.off('change', onChange);
+    registry?.off('store-state', onStoreState);
     o.checker?.off('transition', onTransition);
   };
 

@@ -23,6 +23,8 @@ export interface EtcdBackendOptions {
    * @default 5000
    */
   operationTimeoutMs: number;
+  /** gRPC deadline of each liveness probe (a count-only range read on a client of its own). @default 450 */
+  probeTimeoutMs: number;
   /** CAS attempts before an operation gives up under contention. @default 8 */
   maxAttempts: number;
   /** @default noopLogger */
@@ -37,6 +39,7 @@ export const ETCD_BACKEND_DEFAULTS: Readonly<EtcdBackendOptions> = Object.freeze
   root: '/fleetgate/',
   clock: realClock,
   operationTimeoutMs: 5000,
+  probeTimeoutMs: 450,
   maxAttempts: 8,
   logger: noopLogger,
 });

@@ -16,6 +16,8 @@
  *   (+1); operations wait until it is established, so no change after watch() is missed. etcd3
  *   resumes it from the last seen revision after a disconnect; a `resync` is reported then, and
  *   when the watch is cancelled (compaction) it is recreated from the current revision.
+ * - Liveness: `probe()` reads on a client of its own (etcd-probe.ts); `reconnect()` redials the
+ *   command client after a partition healed.
  */
 import type { Etcd3 } from 'etcd3';
 import { mergeDefined } from '../../core/options-merge.js';
@@ -30,6 +32,7 @@ import type {
   ServiceInstance,
 } from '../model.js';
 import { ETCD_BACKEND_DEFAULTS, type EtcdBackendOptions } from './etcd-options.js';
+import { EtcdProbe, redialEtcd } from './etcd-probe.js';
 import { type CasDecide, EtcdRecords } from './etcd-records.js';
 import { createEtcdClient, decodeEnvelope, type EtcdEnvelope, EtcdKeys, prefixEnd } from './etcd-values.js';
 import { EtcdWatch } from './etcd-watch.js';
@@ -59,6 +62,7 @@ export class EtcdBackend implements RegistryBackend {
   readonly #watchers = new Set<RegistryWatcher>();
   readonly #records: EtcdRecords;
   #watch: EtcdWatch | undefined;
+  #probe: EtcdProbe | undefined;
   #callsFailing = false;
   #closed = false;
   #closing: Promise<void> | undefined;
@@ -176,6 +180,19 @@ export class EtcdBackend implements RegistryBackend {
     return out;
   }
 
+  /** A count-only range read on a probe client of its own (dialled on first use); rejects when etcd does not answer. */
+  probe(): Promise<void> {
+    if (this.#closed) return Promise.reject(new Error('the etcd backend is closed'));
+    this.#probe ??= new EtcdProbe(this.#opts.endpoints, this.client, this.#keys.services, this.#opts.probeTimeoutMs);
+    return this.#probe.ping();
+  }
+
+  /** Redials the command client (when owned): its channel may sit in TCP backoff after a partition. */
+  reconnect(): void {
+    if (this.#closed || !this.#owns) return;
+    redialEtcd(this.client);
+  }
+
   /** Subscribes to changes from every gateway on this etcd. Returns the unsubscribe function. */
   watch(onEvent: RegistryWatcher): () => void {
     if (this.#closed) return () => {};
@@ -214,6 +231,7 @@ export class EtcdBackend implements RegistryBackend {
 
   async #close(): Promise<void> {
     this.#closed = true;
+    this.#probe?.close();
     this.#watchers.clear();
     await this.#watch?.close();
     await Promise.race([this.#records.drain(), this.#sleep(1000)]);

@@ -27,6 +27,8 @@ export interface RedisBackendOptions {
   retainMs: number;
   /** Bound on each command of clients we build, and (plus 1 s) on each whole operation. @default 1000 */
   commandTimeoutMs: number;
+  /** Bound on connecting and answering for each liveness probe (PING on a connection of its own). @default 450 */
+  probeTimeoutMs: number;
   /** @default noopLogger */
   logger: Logger;
 }
@@ -43,5 +45,6 @@ export const REDIS_BACKEND_DEFAULTS: Readonly<RedisBackendOptions> = Object.free
   reaperIntervalMs: 1000,
   retainMs: 60_000,
   commandTimeoutMs: 1000,
+  probeTimeoutMs: 450,
   logger: noopLogger,
 });

@@ -94,6 +94,15 @@ export class SubscriberLink {
     });
   }
 
+  /**
+   * Drops the connection and opens it again (if owned); the re-subscription reports a resync.
+   * For a partition that healed: the old socket may wait in TCP backoff for seconds.
+   */
+  reconnect(): void {
+    if (this.#closed || this.#opts.owned === false) return;
+    this.#conn?.disconnect(true);
+  }
+
   /** Unsubscribes and closes the connection (if owned). Idempotent. */
   async close(): Promise<void> {
     if (this.#closed) return;

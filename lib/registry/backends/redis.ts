@@ -13,6 +13,8 @@
  * - Watch: one subscriber connection; after any reconnect it reports `resync`.
  * - A down store makes operations reject with `ERR_FG_STORE_UNAVAILABLE` within about
  *   `commandTimeoutMs`, never hang; the client keeps reconnecting in the background.
+ * - Liveness: `probe()` PINGs on connections of its own (redis-probe.ts); `reconnect()` renews
+ *   the command and subscriber connections after a partition healed.
  */
 import type { Cluster, Redis } from 'ioredis';
 import type { TimerHandle } from '../../clock.js';
@@ -31,6 +33,7 @@ import { defineRegistryCommands, type RegistryCommands } from './redis-commands.
 import { createRedisClient, isCluster, openSubscriber } from './redis-connection.js';
 import { eventFromMessage, type InstanceTuple, instanceFromTuple, RedisKeys } from './redis-keys.js';
 import { REDIS_BACKEND_DEFAULTS, type RedisBackendOptions } from './redis-options.js';
+import { RedisProbe } from './redis-probe.js';
 import { RedisReaper } from './redis-reaper.js';
 import { SubscriberLink } from './redis-subscriber.js';
 import {
@@ -64,6 +67,7 @@ export class RedisBackend implements RegistryBackend {
   readonly #watchers = new Set<RegistryWatcher>();
   readonly #reaper: RedisReaper;
   readonly #reaperTimer: TimerHandle;
+  readonly #probe: RedisProbe;
   #link: SubscriberLink | undefined;
   #subscribing: Promise<void> | undefined;
   #closed = false;
@@ -114,6 +118,22 @@ export class RedisBackend implements RegistryBackend {
       logger: opts.logger,
     });
     this.#reaperTimer = opts.clock.setInterval(() => void this.#reaper.tick(), opts.reaperIntervalMs);
+    this.#probe = new RedisProbe(client, opts.probeTimeoutMs);
+  }
+
+  /** PING on the probe connections (every master of a cluster); rejects when one does not answer. */
+  probe(): Promise<void> {
+    return this.#probe.ping();
+  }
+
+  /**
+   * Drops and reopens the command connections (when owned) and the subscriber, which then
+   * reports `resync`: sockets from before a partition may sit in TCP backoff for seconds.
+   */
+  reconnect(): void {
+    if (this.#closed) return;
+    if (this.#owns) this.client.disconnect(true);
+    this.#link?.reconnect();
   }
 
   async register(input: RegistrationInput, lease: LeaseOptions): Promise<ServiceInstance> {
@@ -227,6 +247,7 @@ export class RedisBackend implements RegistryBackend {
   async #close(): Promise<void> {
     this.#closed = true;
     this.#reaperTimer.cancel();
+    this.#probe.close();
     this.#watchers.clear();
     await this.#reaper.close();
     await this.#link?.close();
