@@ -6,7 +6,13 @@ import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { type DiscoveryProxy, discoveryProxy } from '../lib/proxy/discovery-proxy.js';
 import type { Registry } from '../lib/registry/registry.js';
-import { echoUpstream, listen, memoryRegistry, registerInstance, type TestServer } from './proxy-test-kit.js';
+import {
+  echoUpstream,
+  listen,
+  memoryRegistry,
+  registerInstance,
+  type TestServer,
+} from '../lib/test-support/http-test-kit.js';
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
 

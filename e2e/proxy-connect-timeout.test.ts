@@ -1,5 +1,5 @@
 /**
- * The connect timeout, against an address that swallows handshakes (e2e/support/blackhole.ts):
+ * The connect timeout, against an address that swallows handshakes (lib/test-support/blackhole.ts):
  * alone, the dark instance gives 504 ERR_FG_UPSTREAM_TIMEOUT after `connectTimeoutMs`; beside a
  * live one, every request is retried there (nothing reached the dark one) and the dark one is
  * ejected after consecutive connect failures.
@@ -8,8 +8,15 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type DiscoveryProxy, discoveryProxy } from '../lib/proxy/discovery-proxy.js';
 import type { Registry } from '../lib/registry/registry.js';
-import { json, listen, memoryRegistry, registerInstance, send, type TestServer } from './proxy-test-kit.js';
-import { type Blackhole, startBlackhole } from './support/blackhole.js';
+import { type Blackhole, startBlackhole } from '../lib/test-support/blackhole.js';
+import {
+  json,
+  listen,
+  memoryRegistry,
+  registerInstance,
+  send,
+  type TestServer,
+} from '../lib/test-support/http-test-kit.js';
 
 const CONNECT_TIMEOUT_MS = 250;
 

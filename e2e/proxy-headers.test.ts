@@ -6,7 +6,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type DiscoveryProxy, discoveryProxy } from '../lib/proxy/discovery-proxy.js';
 import type { Registry } from '../lib/registry/registry.js';
-import { json, listen, memoryRegistry, registerInstance, send, type TestServer } from './proxy-test-kit.js';
+import {
+  json,
+  listen,
+  memoryRegistry,
+  registerInstance,
+  send,
+  type TestServer,
+} from '../lib/test-support/http-test-kit.js';
 
 type Seen = { headers: Record<string, string> };
 

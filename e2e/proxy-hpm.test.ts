@@ -16,7 +16,7 @@ import {
   registerInstance,
   send,
   type TestServer,
-} from './proxy-test-kit.js';
+} from '../lib/test-support/http-test-kit.js';
 
 type Echo = { name: string; url: string };
 

@@ -8,7 +8,15 @@ import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { type DiscoveryProxy, discoveryProxy } from '../lib/proxy/discovery-proxy.js';
 import type { Registry } from '../lib/registry/registry.js';
-import { json, listen, memoryRegistry, registerInstance, send, type TestServer, waitFor } from './proxy-test-kit.js';
+import {
+  json,
+  listen,
+  memoryRegistry,
+  registerInstance,
+  send,
+  type TestServer,
+  waitFor,
+} from '../lib/test-support/http-test-kit.js';
 
 type ErrorBody = { error: { code: string } };
 

@@ -14,7 +14,7 @@ import {
   registerInstance,
   send,
   type TestServer,
-} from './proxy-test-kit.js';
+} from '../lib/test-support/http-test-kit.js';
 
 type Echo = { name: string; method: string; url: string };
 type ErrorBody = { error: { code: string; message: string } };

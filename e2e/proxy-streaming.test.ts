@@ -18,7 +18,7 @@ import {
   registerInstance,
   send,
   type TestServer,
-} from './proxy-test-kit.js';
+} from '../lib/test-support/http-test-kit.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;

@@ -14,7 +14,14 @@ import type { ProbeResult } from '../lib/health/probes.js';
 import { discoveryProxy } from '../lib/proxy/discovery-proxy.js';
 import type { DiscoveryProxyOptions } from '../lib/proxy/proxy-options.js';
 import type { Registry } from '../lib/registry/registry.js';
-import { json, listen, memoryRegistry, registerInstance, send, type TestServer } from './proxy-test-kit.js';
+import {
+  json,
+  listen,
+  memoryRegistry,
+  registerInstance,
+  send,
+  type TestServer,
+} from '../lib/test-support/http-test-kit.js';
 import { type HttpsUpstream, httpsUpstream, wssUpstream } from './support/https-upstream.js';
 
 /** Ends a wait on a WebSocket event after 5 s instead of hanging the run. */

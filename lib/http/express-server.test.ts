@@ -3,7 +3,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, test } from 'node:test';
 import express from 'express';
-import { json, send } from '../../e2e/proxy-test-kit.js';
+import { json, send } from '../test-support/http-test-kit.js';
 import { createExpressServer, type ExpressLikeApp } from './express-server.js';
 
 async function listen(server: Server): Promise<string> {

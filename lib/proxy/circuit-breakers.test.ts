@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it, mock } from 'node:test';
 import { CircuitState } from 'cockatiel';
-import { waitFor } from '../../e2e/proxy-test-kit.js';
+import { waitFor } from '../test-support/http-test-kit.js';
 import { BREAKER_DEFAULTS, CircuitBreakers } from './circuit-breakers.js';
 
 describe('CircuitBreakers (cockatiel)', () => {

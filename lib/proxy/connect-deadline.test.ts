@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import type { Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { buildConnector } from 'undici';
-import { listen, type TestServer } from '../../e2e/proxy-test-kit.js';
-import { startBlackhole } from '../../e2e/support/blackhole.js';
 import { FakeClock } from '../clock.js';
+import { startBlackhole } from '../test-support/blackhole.js';
+import { listen, type TestServer } from '../test-support/http-test-kit.js';
 import { connectorWithDeadline } from './connect-deadline.js';
 
 type Outcome = { err: (Error & { code?: string }) | null; socket: Socket | null };

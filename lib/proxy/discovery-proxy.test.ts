@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
+import type { Registry } from '../registry/registry.js';
 import {
   echoUpstream,
   json,
@@ -10,8 +11,7 @@ import {
   send,
   type TestServer,
   waitFor,
-} from '../../e2e/proxy-test-kit.js';
-import type { Registry } from '../registry/registry.js';
+} from '../test-support/http-test-kit.js';
 import { type DiscoveryProxy, discoveryProxy } from './discovery-proxy.js';
 
 /** A gateway server running `proxy` standalone. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import { describe, it } from 'node:test';
-import { listen, send } from '../../e2e/proxy-test-kit.js';
+import { listen, send } from '../test-support/http-test-kit.js';
 import {
   buildClientHeaders,
   buildUpstreamHeaders,

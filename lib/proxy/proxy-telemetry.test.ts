@@ -11,6 +11,8 @@ import {
   type TracerProvider,
   trace,
 } from '@opentelemetry/api';
+import type { Registry } from '../registry/registry.js';
+import type { ProxyRequestRecord } from '../telemetry/metrics.js';
 import {
   echoUpstream,
   json,
@@ -19,9 +21,7 @@ import {
   registerInstance,
   send,
   type TestServer,
-} from '../../e2e/proxy-test-kit.js';
-import type { Registry } from '../registry/registry.js';
-import type { ProxyRequestRecord } from '../telemetry/metrics.js';
+} from '../test-support/http-test-kit.js';
 import { type DiscoveryProxy, discoveryProxy } from './discovery-proxy.js';
 
 /** A recording span good enough to see what the proxy does with it. */

@@ -7,8 +7,8 @@ import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import express from 'express';
-import { echoUpstream, json, memoryRegistry, registerInstance, send } from '../../e2e/proxy-test-kit.js';
 import { createExpressServer } from '../http/express-server.js';
+import { echoUpstream, json, memoryRegistry, registerInstance, send } from '../test-support/http-test-kit.js';
 import { discoveryProxy } from './discovery-proxy.js';
 import { settleShapes } from './settle-shape.js';
 

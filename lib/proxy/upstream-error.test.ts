@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { describe, it } from 'node:test';
-import { listen, send } from '../../e2e/proxy-test-kit.js';
 import { FleetgateError } from '../errors.js';
+import { listen, send } from '../test-support/http-test-kit.js';
 import {
   BAD_PATH_CODE,
   badPathError,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { echoUpstream } from '../../e2e/proxy-test-kit.js';
 import { isFleetgateError } from '../errors.js';
+import { echoUpstream } from '../test-support/http-test-kit.js';
 import { UPSTREAM_POOL_DEFAULTS, UpstreamPools } from './upstream-pools.js';
 
 describe('UpstreamPools', () => {

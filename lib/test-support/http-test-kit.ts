@@ -1,15 +1,17 @@
 /**
- * Shared pieces of the proxy e2e tests: real upstream node:http servers on 127.0.0.1, a real
- * Registry on the MemoryBackend, a gateway server, and a raw node:http client (so tests control
- * hop-by-hop headers that fetch refuses to send).
+ * HTTP test support shared by unit tests in lib/ and the e2e tests: real upstream node:http
+ * servers on 127.0.0.1, a real Registry on the MemoryBackend, and a raw node:http client (so
+ * tests control hop-by-hop headers that fetch refuses to send). It lives in lib/ so that lib's
+ * tests never import from e2e/ (arrows point down: e2e → lib); lib/test-support/ is left out of
+ * the build (tsconfig.build.json).
  */
 import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { setTimeout as delay } from 'node:timers/promises';
-import { MemoryBackend } from '../lib/registry/backends/memory.js';
-import type { RouteSpec } from '../lib/registry/model.js';
-import { Registry } from '../lib/registry/registry.js';
+import { waitFor as waitForCondition } from '../conformance/wait-for.js';
+import { MemoryBackend } from '../registry/backends/memory.js';
+import type { RouteSpec } from '../registry/model.js';
+import { Registry } from '../registry/registry.js';
 
 /** A server listening on a free loopback port. */
 export interface TestServer {
@@ -122,11 +124,7 @@ export function json<T = Record<string, unknown>>(res: RawResponse): T {
   return JSON.parse(res.body) as T;
 }
 
-/** Polls `check` every 5 ms until it returns true or `timeoutMs` passes. */
+/** Polls `check` every 5 ms until it returns true or `timeoutMs` passes (lib/conformance/wait-for.ts underneath). */
 export async function waitFor(check: () => boolean, timeoutMs = 2000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await delay(5);
-  }
+  await waitForCondition(check, { timeoutMs, intervalMs: 5, description: what });
 }
