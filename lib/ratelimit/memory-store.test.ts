@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FakeClock } from '../clock.js';
+import { describeRateLimitStore } from '../conformance/index.js';
 import { MEMORY_STORE_DEFAULTS, MemoryStore } from './memory-store.js';
+
+describeRateLimitStore('memory', () => new MemoryStore());
 
 describe('MemoryStore', () => {
   it('keeps one bucket per key on the injected clock', async () => {

@@ -1,10 +1,29 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
-import type { Redis } from 'ioredis';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
 import RedisMock from 'ioredis-mock';
+import { type RedisServer, redisSkipReason, startRedis } from '../../sandbox/servers/index.js';
 import { FakeClock } from '../clock.js';
+import { describeRateLimitStore } from '../conformance/index.js';
 import { RedisStore } from './redis-store.js';
 import { type BucketState, takeToken } from './token-bucket.js';
+
+const skip = await redisSkipReason();
+let redis: RedisServer | undefined;
+let real: Redis | undefined;
+before(async () => {
+  if (skip !== undefined) return;
+  redis = await startRedis();
+  real = new Redis(redis.url);
+});
+after(async () => {
+  real?.disconnect();
+  await redis?.stop();
+});
+
+// The shared suite on a real redis-server (Redis Cluster: e2e/redis-cluster-stores.test.ts).
+describeRateLimitStore('redis', () => new RedisStore(real!, { prefix: `t-${randomUUID().slice(0, 8)}:` }), { skip });
 
 // The Lua script must compute exactly what the reference takeToken() computes. ioredis-mock runs
 // the script in an embedded Lua; e2e/ratelimit-redis.test.ts runs it against a real redis-server.
