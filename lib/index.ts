@@ -11,9 +11,6 @@ export type { FleetgateEnv, RegistryType } from './config/env.js';
 export { ENV_DEFAULTS, parseEnv, REGISTRY_TYPES } from './config/env.js';
 export type { AllowList, Cidr, ClientAddress, TrustProxy } from './core/client-address.js';
 export { ClientAddressResolver, createAllowList, parseCidr } from './core/client-address.js';
-export type { NormalizedPath, NormalizeResult, PathFailure } from './core/path-normalize.js';
-export { isPathFailure, normalizePath } from './core/path-normalize.js';
-export { sendError, sendJson } from './core/send-error.js';
 export { healthChannel, rateLimitChannel, registryChannel, routingChannel } from './diagnostics.js';
 export type { ErrorCode, FleetgateErrorOptions } from './errors.js';
 export {
@@ -42,8 +39,7 @@ export type { HealthCheckerOptions, HealthTransition, InstanceHealth } from './h
 export { HEALTH_CHECK_DEFAULTS } from './health/health-check-options.js';
 export { HealthChecker } from './health/health-checker.js';
 export type { Probe, ProbeResult, ProbeTarget } from './health/probes.js';
-export type { ComposedHandler, Middleware, Next } from './http/compose.js';
-export { compose } from './http/compose.js';
+export type { Middleware, Next } from './http/compose.js';
 export type { ExplainEndpointOptions } from './http/explain-endpoint.js';
 export { explainEndpoint } from './http/explain-endpoint.js';
 export type { ExpressLikeApp, ExpressServerOptions } from './http/express-server.js';
@@ -72,7 +68,6 @@ export type { RedisStoreOptions } from './ratelimit/redis-store.js';
 export { RedisStore } from './ratelimit/redis-store.js';
 export type { RateLimitStore } from './ratelimit/store.js';
 export type { BucketConfig, LimitSpec, RateLimitDecision } from './ratelimit/token-bucket.js';
-export { takeToken } from './ratelimit/token-bucket.js';
 export type { EtcdBackend, EtcdBackendOptions } from './registry/backends/etcd.js';
 export type { BackendFromEnvOptions } from './registry/backends/from-env.js';
 export { backendFromEnv } from './registry/backends/from-env.js';
@@ -106,8 +101,6 @@ export type {
   StoreCondition,
   StoreState,
 } from './registry/registry-api.js';
-export type { RouteShape } from './registry/route-conflicts.js';
-export { findRouteConflict, routeShapeKey, routesCollide } from './registry/route-conflicts.js';
 export type { BalancerName } from './routing/balancers/index.js';
 export {
   BALANCER_NAMES,
@@ -119,8 +112,6 @@ export {
 } from './routing/balancers/index.js';
 export type { ExplainOptions, ExplainResult } from './routing/explain.js';
 export { explain } from './routing/explain.js';
-export type { SelectOptions } from './routing/instance-selector.js';
-export { selectInstance } from './routing/instance-selector.js';
 export type { RouteTableOptions } from './routing/route-table.js';
 export { ROUTE_TABLE_DEFAULTS, RouteTable } from './routing/route-table.js';
 export type {
@@ -134,8 +125,8 @@ export type {
 } from './routing/types.js';
 export type { FleetgateMetrics, MetricsOptions, ProxyRequestRecord } from './telemetry/metrics.js';
 export { createMetrics, METRICS_DEFAULTS } from './telemetry/metrics.js';
-export type { ProxySpan, ProxySpanAttributes, TracingHandle, TracingOptions } from './telemetry/tracing.js';
-export { injectTraceparent, startProxySpan, startTracing, withProxySpan } from './telemetry/tracing.js';
+export type { TracingHandle, TracingOptions } from './telemetry/tracing.js';
+export { startTracing } from './telemetry/tracing.js';
 export { packageVersion } from './version.js';
 export type { UpgradeServer, WebSocketGateway, WebSocketGatewayStats } from './websocket/websocket-gateway.js';
 export { websocketGateway } from './websocket/websocket-gateway.js';
