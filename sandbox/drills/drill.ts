@@ -5,7 +5,7 @@
 import { parseDuration } from '../../lib/config/duration.js';
 import type { SandboxClient } from '../cli/control-client.js';
 import type { Fleet } from '../fleet-file.js';
-import type { SandboxState } from '../state-file.js';
+import type { SandboxBackend, SandboxState } from '../state-file.js';
 
 /** One invariant a drill checked. */
 export interface DrillCheck {
@@ -44,6 +44,11 @@ export interface Drill {
   /** One line: what it does and what must hold. */
   description: string;
   /**
+   * The backends the drill applies to (issue #14 gives them in brackets); `drill all` skips the
+   * others without running them. @default every backend
+   */
+  backends?: readonly SandboxBackend[];
+  /**
    * Runs the drill. Resolve `{ skip }` when it does not apply to this fleet, else the checks.
    * Must restore the fleet (restart what it crashed) before resolving, even on failure.
    */
@@ -67,4 +72,14 @@ export function numberParam(params: Record<string, unknown>, key: string, fallba
 export function stringParam(params: Record<string, unknown>, key: string): string | undefined {
   const v = params[key];
   return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+/** True when `drill` applies to `backend` (see {@link Drill.backends}). */
+export function appliesTo(drill: Drill, backend: SandboxBackend): boolean {
+  return drill.backends === undefined || drill.backends.includes(backend);
+}
+
+/** Waits `ms`: for drills that hold a condition (an outage, a load phase) for a fixed span, never to wait for a state. */
+export function hold(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -120,3 +120,33 @@ export async function waitFleetRoutable(client: SandboxClient, timeoutMs: number
   }, timeoutMs);
   return ms !== undefined;
 }
+
+/**
+ * True when every gateway's `/_fleetgate/explain` for `method path` no longer offers
+ * `instanceId`: excluded (ejected, DOWN, expired, draining) or not a candidate at all. This
+ * sees passive ejection, which the registry listing does not.
+ */
+export async function excludedEverywhere(
+  gateways: readonly string[],
+  method: string,
+  path: string,
+  instanceId: string,
+): Promise<boolean> {
+  const answers = await Promise.all(
+    gateways.map((g) =>
+      fetch(`${g}/_fleetgate/explain?method=${method}&path=${encodeURIComponent(path)}`, {
+        signal: AbortSignal.timeout(1000),
+      })
+        .then(
+          (r) => r.json() as Promise<{ candidates?: { instanceId?: string }[]; excluded?: { instanceId?: string }[] }>,
+        )
+        .catch(() => undefined),
+    ),
+  );
+  return answers.every(
+    (a) =>
+      a !== undefined &&
+      (a.excluded?.some((e) => e.instanceId === instanceId) === true ||
+        a.candidates?.some((c) => c.instanceId === instanceId) !== true),
+  );
+}

@@ -7,21 +7,30 @@ import type { SandboxClient } from '../cli/control-client.js';
 import { colour, formatDuration, formatTable } from '../cli/format.js';
 import { loadFleetFile } from '../fleet-file.js';
 import { crashDrill } from './crash.js';
-import type { Drill, DrillResult } from './drill.js';
+import { appliesTo, type Drill, type DrillResult } from './drill.js';
+import { DRILL_SUMMARIES } from './drill-names.js';
+import { halfOpenUpstreamDrill } from './half-open-upstream.js';
 import { reRegistrationDrill } from './re-registration.js';
 import { restartGatewayDrill } from './restart-gateway.js';
+import { retryBodyDrill } from './retry-body.js';
 import { applyOverrides, loadScenario } from './scenario.js';
+import { slowUpstreamDrill } from './slow-upstream.js';
 import { storeOutageDrill } from './store-outage.js';
 import { thunderingHerdDrill } from './thundering-herd.js';
 
-/** Every drill, in the order `drill all` runs them (the heaviest last). */
-export const DRILLS: readonly Drill[] = [
+const ALL: readonly Drill[] = [
   crashDrill,
   reRegistrationDrill,
   restartGatewayDrill,
+  slowUpstreamDrill,
+  retryBodyDrill,
+  halfOpenUpstreamDrill,
   storeOutageDrill,
   thunderingHerdDrill,
 ];
+
+/** Every drill, in the order `drill all` runs them: the order of {@link DRILL_SUMMARIES}. */
+export const DRILLS: readonly Drill[] = DRILL_SUMMARIES.flatMap((s) => ALL.filter((d) => d.name === s.name));
 
 /** Options for {@link runDrills}. */
 export interface RunDrillsOptions {
@@ -40,6 +49,20 @@ export async function runDrills(drills: readonly Drill[], o: RunDrillsOptions): 
     const t0 = Date.now();
     const params = applyOverrides(loadScenario(o.scenariosDir, drill.name), drill.name, o.overrides);
     let result: DrillResult;
+    if (!appliesTo(drill, o.client.state.backend)) {
+      result = {
+        name: drill.name,
+        verdict: 'SKIP',
+        ms: 0,
+        checks: [],
+        reason: `applies to ${drill.backends?.join(', ')}, not ${o.client.state.backend}`,
+      };
+      o.print(`  - ${result.reason}`);
+      o.print(`${verdictText(result.verdict)} ${drill.name}`);
+      o.print('');
+      results.push(result);
+      continue;
+    }
     await o.client.call('event', { target: `drill ${drill.name}`, message: 'started', level: 'info' }).catch(() => {});
     try {
       const out = await drill.run({
@@ -82,21 +105,23 @@ export async function runDrills(drills: readonly Drill[], o: RunDrillsOptions): 
   return results;
 }
 
-/** The table `drill all` ends with. */
+/**
+ * The table `drill all` ends with: one row per invariant with its measured value (a SKIP or a
+ * drill that could not run gets one row with the reason).
+ */
 export function summaryTable(results: readonly DrillResult[]): string {
-  return formatTable(
-    ['DRILL', 'RESULT', 'TIME', 'NOTE'],
-    results.map((r) => [
-      r.name,
-      verdictText(r.verdict),
-      formatDuration(r.ms),
-      r.reason ??
-        r.checks
-          .filter((c) => !c.ok)
-          .map((c) => c.name)
-          .join('; '),
-    ]),
-  );
+  const rows: string[][] = [];
+  for (const r of results) {
+    const n = DRILL_SUMMARIES.find((d) => d.name === r.name)?.number;
+    const head = [n === undefined ? '-' : String(n), r.name, verdictText(r.verdict), formatDuration(r.ms)];
+    const lines = r.checks.map((c) => [c.ok ? 'ok' : 'FAIL', c.name, c.detail]);
+    if (r.reason !== undefined)
+      lines.push([r.verdict === 'SKIP' ? '-' : 'FAIL', r.verdict === 'SKIP' ? 'skipped' : 'error', r.reason]);
+    lines.forEach((l, i) => {
+      rows.push([...(i === 0 ? head : ['', '', '', '']), ...l]);
+    });
+  }
+  return formatTable(['#', 'DRILL', 'RESULT', 'TIME', '', 'INVARIANT', 'MEASURED'], rows);
 }
 
 function verdictText(v: DrillResult['verdict']): string {

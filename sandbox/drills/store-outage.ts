@@ -20,6 +20,7 @@ import { drillPaths, LoadLoop } from './load-loop.js';
 export const storeOutageDrill: Drill = {
   name: 'store-outage',
   description: drillDescription('store-outage'),
+  backends: ['redis', 'etcd'],
   async run({ client, state, fleet, params, log }) {
     if (state.backend === 'memory') {
       return {
