@@ -26,6 +26,8 @@ export interface Sample {
   port?: number;
   /** Error code or gateway error code. */
   error?: string;
+  /** Connection-refused attempts retried before this outcome (with {@link LoadLoopOptions.retryRefused}). */
+  refused?: number;
 }
 
 /** Options for {@link LoadLoop}. */
@@ -41,9 +43,21 @@ export interface LoadLoopOptions {
   timeoutMs: number;
   /** Hard stop after this long, whatever happens. @default 120000 */
   maxDurationMs: number;
+  /**
+   * Behave like a client that retries connection-refused (and only that): a refused attempt is
+   * sent again to the next gateway in rotation for up to `maxMs`. `ready(gateway)` lets a drill
+   * model a readiness-aware balancer: gateways it says are not ready get no request. @default undefined
+   */
+  retryRefused: { maxMs: number; ready?: (gateway: string) => boolean } | undefined;
 }
 
-const DEFAULTS = Object.freeze({ concurrency: 4, maxRps: 100, timeoutMs: 3000, maxDurationMs: 120_000 });
+const DEFAULTS = Object.freeze({
+  concurrency: 4,
+  maxRps: 100,
+  timeoutMs: 3000,
+  maxDurationMs: 120_000,
+  retryRefused: undefined,
+});
 const MAX_SAMPLES = 200_000;
 
 /**
@@ -119,12 +133,53 @@ export class LoadLoop {
   async #work(gapMs: number): Promise<void> {
     while (this.#running && Date.now() - this.#startedAt < this.#o.maxDurationMs && this.samples.length < MAX_SAMPLES) {
       const i = this.#next++;
-      const gateway = this.#o.gateways[i % this.#o.gateways.length] as string;
       const path = this.#o.paths[i % this.#o.paths.length] as string;
       const at = Date.now();
-      this.samples.push(await this.#send(gateway, path, at));
+      this.samples.push(
+        this.#o.retryRefused === undefined
+          ? await this.#send(this.#o.gateways[i % this.#o.gateways.length] as string, path, at)
+          : await this.#sendRetryingRefused(i, path, at, this.#o.retryRefused),
+      );
       const wait = at + gapMs - Date.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+
+  async #sendRetryingRefused(
+    i: number,
+    path: string,
+    at: number,
+    retry: NonNullable<LoadLoopOptions['retryRefused']>,
+  ): Promise<Sample> {
+    const n = this.#o.gateways.length;
+    let refused = 0;
+    for (let k = i; ; k++) {
+      // A gateway the balancer holds back is skipped; with none ready, wait (bounded by maxMs).
+      let gateway: string | undefined;
+      for (let j = 0; j < n && gateway === undefined; j++) {
+        const g = this.#o.gateways[(k + j) % n] as string;
+        if (retry.ready?.(g) ?? true) gateway = g;
+      }
+      if (gateway !== undefined) {
+        const sample = await this.#send(gateway, path, at);
+        if (sample.error !== 'ECONNREFUSED') return refused === 0 ? sample : { ...sample, refused };
+        refused++;
+        if (Date.now() - at >= retry.maxMs) return { ...sample, refused };
+      } else if (Date.now() - at >= retry.maxMs) {
+        return {
+          at,
+          done: Date.now(),
+          gateway: '-',
+          path,
+          status: 0,
+          ok: false,
+          injected: false,
+          tripwire: false,
+          error: 'NO_READY_GATEWAY',
+          refused,
+        };
+      }
+      await new Promise((r) => setTimeout(r, 20));
     }
   }
 

@@ -9,6 +9,8 @@ import { loadFleetFile } from '../fleet-file.js';
 import { crashDrill } from './crash.js';
 import { appliesTo, type Drill, type DrillResult } from './drill.js';
 import { DRILL_SUMMARIES } from './drill-names.js';
+import { flappingHealthDrill } from './flapping-health.js';
+import { gatewaySigtermDrill } from './gateway-sigterm.js';
 import { halfOpenUpstreamDrill } from './half-open-upstream.js';
 import { reRegistrationDrill } from './re-registration.js';
 import { restartGatewayDrill } from './restart-gateway.js';
@@ -25,6 +27,8 @@ const ALL: readonly Drill[] = [
   slowUpstreamDrill,
   retryBodyDrill,
   halfOpenUpstreamDrill,
+  flappingHealthDrill,
+  gatewaySigtermDrill,
   storeOutageDrill,
   thunderingHerdDrill,
 ];
