@@ -19,6 +19,7 @@ import { applyOverrides, loadScenario } from './scenario.js';
 import { slowUpstreamDrill } from './slow-upstream.js';
 import { storeOutageDrill } from './store-outage.js';
 import { thunderingHerdDrill } from './thundering-herd.js';
+import { websocketRestartDrill } from './websocket-restart.js';
 
 const ALL: readonly Drill[] = [
   crashDrill,
@@ -29,6 +30,7 @@ const ALL: readonly Drill[] = [
   halfOpenUpstreamDrill,
   flappingHealthDrill,
   gatewaySigtermDrill,
+  websocketRestartDrill,
   storeOutageDrill,
   thunderingHerdDrill,
 ];
