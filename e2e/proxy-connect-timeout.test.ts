@@ -23,6 +23,7 @@ const CONNECT_TIMEOUT_MS = 250;
 describe('proxy connect timeout', () => {
   let registry: Registry;
   let proxy: DiscoveryProxy;
+  const warnings: string[] = [];
   let gw: TestServer;
   let dark: Blackhole;
   let live: TestServer;
@@ -31,7 +32,12 @@ describe('proxy connect timeout', () => {
     registry = await memoryRegistry();
     dark = await startBlackhole();
     live = await listen((_req, res) => res.end('live'));
-    proxy = discoveryProxy({ registry, connectTimeoutMs: CONNECT_TIMEOUT_MS, timeoutMs: 5000 });
+    proxy = discoveryProxy({
+      registry,
+      connectTimeoutMs: CONNECT_TIMEOUT_MS,
+      timeoutMs: 5000,
+      logger: { info: () => {}, warn: (m: unknown) => warnings.push(String(m)), error: () => {} },
+    });
     gw = await listen((req, res) => proxy(req, res));
   });
 
@@ -51,7 +57,12 @@ describe('proxy connect timeout', () => {
     assert.equal(res.status, 504);
     const body = json<{ error: { code: string; message: string } }>(res);
     assert.equal(body.error.code, 'ERR_FG_UPSTREAM_TIMEOUT');
-    assert.match(body.error.message, /connecting to dark\/d1 .* timed out/);
+    assert.match(body.error.message, /connecting to the upstream timed out/);
+    assert.ok(!res.body.includes('d1') && !res.body.includes(dark.url), 'no instance id or address in the body');
+    assert.ok(
+      warnings.some((w) => w.includes('dark/d1') && w.includes(dark.url)),
+      `the log names the instance: ${warnings.join('\n')}`,
+    );
     // The connect timeout, not the 5 s response timeout, ended it.
     assert.ok(took >= CONNECT_TIMEOUT_MS - 10 && took < 4000, `504 after ${Math.round(took)} ms`);
   });

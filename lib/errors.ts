@@ -11,7 +11,11 @@ export const ERROR_CODES = {
   ERR_FG_BODY_TOO_LARGE: { status: 413, description: 'The request body exceeds the size limit.' },
   ERR_FG_UNSUPPORTED_MEDIA_TYPE: { status: 415, description: 'The request body is not application/json.' },
   ERR_FG_UNAUTHORIZED: { status: 401, description: 'The bearer token is missing or wrong.' },
-  ERR_FG_FORBIDDEN: { status: 403, description: 'The caller address is not in REGISTRY_ALLOW_FROM.' },
+  ERR_FG_FORBIDDEN: {
+    status: 403,
+    description:
+      'The caller address is not in REGISTRY_ALLOW_FROM (registration API), or an operator endpoint was asked by a caller outside ADMIN_ALLOW_FROM without ADMIN_TOKEN.',
+  },
   ERR_FG_UNKNOWN_INSTANCE: { status: 404, description: 'No such instance is registered; the client must re-register.' },
   ERR_FG_NOT_FOUND: { status: 404, description: 'No such resource.' },
   ERR_FG_INVALID_ROUTE: {

@@ -1,6 +1,6 @@
 /**
  * `createGateway()`: the standalone gateway the `fleetgate` bin runs. A `node:http` server whose
- * handler is a plain array of middlewares — `/metrics`, the registration API, `/health`,
+ * handler is a plain array of middlewares — the operator guard, `/metrics`, the registration API, `/health`,
  * `/_fleetgate/explain`, your own middlewares, then the discovery proxy — ending in a JSON 404
  * `ERR_FG_NO_ROUTE`; WebSocket upgrades go to the WebSocket gateway. No Express on the hot path.
  */
@@ -8,11 +8,13 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { type Clock, realClock } from './clock.js';
 import { parseEnv } from './config/env.js';
+import { ClientAddressResolver } from './core/client-address.js';
 import { dropUndefined } from './core/options-merge.js';
 import { FleetgateError } from './errors.js';
 import { type GatewayHealth, startGatewayHealth } from './gateway-health.js';
 import { healthAggregator } from './health/health-aggregator.js';
 import type { HealthCheckerOptions } from './health/health-check-options.js';
+import { type AdminAccessOptions, adminGuard, createAdminAccess } from './http/admin-access.js';
 import { compose, type Middleware, pathOf } from './http/compose.js';
 import { explainEndpoint } from './http/explain-endpoint.js';
 import { type Logger, noopLogger } from './logger.js';
@@ -48,6 +50,11 @@ export interface GatewayOptions {
   metrics: boolean;
   /** Middlewares run after the gateway's own endpoints and before the proxy (e.g. `rateLimit()`). @default [] */
   middlewares: readonly Middleware[];
+  /**
+   * Who is an operator (`/metrics`, `/_fleetgate/**`, `GET /internal/services`, the full `/health`);
+   * `allowFrom` and `token` default to `ADMIN_ALLOW_FROM`/`ADMIN_TOKEN`. @default {}
+   */
+  admin: Partial<AdminAccessOptions>;
 }
 
 /** Defaults for {@link GatewayOptions}. Frozen. */
@@ -61,6 +68,7 @@ export const GATEWAY_DEFAULTS: Readonly<Omit<GatewayOptions, 'env'>> = Object.fr
   websocket: Object.freeze({}),
   metrics: true,
   middlewares: Object.freeze([]) as readonly Middleware[],
+  admin: Object.freeze({}),
 });
 
 /** Options for {@link Gateway.close}. */
@@ -203,6 +211,17 @@ async function assemble(
     for (const c of closers.reverse()) await c().catch((err: unknown) => logger.error('fleetgate: close failed', err));
   };
   try {
+    const clients = new ClientAddressResolver(
+      options.registryApi?.trustProxy ?? env.trustedProxies,
+      options.registryApi?.trustProxy === undefined ? 'TRUSTED_PROXIES' : 'trustProxy',
+    );
+    const admin = createAdminAccess({
+      allowFrom: env.adminAllowFrom,
+      token: env.adminToken,
+      clientAddress: (req) => clients.addressOf(req),
+      logger,
+      ...dropUndefined(options.admin ?? GATEWAY_DEFAULTS.admin),
+    });
     const api = registryApi({
       allowFrom: env.allowFrom,
       token: env.registryToken,
@@ -242,11 +261,13 @@ async function assemble(
           });
     if (proxy !== undefined) closers.push(() => proxy.close());
     const middlewares: Middleware[] = [
+      adminGuard(admin, { registryPrefix: options.registryApi?.prefix ?? '/internal' }),
       ...(metrics === undefined ? [] : [metrics.handler()]),
       api,
       healthAggregator({
         registry,
         version: packageVersion(),
+        fullReportFor: (req) => admin.isAdmin(req),
         panicThreshold: proxyOptions === false ? 0 : (proxyOptions.panicThreshold ?? env.panicThreshold),
         ...(health === undefined ? {} : { checker: health.checker }),
       }),

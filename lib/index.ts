@@ -32,13 +32,21 @@ export type {
   HealthReport,
   InstanceHealthReport,
   OverallHealth,
+  RedactedHealthReport,
   ServiceHealthReport,
 } from './health/health-aggregator.js';
-export { buildHealthReport, HEALTH_AGGREGATOR_DEFAULTS, healthAggregator } from './health/health-aggregator.js';
+export {
+  buildHealthReport,
+  HEALTH_AGGREGATOR_DEFAULTS,
+  healthAggregator,
+  redactHealthReport,
+} from './health/health-aggregator.js';
 export type { HealthCheckerOptions, HealthTransition, InstanceHealth } from './health/health-check-options.js';
 export { HEALTH_CHECK_DEFAULTS } from './health/health-check-options.js';
 export { HealthChecker } from './health/health-checker.js';
 export type { Probe, ProbeResult, ProbeTarget } from './health/probes.js';
+export type { AdminAccess, AdminAccessOptions, AdminGuardOptions } from './http/admin-access.js';
+export { ADMIN_ACCESS_DEFAULTS, adminGuard, createAdminAccess } from './http/admin-access.js';
 export type { Middleware, Next } from './http/compose.js';
 export type { ExplainEndpointOptions } from './http/explain-endpoint.js';
 export { explainEndpoint } from './http/explain-endpoint.js';

@@ -19,6 +19,7 @@ import type * as fleetgate from './index.js';
 
 /** Runtime export names of `fleetgate`, sorted (as const: the compiler checks them too). */
 const MAIN = [
+  'ADMIN_ACCESS_DEFAULTS',
   'BALANCER_NAMES',
   'ClientAddressResolver',
   'DISCOVERY_PROXY_DEFAULTS',
@@ -51,8 +52,10 @@ const MAIN = [
   'StickyBalancer',
   'WEBSOCKET_GATEWAY_DEFAULTS',
   'WeightedBalancer',
+  'adminGuard',
   'backendFromEnv',
   'buildHealthReport',
+  'createAdminAccess',
   'createAllowList',
   'createBalancer',
   'createExpressServer',
@@ -78,6 +81,7 @@ const MAIN = [
   'rateLimit',
   'rateLimitChannel',
   'realClock',
+  'redactHealthReport',
   'registry',
   'registryChannel',
   'routingChannel',

@@ -28,7 +28,11 @@ describe('parseDuration', () => {
 describe('parseEnv', () => {
   it('has furt defaults and frozen DEFAULTS', () => {
     const env = parseEnv({});
-    assert.deepEqual(env, { ...ENV_DEFAULTS, allowFrom: [...ENV_DEFAULTS.allowFrom] });
+    assert.deepEqual(env, {
+      ...ENV_DEFAULTS,
+      allowFrom: [...ENV_DEFAULTS.allowFrom],
+      adminAllowFrom: [...ENV_DEFAULTS.adminAllowFrom],
+    });
     assert.deepEqual(env.registerLimit, { capacity: 20, refillPerSecond: 5 });
     assert.equal(env.registryTtlMs, 90_000);
     assert.equal(env.healthIntervalMs, 30_000);
@@ -52,7 +56,11 @@ describe('parseEnv', () => {
       REGISTRY_REGISTER_LIMIT: '500/100',
       PANIC_THRESHOLD: '0.5',
       TRUSTED_PROXIES: 'loopback, 10.0.0.0/8',
+      ADMIN_ALLOW_FROM: '10.1.0.0/16',
+      ADMIN_TOKEN: 'ops',
     });
+    assert.deepEqual(env.adminAllowFrom, ['10.1.0.0/16']);
+    assert.equal(env.adminToken, 'ops');
     assert.equal(env.panicThreshold, 0.5);
     assert.equal(parseEnv({}).panicThreshold, 0, 'panic mode is off by default');
     assert.equal(parseEnv({ PANIC_THRESHOLD: 'off' }).panicThreshold, 0);
@@ -93,6 +101,7 @@ describe('parseEnv', () => {
     invalid({ REGISTRY_REGISTER_LIMIT: 'lots' }, 'REGISTRY_REGISTER_LIMIT');
     invalid({ REGISTRY_REGISTER_LIMIT: '0/5' }, 'REGISTRY_REGISTER_LIMIT');
     invalid({ PANIC_THRESHOLD: '1.5' }, 'PANIC_THRESHOLD');
+    invalid({ ADMIN_ALLOW_FROM: 'anyone' }, 'ADMIN_ALLOW_FROM');
     invalid({ PANIC_THRESHOLD: 'sometimes' }, 'PANIC_THRESHOLD');
     invalid({ TRUSTED_PROXIES: 'true' }, 'TRUSTED_PROXIES');
     invalid({ TRUSTED_PROXIES: '10.0.0.0/33' }, 'TRUSTED_PROXIES');

@@ -35,6 +35,10 @@ export interface FleetgateEnv {
    * gateway whose `X-Forwarded-*` headers are believed (lib/core/client-address.ts). @default [] (nobody)
    */
   trustedProxies: readonly string[];
+  /** `ADMIN_ALLOW_FROM`, CIDRs of operators (`/metrics`, `/_fleetgate/**`, the instance listing, the full `/health`). @default ['127.0.0.0/8', '::1/128', '::ffff:127.0.0.0/104'] */
+  adminAllowFrom: string[];
+  /** `ADMIN_TOKEN`: a bearer token that makes any caller an operator. */
+  adminToken: string | undefined;
   /** `REGISTRY_REGISTER_LIMIT`: registration attempts per source address, `<burst>/<per second>` or `off`. @default { capacity: 20, refillPerSecond: 5 } */
   registerLimit: { capacity: number; refillPerSecond: number } | false;
   /** `REGISTRY_PRESERVE_THRESHOLD`. @default 0.15 */
@@ -68,6 +72,8 @@ export const ENV_DEFAULTS: Readonly<FleetgateEnv> = Object.freeze({
   allowFrom: ['127.0.0.0/8', '::1/128', '::ffff:127.0.0.0/104'],
   registryToken: undefined,
   trustedProxies: Object.freeze([]) as readonly string[],
+  adminAllowFrom: ['127.0.0.0/8', '::1/128', '::ffff:127.0.0.0/104'],
+  adminToken: undefined,
   registerLimit: Object.freeze({ capacity: 20, refillPerSecond: 5 }),
   preserveThreshold: 0.15,
   healthIntervalMs: 30_000,
@@ -156,6 +162,12 @@ export function parseEnv(env: Env = process.env): FleetgateEnv {
       fail('REGISTRY_ALLOW_FROM', c, 'a comma-separated list of CIDRs, e.g. 10.0.0.0/8,::1/128');
   }
 
+  const adminAllowFrom = list(env, 'ADMIN_ALLOW_FROM') ?? [...d.adminAllowFrom];
+  for (const c of adminAllowFrom) {
+    if (!/^[0-9a-fA-F.:]+(\/\d{1,3})?$/.test(c))
+      fail('ADMIN_ALLOW_FROM', c, 'a comma-separated list of CIDRs, e.g. 10.0.0.0/8,::1/128');
+  }
+
   const thresholdRaw = read(env, 'REGISTRY_PRESERVE_THRESHOLD');
   let preserveThreshold = d.preserveThreshold;
   if (thresholdRaw !== undefined) {
@@ -209,6 +221,8 @@ export function parseEnv(env: Env = process.env): FleetgateEnv {
     allowFrom,
     registryToken: read(env, 'REGISTRY_TOKEN'),
     trustedProxies,
+    adminAllowFrom,
+    adminToken: read(env, 'ADMIN_TOKEN'),
     registerLimit,
     preserveThreshold,
     healthIntervalMs: duration(env, 'HEALTH_CHECK_INTERVAL', d.healthIntervalMs),

@@ -349,9 +349,10 @@ describe('discoveryProxy lifecycle', () => {
       await waitFor(() => proxy.engine!.breakers.isOpen('flaky', 'f1'), 1000, 'circuit open');
       const res = await send(`${gw.url}/flaky`);
       assert.equal(res.status, 503);
-      const body = json<{ error: { code: string; details: { excluded: { reason: string }[] } } }>(res);
+      const body = json<{ error: { code: string; details?: unknown } }>(res);
       assert.equal(body.error.code, 'ERR_FG_NO_HEALTHY_INSTANCE');
-      assert.deepEqual(body.error.details.excluded, [{ instanceId: 'f1', reason: 'circuit-open' }]);
+      assert.equal(body.error.details, undefined, 'no instance ids in client bodies');
+      assert.deepEqual(proxy.explain('GET', '/flaky').excluded, [{ instanceId: 'f1', reason: 'circuit-open' }]);
       assert.equal(flaky.hits, 3);
     } finally {
       await gw.close();

@@ -6,8 +6,10 @@
  * `onData` interface, which undici runs without wrapping and which hands over header bytes
  * without building an object), so a request allocates one object and no closures.
  */
+
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
+import type { Logger } from '../logger.js';
 import type { ServiceInstance } from '../registry/model.js';
 import type { RouteMatch } from '../routing/types.js';
 import type { ProxySpan } from '../telemetry/tracing.js';
@@ -23,7 +25,13 @@ import {
   writeHeadArray,
 } from './proxy-headers.js';
 import { type BodyMode, mayRetry, type RetryBudget } from './retry-policy.js';
-import { classifyUpstreamError, sendProxyError, type UpstreamFailureKind, upstreamError } from './upstream-error.js';
+import {
+  classifyUpstreamError,
+  sendProxyError,
+  type UpstreamFailureKind,
+  upstreamError,
+  upstreamFailureLog,
+} from './upstream-error.js';
 import type { Upstream } from './upstream-pools.js';
 
 /** Where an attempt goes. */
@@ -43,6 +51,8 @@ export interface ExchangeHost {
   readonly budget: RetryBudget;
   /** The response-header timeouts. */
   readonly deadlines: HeaderDeadlines;
+  /** Where failures naming the instance and its address go (never the client's body). */
+  readonly logger: Logger;
   /** An instance not in `exchange.tried` for a retry, or undefined. */
   pickRetry(exchange: ProxyExchange): AttemptTarget | undefined;
   /** An attempt is about to be dispatched. */
@@ -334,6 +344,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler, RequestHeadInf
       }
     }
     const error = upstreamError(err, kind, this.describeTarget());
+    this.host.logger.warn(upstreamFailureLog(error));
     this.#finish(error.status);
     sendProxyError(this.res, error, this.requestId);
   }

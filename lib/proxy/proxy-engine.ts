@@ -9,6 +9,7 @@ import type { Clock } from '../clock.js';
 import { isPathFailure, normalizePath } from '../core/path-normalize.js';
 import { routingChannel } from '../diagnostics.js';
 import type { FleetgateError } from '../errors.js';
+import type { Logger } from '../logger.js';
 import type { ServiceInstance } from '../registry/model.js';
 import type { RegistryApi, RegistryChange } from '../registry/registry-api.js';
 import { createBalancer } from '../routing/balancers/index.js';
@@ -23,6 +24,7 @@ import { HeaderDeadlines } from './header-deadlines.js';
 import { OutlierDetector } from './outlier-detector.js';
 import type { UpstreamHeaderOptions } from './proxy-headers.js';
 import type { ProxyMetricsSink, ResolvedProxyOptions, StickyOptions } from './proxy-options.js';
+import { newRequestId } from './request-ids.js';
 import { RetryBudget } from './retry-policy.js';
 import { settleShapes } from './settle-shape.js';
 import { stickyKeyOf } from './sticky-key.js';
@@ -59,6 +61,7 @@ export class ProxyEngine implements ExchangeHost, AsyncDisposable {
   readonly headerOptions: UpstreamHeaderOptions;
   readonly maxRetries: number;
   readonly bufferLimitBytes: number;
+  readonly logger: Logger;
   readonly #clock: Clock;
   readonly #timeoutMs: number;
   readonly #onNoMatch: 'next' | '404' | undefined;
@@ -79,6 +82,7 @@ export class ProxyEngine implements ExchangeHost, AsyncDisposable {
   constructor(registry: RegistryApi, opts: ResolvedProxyOptions, ownsRegistry: boolean) {
     this.registry = registry;
     this.#clock = opts.clock;
+    this.logger = opts.logger;
     this.#ownsRegistry = ownsRegistry;
     this.table = new RouteTable({ registry, staticRoutes: opts.staticRoutes, nameRouting: opts.nameRouting });
     this.pools = new UpstreamPools({
@@ -152,7 +156,7 @@ export class ProxyEngine implements ExchangeHost, AsyncDisposable {
         routingChannel.publish({ type: 'route', method, path: norm.path, pattern: match.pattern, ...selection });
       }
       if (instance === undefined) {
-        this.#refuse(res, noHealthyInstanceError(match.service, selection.excluded), req, match);
+        this.#refuse(res, noHealthyInstanceError(match.service), req, match);
         return;
       }
       url = instance.url;
@@ -165,7 +169,7 @@ export class ProxyEngine implements ExchangeHost, AsyncDisposable {
 
   /** Answers an error before anything was forwarded. */
   #refuse(res: ServerResponse, error: FleetgateError, req: IncomingMessage, match: RouteMatch | undefined): void {
-    sendProxyError(res, error, clientRequestId(req));
+    sendProxyError(res, error, clientRequestId(req) ?? newRequestId());
     this.#metrics?.recordProxyRequest({
       service: match?.service ?? '-',
       route: match?.pattern ?? '-',

@@ -41,15 +41,17 @@ describe('upstream-error', () => {
       ['client', 'ERR_FG_INVALID_BODY', 400],
     ];
     for (const [kind, code, status] of cases) {
-      const err = upstreamError(coded('X'), kind, 'svc/a1');
+      const err = upstreamError(coded('X'), kind, 'svc/a1 (http://127.0.0.1:1/internal-admin)');
       assert.equal(err.code, code, kind);
       assert.equal(err.status, status, kind);
+      const body = JSON.stringify(err.toJSON());
+      assert.ok(!body.includes('a1') && !body.includes('127.0.0.1'), `${kind}: no instance id or URL in ${body}`);
     }
     assert.equal(noRouteError('GET', '/x').status, 404);
     assert.equal(noRouteError('GET', '/x').code, 'ERR_FG_NO_ROUTE');
-    const none = noHealthyInstanceError('svc', [{ instanceId: 'a1', reason: 'ejected' }]);
+    const none = noHealthyInstanceError('svc');
     assert.equal(none.status, 503);
-    assert.deepEqual(none.details, { excluded: [{ instanceId: 'a1', reason: 'ejected' }] });
+    assert.equal(none.details, undefined, 'instance ids stay out of client bodies (explain has them)');
     const bad = badPathError('encoded slash');
     assert.equal(bad.status, 400);
     assert.equal(bad.code, BAD_PATH_CODE);
@@ -67,7 +69,9 @@ describe('upstream-error', () => {
       assert.equal(res.headers['x-request-id'], 'req-1');
       assert.equal(res.headers['x-powered-by'], 'test');
       assert.match(String(res.headers['content-type']), /^application\/json/);
-      assert.deepEqual(JSON.parse(res.body), { error: { code: 'ERR_FG_NO_ROUTE', message: 'no route' } });
+      assert.deepEqual(JSON.parse(res.body), {
+        error: { code: 'ERR_FG_NO_ROUTE', message: 'no route', request_id: 'req-1' },
+      });
     } finally {
       await server.close();
     }

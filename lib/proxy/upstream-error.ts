@@ -76,29 +76,52 @@ export function isConnectFailure(kind: UpstreamFailureKind): boolean {
 }
 
 /**
- * Maps a failed upstream attempt to the error the client sees.
- * @param target who was called, for the message, e.g. `sagjan/a1 (http://127.0.0.1:7812)`.
+ * Maps a failed upstream attempt to the error the client sees. The body names neither the
+ * instance nor its address (an outside caller must not learn the fleet's topology): `target` is
+ * for the log line the caller writes with {@link upstreamFailureLog}.
+ * @param target who was called, e.g. `sagjan/a1 (http://127.0.0.1:7812)`: logged, never sent.
  */
 export function upstreamError(err: unknown, kind: UpstreamFailureKind, target: string): FleetgateError {
-  const reason = (err as { code?: string; message?: string } | null)?.code ?? (err as Error)?.message ?? 'error';
+  const reason = (err as { code?: string } | null)?.code;
+  const why = typeof reason === 'string' && /^[A-Z0-9_]{1,40}$/.test(reason) ? ` (${reason})` : '';
+  let error: FleetgateError;
   switch (kind) {
     case 'connect-timeout':
-      return new FleetgateError('ERR_FG_UPSTREAM_TIMEOUT', `connecting to ${target} timed out`, { cause: err });
+      error = new FleetgateError('ERR_FG_UPSTREAM_TIMEOUT', 'connecting to the upstream timed out', { cause: err });
+      break;
     case 'timeout':
-      return new FleetgateError('ERR_FG_UPSTREAM_TIMEOUT', `${target} did not answer in time`, { cause: err });
+      error = new FleetgateError('ERR_FG_UPSTREAM_TIMEOUT', 'the upstream did not answer in time', { cause: err });
+      break;
     case 'client':
-      return new FleetgateError('ERR_FG_INVALID_BODY', 'the request body did not match its Content-Length', {
+      error = new FleetgateError('ERR_FG_INVALID_BODY', 'the request body did not match its Content-Length', {
         cause: err,
       });
+      break;
     case 'connect':
-      return new FleetgateError('ERR_FG_UPSTREAM_CONNECT', `${target} refused the connection (${reason})`, {
+      error = new FleetgateError('ERR_FG_UPSTREAM_CONNECT', `the upstream refused the connection${why}`, {
         cause: err,
       });
+      break;
     default:
-      return new FleetgateError('ERR_FG_UPSTREAM_CONNECT', `${target} dropped the connection (${reason})`, {
+      error = new FleetgateError('ERR_FG_UPSTREAM_CONNECT', `the upstream dropped the connection${why}`, {
         cause: err,
       });
   }
+  targets.set(error, target);
+  return error;
+}
+
+/** The instance each upstream error was about; kept out of the error so it never reaches a body. */
+const targets = new WeakMap<FleetgateError, string>();
+
+/**
+ * The log line for an error from {@link upstreamError}: the client's message plus the instance
+ * and address, which only operators see.
+ * @example logger.warn(upstreamFailureLog(error)) // "fleetgate: sagjan/a1 (http://…): the upstream refused …"
+ */
+export function upstreamFailureLog(error: FleetgateError): string {
+  const target = targets.get(error);
+  return `fleetgate: ${target === undefined ? '' : `${target}: `}${error.message} [${error.code}]`;
 }
 
 /** 404: no route (and no name fallback) matches. */
@@ -106,14 +129,12 @@ export function noRouteError(method: string, path: string): FleetgateError {
   return new FleetgateError('ERR_FG_NO_ROUTE', `no route for ${method} ${path}`);
 }
 
-/** 503: the route matched but every instance is down, ejected, draining or expired. */
-export function noHealthyInstanceError(
-  service: string,
-  excluded: readonly { instanceId: string; reason: string }[],
-): FleetgateError {
-  return new FleetgateError('ERR_FG_NO_HEALTHY_INSTANCE', `no healthy instance of ${service}`, {
-    details: excluded.length === 0 ? undefined : { excluded },
-  });
+/**
+ * 503: the route matched but every instance is down, ejected, draining or expired. Which ones and
+ * why is for operators (`/_fleetgate/explain`), not for the client's body.
+ */
+export function noHealthyInstanceError(service: string): FleetgateError {
+  return new FleetgateError('ERR_FG_NO_HEALTHY_INSTANCE', `no healthy instance of ${service}`);
 }
 
 /** 400: the request target was refused by path normalisation (traversal, encoded slash, …). */
@@ -127,9 +148,10 @@ export function proxyClosedError(): FleetgateError {
 }
 
 /**
- * Writes `error` as `{"error":{"code","message"}}` with `X-Gateway: fleetgate`. When the response
- * has already started (headers sent) the only honest signal left is to cut the connection.
- * @param requestId echoed as `X-Request-Id` when given.
+ * Writes `error` as `{"error":{"code","message","request_id"}}` with `X-Gateway: fleetgate`: what
+ * an outside caller needs to report a failure, and nothing about the fleet behind. When the
+ * response has already started (headers sent) the only honest signal left is to cut the connection.
+ * @param requestId echoed as `X-Request-Id` and `request_id` when given.
  */
 export function sendProxyError(res: ServerResponse, error: FleetgateError, requestId?: string): void {
   if (res.headersSent || res.writableEnded) {
@@ -137,7 +159,8 @@ export function sendProxyError(res: ServerResponse, error: FleetgateError, reque
     return;
   }
   if (res.destroyed) return;
-  const body = JSON.stringify(error.toJSON());
+  const json = error.toJSON();
+  const body = JSON.stringify(requestId === undefined ? json : { error: { ...json.error, request_id: requestId } });
   const headers: string[] = [
     'content-type',
     'application/json; charset=utf-8',

@@ -241,7 +241,7 @@ export class MessageRouter {
     }
     const url = messageEndpointUrl(inst, o.upstreamMessagePath);
     if (url === undefined) {
-      this.#reply(session, id, 'ERR_FG_UPSTREAM_CONNECT', `${service}/${inst.instanceId} has an invalid url`, service);
+      this.#reply(session, id, 'ERR_FG_UPSTREAM_CONNECT', `an instance of ${service} has an invalid url`, service);
       return undefined;
     }
     const link = new UpstreamLink(

@@ -42,10 +42,7 @@ class PendingHandshake implements PinnedConnection {
 
   evict(): void {
     this.abort(
-      new FleetgateError(
-        'ERR_FG_UPSTREAM_CONNECT',
-        `${this.service}/${this.instanceId} left routing during the handshake`,
-      ),
+      new FleetgateError('ERR_FG_UPSTREAM_CONNECT', `the ${this.service} instance left routing during the handshake`),
     );
   }
 }
@@ -139,12 +136,12 @@ export class UpgradeProxy {
       const sel = this.#deps.picker.pick(candidates, service, skip);
       const inst: ServiceInstance | undefined = sel.instance;
       if (inst === undefined) {
-        writeRawError(socket, lastError ?? noHealthyInstanceError(service, sel.excluded));
+        writeRawError(socket, lastError ?? noHealthyInstanceError(service));
         return;
       }
       const ep = endpointOf(inst.url);
       if (ep === undefined) {
-        writeRawError(socket, invalidUrl(`${service}/${inst.instanceId} (${inst.url})`));
+        writeRawError(socket, invalidUrl(`an instance of ${service}`));
         return;
       }
       this.#connect(call, service, inst.instanceId, ep, (err) => {
@@ -302,7 +299,8 @@ export class UpgradeProxy {
 
 /** 502: an instance (or static target) whose URL cannot be connected to. */
 function invalidUrl(what: string): FleetgateError {
-  return new FleetgateError('ERR_FG_UPSTREAM_CONNECT', `${what}: not an http(s) URL`);
+  // Names the service only: an instance's id and address stay out of client bodies.
+  return new FleetgateError('ERR_FG_UPSTREAM_CONNECT', `${what} has no usable http(s) URL`);
 }
 
 /** The `101` head for the client: the upstream's handshake headers, byte for byte, plus `X-Gateway`. */
