@@ -101,7 +101,16 @@ describe('websocket gateway: no leaks', () => {
       const stats = gw.ws.stats();
       assert.deepEqual(
         { ...stats, instances: Object.keys(stats.instances).length },
-        { tunnels: 0, handshakes: 0, clients: 0, upstreams: 0, pinned: 0, instances: 0, servers: 1 },
+        {
+          tunnels: 0,
+          handshakes: 0,
+          clients: 0,
+          upstreams: 0,
+          pinned: 0,
+          instances: 0,
+          servers: 1,
+          dropped: { forged_reply: 0, unknown_reply: 0, malformed: 0 },
+        },
       );
       assert.equal(gw.server.listenerCount('upgrade'), 1);
     } finally {

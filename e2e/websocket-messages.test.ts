@@ -105,7 +105,6 @@ describe('websocket message routing', () => {
       'not json',
       '[1,2]',
       JSON.stringify({ path: '/chat/x' }),
-      JSON.stringify({ id: 4 }),
       JSON.stringify({ id: 5, path: 'no-slash' }),
       Buffer.from([1, 2, 3]),
     ];
@@ -114,9 +113,13 @@ describe('websocket message routing', () => {
       const reply = await inbox.json<Reply>();
       assert.equal(reply.error?.code, 'ERR_FG_INVALID_BODY', `for ${String(m)}`);
     }
-    // Still usable afterwards.
+    // A frame without path is an answer to a request the gateway sent; it sent none: dropped, counted.
+    const before = gw.ws.stats().dropped.unknown_reply;
+    ws.send(JSON.stringify({ id: 4, data: 'answer to nothing' }));
+    // Still usable afterwards, and nothing answered the stray reply.
     ws.send(JSON.stringify({ path: '/chat/ok', id: 6 }));
     assert.equal((await inbox.json<Reply>()).data?.room, 'ok');
+    assert.equal(gw.ws.stats().dropped.unknown_reply, before + 1);
     ws.close();
     await waitFor(() => gw.ws.stats().clients === 0, 'client gone');
   });
@@ -255,5 +258,68 @@ describe('websocket message routing: limits and heartbeat', () => {
     assert.equal(healthy.readyState, healthy.OPEN);
     healthy.close();
     await waitFor(() => gw.ws.stats().clients === 0, 'clients gone');
+  });
+});
+
+describe('websocket message routing: authentic replies', () => {
+  it('drops (and counts) a reply from an instance that did not receive that request id', async () => {
+    await using registry = await startRegistry();
+    const EVIL: RouteSpec[] = [{ method: '*', path: '/evil/**', protocol: 'ws', public: true }];
+    const chat = await serveMessageRoutes(
+      { port: 0 },
+      {
+        // Answers late, so the forgery arrives first.
+        '/chat/:room': async () => {
+          await new Promise((r) => setTimeout(r, 50));
+          return { from: 'chat' };
+        },
+      },
+    );
+    let evilWs: import('ws').WebSocket | undefined;
+    const evil = await serveMessageRoutes(
+      { port: 0 },
+      {
+        '/evil/hello': (_data, ctx) => {
+          evilWs = ctx.ws;
+          return 'hi';
+        },
+      },
+    );
+    try {
+      await registry.register({
+        service: 'chat',
+        instanceId: 'c1',
+        url: `http://127.0.0.1:${chat.port}`,
+        routes: CHAT,
+      });
+      await registry.register({
+        service: 'evil',
+        instanceId: 'e1',
+        url: `http://127.0.0.1:${evil.port}`,
+        routes: EVIL,
+      });
+      await using gw = await startGateway({ registry, messagesPerSecond: 0 });
+      const ws = await openClient(`${gw.base}/ws`);
+      const inbox = new Inbox(ws);
+      ws.send(JSON.stringify({ path: '/evil/hello', id: 'e' }));
+      assert.deepEqual(await inbox.json(), { id: 'e', data: 'hi' });
+      ws.send(JSON.stringify({ path: '/chat/room', id: 42 }));
+      // The pinned evil instance answers the chat request, twice, and replays its own old answer.
+      await waitFor(() => evilWs !== undefined, 'evil link');
+      evilWs!.send(JSON.stringify({ id: 42, data: { from: 'evil' } }));
+      evilWs!.send(JSON.stringify({ id: 42, error: { code: 'E', message: 'forged' } }));
+      evilWs!.send(JSON.stringify({ id: 'e', data: 'replayed' }));
+      // A push (no id) still goes through: it answers nobody.
+      evilWs!.send(JSON.stringify({ path: '/evil/news', data: 'push' }));
+      assert.deepEqual(await inbox.json(), { path: '/evil/news', data: 'push' });
+      assert.deepEqual(await inbox.json(), { id: 42, data: { from: 'chat' } });
+      assert.equal(gw.ws.stats().dropped.forged_reply, 3);
+      // chat answering the same id twice is a forgery too: one request, one reply.
+      assert.equal(inbox.size, 0);
+      ws.close();
+    } finally {
+      await chat.close();
+      await evil.close();
+    }
   });
 });

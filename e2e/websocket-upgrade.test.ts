@@ -334,6 +334,7 @@ describe('websocket gateway: close()', () => {
       pinned: 0,
       instances: {},
       servers: 0,
+      dropped: { forged_reply: 0, unknown_reply: 0, malformed: 0 },
     });
     await waitFor(() => echo.open === 0, 'upstream sockets closed');
     assert.equal(gw.server.listenerCount('upgrade'), 0);

@@ -40,6 +40,20 @@ export const ERROR_CODES = {
   ERR_FG_STORE_UNAVAILABLE: { status: 503, description: 'The registry store is unreachable; retry later.' },
   ERR_FG_CLOSED: { status: 503, description: 'The component was closed.' },
   ERR_FG_INTERNAL: { status: 500, description: 'An unexpected failure; the details are logged, not sent.' },
+  ERR_FG_WS_REQUEST_TIMEOUT: {
+    status: 504,
+    description: 'A request a service sent to a WebSocket client (`ctx.request()`) got no answer within `timeoutMs`.',
+  },
+  ERR_FG_WS_CLIENT_GONE: {
+    status: 410,
+    description:
+      'The WebSocket client (or its link to this instance) closed; requests to it fail and loops should end.',
+  },
+  ERR_FG_WS_SOCKET_VALUE_MISSING: {
+    status: 409,
+    description:
+      '`ctx.socket.mustGet(key)` found no value: the message came before the one that sets it (or after a re-pin).',
+  },
 } as const satisfies Record<string, { status: number; description: string }>;
 
 /** One of the documented error codes. */

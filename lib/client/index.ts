@@ -14,6 +14,7 @@ export type { RegisterServiceInput, RegisterServiceOptions } from './register-op
 export { REGISTER_SERVICE_DEFAULTS } from './register-options.js';
 export { registerService, ServiceRegistration } from './register-service.js';
 export type { Registration, RegistrationState, ServiceRegistrationEvents } from './registration.js';
+export type { ClientRequestOptions, ConnectionContext, LinkCloseInfo, SocketState } from './ws-link.js';
 export type {
   MessageContext,
   MessageHandler,

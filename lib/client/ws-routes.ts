@@ -2,12 +2,15 @@
  * `serveMessageRoutes()`: the service side of the gateway's message routing. The gateway opens
  * one WebSocket per client to the instance's message endpoint (`metadata.ws_path`, default `/ws`)
  * and sends `{"path","id","data"}` frames; this helper dispatches them by path pattern to
- * handlers and answers `{"id","data"}` or `{"id","error":{"code","message"}}`.
+ * handlers and answers `{"id","data"}` or `{"id","error":{"code","message"}}`. Per link it runs
+ * the `onOpen`/`onClose` hooks once each, keeps `ctx.socket` state and lets handlers ask the
+ * client (`ctx.request()`), in JSON or MessagePack as the gateway negotiated (ws-link.ts).
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
+import { type Clock, realClock } from '../clock.js';
 import { mergeDefined } from '../core/options-merge.js';
 import { isPathFailure, normalizePath } from '../core/path-normalize.js';
 import {
@@ -18,21 +21,17 @@ import {
   splitSegments,
 } from '../core/route-pattern.js';
 import type { RouteSpec } from '../registry/model.js';
+import { codecFor, type MessageCodec, selectSubprotocol } from '../websocket/message-codec.js';
+import { type ConnectionContext, GatewayLink, type LinkCloseInfo } from './ws-link.js';
 
 /** What a handler learns about the message besides its `data`. */
-export interface MessageContext {
+export interface MessageContext extends ConnectionContext {
   /** The message path, normalised, e.g. `/chat/room1`. */
-  path: string;
+  readonly path: string;
   /** The client's message id. */
-  id: string | number;
+  readonly id: string | number;
   /** Values of `:name` segments of the matched pattern. */
-  params: Record<string, string>;
-  /** The gateway's id for the client connection (`X-Fleetgate-Connection`), when routed by fleetgate. */
-  connectionId: string | undefined;
-  /** Sends an unsolicited frame `{"path"?, "data"}` to this client (pushes, broadcasts). */
-  push(data: unknown, path?: string): void;
-  /** The upstream WebSocket (one per client per service). */
-  socket: WebSocket;
+  readonly params: Record<string, string>;
 }
 
 /** Handles one message; its return value (or resolved value) is the reply's `data`. Throw to answer an error. */
@@ -46,6 +45,20 @@ export interface ServeMessageRoutesOptions {
   maxPayload: number;
   /** Address to listen on when given `{ port }`. @default '127.0.0.1' */
   host: string;
+  /**
+   * Called once when a client is pinned to this instance (its link opens), before its first
+   * message is handled (Eurus `UseOpen`). @default undefined
+   */
+  onOpen: ((ctx: ConnectionContext) => unknown) | undefined;
+  /**
+   * Called once when that client leaves or is re-pinned elsewhere (the link closes), after its
+   * pending `ctx.request()`s failed; `ctx.socket` is still readable (Eurus `UseClose`). @default undefined
+   */
+  onClose: ((ctx: ConnectionContext, info: LinkCloseInfo) => unknown) | undefined;
+  /** Default wait of `ctx.request()` for the client's answer. @default 10000 */
+  requestTimeoutMs: number;
+  /** Timer source of request timeouts and durations. @default realClock */
+  clock: Clock;
 }
 
 /** Defaults of {@link ServeMessageRoutesOptions}. Frozen. */
@@ -53,6 +66,10 @@ export const SERVE_MESSAGE_ROUTES_DEFAULTS: Readonly<ServeMessageRoutesOptions> 
   path: '/ws',
   maxPayload: 1024 * 1024,
   host: '127.0.0.1',
+  onOpen: undefined,
+  onClose: undefined,
+  requestTimeoutMs: 10_000,
+  clock: realClock,
 });
 
 /** The handle of {@link serveMessageRoutes}. */
@@ -94,11 +111,16 @@ export async function serveMessageRoutes(
     .sort((a, b) => comparePatterns(a.compiled, b.compiled));
   const owned = !('on' in target);
   const server: Server = owned ? createServer((_req, res) => res.writeHead(404).end()) : target;
-  const wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxPayload, perMessageDeflate: false });
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: opts.maxPayload,
+    perMessageDeflate: false,
+    handleProtocols: (offered) => selectSubprotocol(offered),
+  });
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === opts.path) {
-      wss.handleUpgrade(req, socket, head, (ws) => serve(ws, req, table));
+      wss.handleUpgrade(req, socket, head, (ws) => serve(ws, req, table, opts));
     } else if (server.listenerCount('upgrade') === 1) {
       socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n', () => socket.destroy());
     }
@@ -145,32 +167,53 @@ export async function serveMessageRoutes(
   return handle;
 }
 
-function serve(ws: WebSocket, req: IncomingMessage, table: readonly CompiledRoute[]): void {
-  const header = req.headers['x-fleetgate-connection'];
-  const connectionId = typeof header === 'string' ? header : undefined;
+function serve(
+  ws: WebSocket,
+  req: IncomingMessage,
+  table: readonly CompiledRoute[],
+  opts: ServeMessageRoutesOptions,
+): void {
+  const codec = codecFor(ws.protocol);
+  const link = new GatewayLink(ws, req, codec, opts);
+  // Messages wait for onOpen, so a handler always sees what the hook stored.
+  const opened = Promise.resolve()
+    .then(() => opts.onOpen?.(link.context))
+    .catch(() => undefined);
   ws.on('error', () => {});
   ws.on('message', (raw: RawData, isBinary: boolean) => {
-    void dispatch(ws, raw, isBinary, table, connectionId);
+    void opened.then(() => dispatch(link, codec, raw as Buffer, isBinary, table));
+  });
+  ws.once('close', (code: number) => {
+    link.end(code);
+    void opened
+      .then(() => opts.onClose?.(link.context, { durationMs: opts.clock.now() - link.openedAt, code }))
+      .catch(() => undefined)
+      .finally(() => link.clear());
   });
 }
 
 async function dispatch(
-  ws: WebSocket,
-  raw: RawData,
+  link: GatewayLink,
+  codec: MessageCodec,
+  raw: Buffer,
   isBinary: boolean,
   table: readonly CompiledRoute[],
-  connectionId: string | undefined,
 ): Promise<void> {
-  const send = (frame: unknown): void => {
-    if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(frame));
-  };
-  const msg = isBinary ? undefined : parseObject(raw.toString());
-  if (msg === undefined || !isId(msg.id) || typeof msg.path !== 'string') {
-    const id = msg !== undefined && isId(msg.id) ? msg.id : null;
-    send({ id, error: { code: 'ERR_FG_INVALID_BODY', message: 'expected a JSON text frame {"path","id","data"}' } });
+  const msg = isBinary === codec.binary ? decodeObject(codec, raw) : undefined;
+  if (msg === undefined || !isId(msg.id) || (msg.path !== undefined && typeof msg.path !== 'string')) {
+    // Answer with the id the gateway could read, so the reply reaches the client.
+    const fields = isBinary === codec.binary ? codec.scan(raw) : undefined;
+    const id = fields?.ok && isId(fields.id) ? fields.id : fields !== undefined && !fields.ok ? fields.id : null;
+    const expected = codec.binary ? 'a MessagePack map' : 'a JSON text frame';
+    link.send({ id, error: { code: 'ERR_FG_INVALID_BODY', message: `expected ${expected} {"path","id","data"}` } });
     return;
   }
   const id = msg.id;
+  if (msg.path === undefined) {
+    // The client's answer to ctx.request(); anything else without a path has nothing to answer.
+    link.settle(id, msg);
+    return;
+  }
   const norm = normalizePath(msg.path);
   const path = isPathFailure(norm) ? undefined : norm.path;
   const segments = path === undefined ? [] : splitSegments(path);
@@ -185,23 +228,16 @@ async function dispatch(
     }
   }
   if (found === undefined || path === undefined) {
-    send({ id, error: { code: 'ERR_FG_NO_ROUTE', message: `no handler for ${String(msg.path)}` } });
+    link.send({ id, error: { code: 'ERR_FG_NO_ROUTE', message: `no handler for ${String(msg.path)}` } });
     return;
   }
-  const ctx: MessageContext = {
-    path,
-    id,
-    params: found.params,
-    connectionId,
-    socket: ws,
-    push: (data, pushPath) => send(pushPath === undefined ? { data } : { path: pushPath, data }),
-  };
+  const ctx: MessageContext = { ...link.context, path, id, params: found.params };
   try {
     const data = await found.route.handler(msg.data, ctx);
-    send({ id, data: data ?? null });
+    link.send({ id, data: data ?? null });
   } catch (err) {
     const e = err as { code?: unknown; message?: unknown } | null;
-    send({
+    link.send({
       id,
       error: {
         code: typeof e?.code === 'string' ? e.code : 'ERR_HANDLER',
@@ -211,9 +247,12 @@ async function dispatch(
   }
 }
 
-function parseObject(text: string): { path?: unknown; id?: unknown; data?: unknown } | undefined {
+function decodeObject(
+  codec: MessageCodec,
+  raw: Buffer,
+): { path?: unknown; id?: unknown; data?: unknown; error?: unknown } | undefined {
   try {
-    const v: unknown = JSON.parse(text);
+    const v: unknown = codec.decode(raw);
     return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
   } catch {
     return undefined;

@@ -90,7 +90,12 @@ export function discoveryProxy(options: Partial<DiscoveryProxyOptions> = {}): Di
   const upgrades =
     opts.websocket === false
       ? undefined
-      : new ProxyUpgrades({ ...opts.websocket, upstreamTls: opts.upstreamTls }, start, opts.clock, opts.logger);
+      : new ProxyUpgrades(
+          { ...opts.websocket, upstreamTls: opts.upstreamTls, metrics: opts.metrics },
+          start,
+          opts.clock,
+          opts.logger,
+        );
 
   const proxy = function discoveryProxyMiddleware(
     req: IncomingMessage,

@@ -13,6 +13,7 @@ import type { RegistryApi } from '../registry/registry-api.js';
 import { BALANCER_NAMES, type BalancerName, type VersionWeights } from '../routing/balancers/index.js';
 import type { StaticRoute } from '../routing/types.js';
 import type { ProxyRequestRecord } from '../telemetry/metrics.js';
+import type { DroppedFrameRecord } from '../websocket/dropped-frames.js';
 import { BREAKER_DEFAULTS, type BreakerOptions } from './circuit-breakers.js';
 import { OUTLIER_DEFAULTS, type OutlierOptions } from './outlier-detector.js';
 import { RETRY_DEFAULTS, type RetryOptions } from './retry-policy.js';
@@ -31,6 +32,8 @@ export interface ProxyMetricsSink {
   recordProxyRequest(record: ProxyRequestRecord): void;
   /** Counts a request routed in panic mode (only ever called when `panicThreshold` is on). */
   recordPanicRouting?(service: string): void;
+  /** Counts a WebSocket message frame the proxy's WebSocket gateway dropped (lib/websocket/dropped-frames.ts). */
+  recordDroppedFrame?(record: DroppedFrameRecord): void;
 }
 
 /** Options of the discovery proxy. */

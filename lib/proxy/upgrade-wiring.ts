@@ -20,11 +20,11 @@ import { proxyClosedError } from './upstream-error.js';
  * upstream TLS are the proxy's.
  */
 export type ProxyWebSocketOptions = Partial<
-  Omit<WebSocketGatewayOptions, 'registry' | 'routeTable' | 'signals' | 'clock' | 'logger' | 'upstreamTls'>
+  Omit<WebSocketGatewayOptions, 'registry' | 'routeTable' | 'signals' | 'clock' | 'logger' | 'upstreamTls' | 'metrics'>
 >;
 
-/** What {@link ProxyUpgrades} hands the gateway: the `websocket` option plus the proxy's `upstreamTls`. */
-type UpgradeOptions = ProxyWebSocketOptions & Pick<Partial<WebSocketGatewayOptions>, 'upstreamTls'>;
+/** What {@link ProxyUpgrades} hands the gateway: the `websocket` option plus the proxy's `upstreamTls` and `metrics`. */
+type UpgradeOptions = ProxyWebSocketOptions & Pick<Partial<WebSocketGatewayOptions>, 'upstreamTls' | 'metrics'>;
 
 /** The WebSocket side of one discovery proxy. */
 export class ProxyUpgrades implements AsyncDisposable {

@@ -8,6 +8,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 import { mergeDefined } from '../core/options-merge.js';
 import { INSTANCE_STATUSES } from '../registry/model.js';
 import type { RegistryApi, RegistryChange, StoreState } from '../registry/registry-api.js';
+import type { DroppedFrameRecord } from '../websocket/dropped-frames.js';
 
 /** One proxied request, as the proxy reports it. */
 export interface ProxyRequestRecord {
@@ -66,6 +67,8 @@ export interface FleetgateMetrics extends AsyncDisposable {
   recordRateLimitDecision(decision: string): void;
   /** Counts a registry event (done automatically for the `registry` option). */
   recordRegistryEvent(type: string): void;
+  /** Counts a WebSocket message frame the gateway dropped instead of relaying (a forged reply, …). */
+  recordDroppedFrame(record: DroppedFrameRecord): void;
   /** The Prometheus text exposition. */
   metrics(): Promise<string>;
   /** Middleware answering `GET /metrics` (the configured path); anything else goes to `next`. */
@@ -158,6 +161,12 @@ export function createMetrics(options: Partial<MetricsOptions> = {}): FleetgateM
     labelNames: ['to'] as const,
     registers,
   });
+  const droppedFrames = new Counter({
+    name: 'fleetgate_ws_frames_dropped_total',
+    help: 'WebSocket message frames dropped instead of relayed: forged_reply, unknown_reply, malformed.',
+    labelNames: ['service', 'reason'] as const,
+    registers,
+  });
   if (o.defaultMetrics) collectDefaultMetrics({ register: promRegistry });
 
   const recordRegistryEvent = (type: string): void => events.inc({ type });
@@ -190,6 +199,7 @@ export function createMetrics(options: Partial<MetricsOptions> = {}): FleetgateM
     recordHealthTransition,
     recordRateLimitDecision: (decision) => decisions.inc({ decision }),
     recordRegistryEvent,
+    recordDroppedFrame: (r) => droppedFrames.inc({ service: r.service, reason: r.reason }),
     metrics: () => promRegistry.metrics(),
     handler() {
       return (req, res, next) => {

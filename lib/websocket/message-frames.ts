@@ -4,54 +4,33 @@
  * - client → gateway → service: `{"path":"/chat/room1","id":7,"data":{...}}`
  * - service → gateway → client: `{"id":7,"data":{...}}` or `{"id":7,"error":{"code","message"}}`;
  *   frames without an `id` are pushes and are relayed as they are.
+ * - service → gateway → client, a server-initiated request: `{"path":"/monitor/start","id":…,"data"}`;
+ *   the gateway gives it an id of its own, and the client's answer `{"id":…,"data"}` (no `path`)
+ *   goes back to the asking instance only.
  * - gateway → client errors: `{"id":7,"error":{"code":"ERR_FG_…","message","service"?}}`, with
  *   `"id":null` when the frame had no usable id, and without `id` for a service-level event
  *   (the pinned instance went away).
+ *
+ * Frames are JSON text or MessagePack binary (message-codec.ts); the gateway reads only `path`
+ * and `id` (json-frame-scan.ts, msgpack-frame-scan.ts).
  */
-import type { ErrorCode } from '../errors.js';
 
-/** A message id: a string or a finite number, chosen by the client. */
+/** A message id: a string or a finite number, chosen by whoever asks. */
 export type MessageId = string | number;
 
-/** A valid client frame. */
-export interface ClientFrame {
-  path: string;
-  id: MessageId;
-  data: unknown;
-}
-
-/** The result of {@link parseClientFrame}. */
-export type ParsedFrame = { ok: true; frame: ClientFrame } | { ok: false; id: MessageId | null; message: string };
-
 /** Longest accepted `path`. */
-const MAX_PATH = 2048;
+export const MAX_PATH = 2048;
 /** Longest accepted string `id`. */
-const MAX_ID = 256;
+export const MAX_ID = 256;
 
 /**
- * Parses and validates a client's text frame.
- * @example parseClientFrame('{"path":"/chat/x","id":1,"data":"hi"}') // { ok: true, frame: {...} }
+ * The routing fields of a frame as a scanner read them. `undefined`: the field is absent; `null`:
+ * it is present but unusable (`path` not a string or too long, `id` neither a string ≤ 256 chars
+ * nor a finite number). `ok: false` when the frame is not an object of the codec at all.
  */
-export function parseClientFrame(text: string): ParsedFrame {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return { ok: false, id: null, message: 'the frame is not valid JSON' };
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    return { ok: false, id: null, message: 'the frame must be a JSON object {"path","id","data"}' };
-  }
-  const v = value as Record<string, unknown>;
-  const id = isMessageId(v.id) ? v.id : null;
-  if (id === null) {
-    return { ok: false, id: null, message: '"id" must be a string (≤ 256 chars) or a finite number' };
-  }
-  if (typeof v.path !== 'string' || !v.path.startsWith('/') || v.path.length > MAX_PATH) {
-    return { ok: false, id, message: '"path" must be a string starting with "/" (≤ 2048 chars)' };
-  }
-  return { ok: true, frame: { path: v.path, id, data: v.data } };
-}
+export type FrameFields =
+  | { ok: true; path: string | null | undefined; id: MessageId | null | undefined }
+  | { ok: false; id: MessageId | null; message: string };
 
 /** Whether `v` can be a message id. */
 export function isMessageId(v: unknown): v is MessageId {
@@ -65,27 +44,16 @@ export interface ErrorFrameExtra {
 }
 
 /**
- * A gateway error frame for the client. `id` undefined leaves the `id` out (a service-level event).
- * @example errorFrame(7, 'ERR_FG_NO_ROUTE', 'no message route for /x') // '{"id":7,"error":{...}}'
+ * A gateway error frame's value; `id` undefined leaves the `id` out (a service-level event).
+ * Encode it with the connection's codec.
+ * @example codec.encode(errorFrame(7, 'ERR_FG_NO_ROUTE', 'no message route for /x'))
  */
 export function errorFrame(
   id: MessageId | null | undefined,
-  code: ErrorCode,
+  code: string,
   message: string,
   extra: ErrorFrameExtra = {},
-): string {
+): Record<string, unknown> {
   const error = { code, message, ...extra };
-  return JSON.stringify(id === undefined ? { error } : { id, error });
-}
-
-/**
- * The `id` of a service's reply, read without trusting the frame; `undefined` when it has none.
- */
-export function replyIdOf(text: string): MessageId | undefined {
-  try {
-    const v = JSON.parse(text) as { id?: unknown } | null;
-    return v !== null && typeof v === 'object' && isMessageId(v.id) ? v.id : undefined;
-  } catch {
-    return undefined;
-  }
+  return id === undefined ? { error } : { id, error };
 }

@@ -4,23 +4,32 @@
  * against the services' PUBLIC WebSocket routes (`protocol: 'ws'`, `public: true`); the client
  * is pinned to one instance per service on first use (one upstream WebSocket per client per
  * service, at the instance's `metadata.ws_path`, default `/ws`) and the service's frames are
- * relayed back as they are. Every refusal is an error frame; nothing is dropped silently.
+ * relayed back as they are. Every refusal of a client request is an error frame.
+ *
+ * Only `path` and `id` of a frame are read (message-codec.ts), so frames are relayed as bytes.
+ * Replies are authentic: a service frame with an `id` and no `path` reaches the client only if
+ * that id was sent on that link and not answered yet; a service frame with both is a request to
+ * the client, relayed under a gateway-issued id whose answer goes back to that link only
+ * (server-requests.ts). Everything else with an id is dropped and counted (dropped-frames.ts).
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { type RawData, type WebSocket, WebSocketServer } from 'ws';
+import { type WebSocket, WebSocketServer } from 'ws';
 import { isPathFailure, normalizePath } from '../core/path-normalize.js';
 import type { ErrorCode } from '../errors.js';
 import type { RegistryApi } from '../registry/registry-api.js';
 import { RouteTable } from '../routing/route-table.js';
 import type { RouteMatch } from '../routing/types.js';
 import type { ConnectionRegistry } from './connection-registry.js';
+import type { DroppedFrames } from './dropped-frames.js';
 import { CLOSE_GOING_AWAY, CLOSE_POLICY_VIOLATION } from './frame-scanner.js';
 import type { InstancePicker } from './instance-picker.js';
 import { MessageBudget } from './message-budget.js';
-import { type ClientFrame, errorFrame, type MessageId, parseClientFrame } from './message-frames.js';
-import { type LinkEnd, UpstreamLink, type UpstreamLinkHooks } from './upstream-link.js';
+import { codecFor, type MessageCodec, selectSubprotocol } from './message-codec.js';
+import { errorFrame, type MessageId } from './message-frames.js';
+import { ServerRequests } from './server-requests.js';
+import { type LinkEnd, type QueuedFrame, UpstreamLink, type UpstreamLinkHooks } from './upstream-link.js';
 import { messageEndpointUrl } from './upstream-target.js';
 import type { ResolvedWebSocketOptions } from './websocket-options.js';
 
@@ -30,8 +39,14 @@ interface ClientSession {
   /** Sent upstream as `X-Fleetgate-Connection`, so a service can tell clients apart. */
   readonly connectionId: string;
   readonly headers: Record<string, string>;
+  /** The encoding negotiated by subprotocol; the links to services speak it too. */
+  readonly codec: MessageCodec;
   /** The pinned link per service. */
   readonly links: Map<string, UpstreamLink>;
+  /** Services whose pinned instance went away: the next link to them is a re-pin. */
+  readonly lost: Set<string>;
+  /** Requests services sent to this client, by the id the gateway issued. */
+  readonly asked: ServerRequests<UpstreamLink>;
   readonly budget: MessageBudget | undefined;
   alive: boolean;
 }
@@ -42,6 +57,8 @@ export interface MessageRouterDeps {
   picker: InstancePicker;
   connections: ConnectionRegistry;
   options: ResolvedWebSocketOptions;
+  /** Where dropped frames are counted. */
+  dropped: DroppedFrames;
 }
 
 /**
@@ -74,10 +91,11 @@ export class MessageRouter {
       maxPayload: o.maxPayload,
       perMessageDeflate: false,
       clientTracking: false,
+      handleProtocols: (offered) => selectSubprotocol(offered),
     });
     this.#hooks = {
       onOpen: (link) => deps.picker.recordSuccess(link.service, link.instanceId),
-      onMessage: (link, data, isBinary) => this.#relay(link, data, isBinary),
+      onMessage: (link, data) => this.#fromService(link, data),
       onEnd: (link, end, queued, inflight) => this.#linkEnded(link, end, queued, inflight),
     };
   }
@@ -149,6 +167,9 @@ export class MessageRouter {
     const session: ClientSession = {
       ws,
       connectionId,
+      codec: codecFor(ws.protocol),
+      lost: new Set(),
+      asked: new ServerRequests(),
       headers: {
         'x-fleetgate-connection': connectionId,
         'x-forwarded-proto': 'ws',
@@ -163,7 +184,7 @@ export class MessageRouter {
       alive: true,
     };
     this.#sessions.add(session);
-    ws.on('message', (data, isBinary) => this.#onMessage(session, data, isBinary));
+    ws.on('message', (data, isBinary) => this.#onMessage(session, data as Buffer, isBinary));
     ws.on('pong', () => {
       session.alive = true;
     });
@@ -176,51 +197,79 @@ export class MessageRouter {
     });
   }
 
-  #onMessage(session: ClientSession, data: RawData, isBinary: boolean): void {
+  #onMessage(session: ClientSession, data: Buffer, isBinary: boolean): void {
     session.alive = true;
     const ws = session.ws;
-    if (isBinary) {
-      this.#reply(session, null, 'ERR_FG_INVALID_BODY', 'binary frames are not supported; send JSON text frames');
+    const codec = session.codec;
+    if (isBinary !== codec.binary) {
+      const want = codec.binary ? 'binary MessagePack' : 'JSON text';
+      this.#reply(
+        session,
+        null,
+        'ERR_FG_INVALID_BODY',
+        `this connection speaks ${codec.subprotocol}: send ${want} frames`,
+      );
       return;
     }
-    const parsed = parseClientFrame(data.toString());
-    const id = parsed.ok ? parsed.frame.id : parsed.id;
+    const fields = codec.scan(data);
+    const id = fields.ok ? (fields.id ?? null) : fields.id;
     const budget = session.budget;
     if (budget !== undefined && budget.take(1, this.#deps.options.clock.now()) > 0) {
       this.#reply(session, id, 'ERR_FG_RATE_LIMITED', 'message rate limit exceeded; slow down');
       if (budget.exhausted) ws.close(CLOSE_POLICY_VIOLATION, 'message rate limit exceeded');
       return;
     }
-    if (!parsed.ok) {
-      this.#reply(session, id, 'ERR_FG_INVALID_BODY', parsed.message);
+    if (!fields.ok) {
+      this.#reply(session, id, 'ERR_FG_INVALID_BODY', fields.message);
       return;
     }
-    this.#route(session, parsed.frame, data);
+    if (id === null) {
+      this.#reply(session, null, 'ERR_FG_INVALID_BODY', '"id" must be a string (≤ 256 chars) or a finite number');
+      return;
+    }
+    if (fields.path === undefined) {
+      this.#answer(session, id, data);
+      return;
+    }
+    const path = fields.path;
+    if (path === null || !path.startsWith('/')) {
+      this.#reply(session, id, 'ERR_FG_INVALID_BODY', '"path" must be a string starting with "/" (≤ 2048 chars)');
+      return;
+    }
+    this.#route(session, path, id, data);
   }
 
-  #route(session: ClientSession, frame: ClientFrame, raw: RawData): void {
-    const norm = normalizePath(frame.path);
+  /** A client's answer to a request a service sent it: to the asking link only, under its own id. */
+  #answer(session: ClientSession, id: MessageId, data: Buffer): void {
+    const asked = session.asked.take(id);
+    if (asked === undefined || !asked.link.sendUntracked(session.codec.patch(data, { id: asked.id }))) {
+      this.#deps.dropped.record('unknown_reply', asked?.link.service ?? '-');
+    }
+  }
+
+  #route(session: ClientSession, path: string, id: MessageId, raw: Buffer): void {
+    const norm = normalizePath(path);
     if (isPathFailure(norm)) {
-      this.#reply(session, frame.id, 'ERR_FG_INVALID_BODY', `bad message path: ${norm.reason}`);
+      this.#reply(session, id, 'ERR_FG_INVALID_BODY', `bad message path: ${norm.reason}`);
       return;
     }
     const match = this.#table.match('GET', norm.path);
     if (match === undefined || match.service === undefined) {
-      this.#reply(session, frame.id, 'ERR_FG_NO_ROUTE', `no message route for ${norm.path}`);
+      this.#reply(session, id, 'ERR_FG_NO_ROUTE', `no message route for ${norm.path}`);
       return;
     }
     const service = match.service;
     // Static routes are the gateway's own configuration; registered ones must opt in.
     if (!match.isStatic && match.route.public !== true) {
-      this.#reply(session, frame.id, 'ERR_FG_FORBIDDEN', `message route ${match.pattern} is not public`, service);
+      this.#reply(session, id, 'ERR_FG_FORBIDDEN', `message route ${match.pattern} is not public`, service);
       return;
     }
-    const link = session.links.get(service) ?? this.#pin(session, match, service, frame.id);
+    const link = session.links.get(service) ?? this.#pin(session, match, service, id);
     if (link === undefined) return;
     // A path changed by normalisation is sent normalised: the service must see what was routed.
-    const text = norm.path === frame.path ? raw.toString() : JSON.stringify({ ...frame, path: norm.path });
-    if (!link.send(text, frame.id)) {
-      this.#reply(session, frame.id, 'ERR_FG_RATE_LIMITED', `too many messages waiting for ${service}`, service);
+    const frame = norm.path === path ? raw : session.codec.patch(raw, { path: norm.path });
+    if (!link.send(frame, id)) {
+      this.#reply(session, id, 'ERR_FG_RATE_LIMITED', `too many messages waiting for ${service}`, service);
     }
   }
 
@@ -240,6 +289,7 @@ export class MessageRouter {
       return undefined;
     }
     const url = messageEndpointUrl(inst, o.upstreamMessagePath);
+    const repinned = session.lost.delete(service);
     if (url === undefined) {
       this.#reply(session, id, 'ERR_FG_UPSTREAM_CONNECT', `an instance of ${service} has an invalid url`, service);
       return undefined;
@@ -254,8 +304,10 @@ export class MessageRouter {
         closeTimeoutMs: o.closeTimeoutMs,
         maxQueued: o.maxQueuedMessages,
         clock: o.clock,
-        headers: session.headers,
+        headers: repinned ? { ...session.headers, 'x-fleetgate-repinned': '1' } : session.headers,
         tls: o.tlsConnect,
+        protocol: session.ws.protocol === '' ? undefined : session.codec.subprotocol,
+        binary: session.codec.binary,
       },
       this.#hooks,
     );
@@ -267,20 +319,48 @@ export class MessageRouter {
     return link;
   }
 
-  #relay(link: UpstreamLink, data: RawData, isBinary: boolean): void {
+  /**
+   * A frame from a service: pushes (no `id`) are relayed as they are, replies only when this link
+   * carried that id, requests to the client under a gateway-issued id. The rest is dropped.
+   */
+  #fromService(link: UpstreamLink, data: Buffer): void {
     const owner = this.#owners.get(link);
     if (owner === undefined) return;
-    if (owner.session.ws.readyState === owner.session.ws.OPEN) owner.session.ws.send(data, { binary: isBinary });
+    const session = owner.session;
+    const ws = session.ws;
+    const fields = session.codec.scan(data);
+    if (!fields.ok) {
+      this.#deps.dropped.record('malformed', link.service);
+      return;
+    }
+    const id = fields.id;
+    let frame: string | Buffer = data;
+    if (id === undefined) {
+      // A push: nobody is answered by it, so it cannot impersonate anyone.
+    } else if (id === null) {
+      this.#deps.dropped.record('malformed', link.service);
+      return;
+    } else if (fields.path === undefined) {
+      if (!link.answered(id)) {
+        this.#deps.dropped.record('forged_reply', link.service);
+        return;
+      }
+    } else {
+      frame = session.codec.patch(data, { id: session.asked.issue(link, id) });
+    }
+    if (ws.readyState === ws.OPEN) ws.send(frame, { binary: session.codec.binary });
   }
 
-  #linkEnded(link: UpstreamLink, end: LinkEnd, queued: { text: string; id: MessageId }[], inflight: MessageId[]): void {
+  #linkEnded(link: UpstreamLink, end: LinkEnd, queued: QueuedFrame[], inflight: MessageId[]): void {
     const { picker, connections, options: o } = this.#deps;
     connections.remove(link);
     const owner = this.#owners.get(link);
     this.#owners.delete(link);
     if (owner === undefined) return;
     const { session, match } = owner;
+    session.asked.forget(link);
     if (session.links.get(link.service) === link) session.links.delete(link.service);
+    if (end.kind === 'gone') session.lost.add(link.service);
     if (end.kind === 'closed' || session.ws.readyState !== session.ws.OPEN) return;
     const service = link.service;
     if (end.kind === 'failed') {
@@ -290,7 +370,7 @@ export class MessageRouter {
       skip.add(link.instanceId);
       if (end.connect && skip.size <= o.connectRetries && queued.length > 0 && !this.#closing) {
         const next = this.#pin(session, match, service, queued[0]!.id, skip);
-        if (next !== undefined) for (const q of queued) next.send(q.text, q.id);
+        if (next !== undefined) for (const q of queued) next.send(q.frame, q.id);
         else {
           for (const q of queued.slice(1)) {
             this.#reply(session, q.id, 'ERR_FG_NO_HEALTHY_INSTANCE', `no healthy instance of ${service}`, service);
@@ -310,7 +390,10 @@ export class MessageRouter {
 
   #reply(session: ClientSession, id: MessageId | null | undefined, code: ErrorCode, message: string, service?: string) {
     if (session.ws.readyState !== session.ws.OPEN) return;
-    session.ws.send(errorFrame(id, code, message, service === undefined ? {} : { service }));
+    const { codec } = session;
+    session.ws.send(codec.encode(errorFrame(id, code, message, service === undefined ? {} : { service })), {
+      binary: codec.binary,
+    });
   }
 }
 

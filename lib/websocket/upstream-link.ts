@@ -5,11 +5,11 @@
  * client can be told which requests were lost when the instance dies.
  */
 import type { ConnectionOptions } from 'node:tls';
-import WebSocket, { type RawData } from 'ws';
+import WebSocket from 'ws';
 import type { Clock, TimerHandle } from '../clock.js';
 import type { EvictionReason, PinnedConnection } from './connection-registry.js';
 import { CLOSE_GOING_AWAY } from './frame-scanner.js';
-import { type MessageId, replyIdOf } from './message-frames.js';
+import type { MessageId } from './message-frames.js';
 
 /** How a link ended. */
 export type LinkEnd =
@@ -25,9 +25,15 @@ export interface UpstreamLinkHooks {
   /** The handshake completed. */
   onOpen(link: UpstreamLink): void;
   /** A frame from the service, to relay to the client as it is. */
-  onMessage(link: UpstreamLink, data: RawData, isBinary: boolean): void;
+  onMessage(link: UpstreamLink, data: Buffer, isBinary: boolean): void;
   /** The link ended; called exactly once. `queued`/`inflight` are the ids left unanswered. */
-  onEnd(link: UpstreamLink, end: LinkEnd, queued: { text: string; id: MessageId }[], inflight: MessageId[]): void;
+  onEnd(link: UpstreamLink, end: LinkEnd, queued: QueuedFrame[], inflight: MessageId[]): void;
+}
+
+/** A frame waiting for the link to open. */
+export interface QueuedFrame {
+  frame: string | Buffer;
+  id: MessageId;
 }
 
 /** Options of an {@link UpstreamLink}. */
@@ -44,6 +50,10 @@ export interface UpstreamLinkOptions {
   headers: Record<string, string>;
   /** TLS options for `wss:` instances (lib/http/upstream-tls.ts); `undefined` for Node's defaults. */
   tls: ConnectionOptions | undefined;
+  /** The subprotocol (the client's encoding, message-codec.ts) asked of the service; `undefined` for none. */
+  protocol: string | undefined;
+  /** Whether frames go as binary (MessagePack) or text (JSON). */
+  binary: boolean;
 }
 
 /** Ids tracked per link beyond which the oldest are forgotten. */
@@ -62,8 +72,9 @@ export class UpstreamLink implements PinnedConnection {
   readonly #ws: WebSocket;
   readonly #opts: UpstreamLinkOptions;
   readonly #hooks: UpstreamLinkHooks;
-  #queue: { text: string; id: MessageId }[] | undefined = [];
-  readonly #inflight = new Map<MessageId, true>();
+  #queue: QueuedFrame[] | undefined = [];
+  /** Ids sent and not answered, with how many times each is outstanding (a client may reuse an id). */
+  readonly #inflight = new Map<MessageId, number>();
   #opened = false;
   #ended = false;
   #alive = true;
@@ -75,7 +86,7 @@ export class UpstreamLink implements PinnedConnection {
     this.instanceId = instanceId;
     this.#opts = opts;
     this.#hooks = hooks;
-    const ws = new WebSocket(url, {
+    const ws = new WebSocket(url, opts.protocol === undefined ? [] : [opts.protocol], {
       perMessageDeflate: false,
       maxPayload: opts.maxPayload,
       headers: opts.headers,
@@ -89,7 +100,7 @@ export class UpstreamLink implements PinnedConnection {
       ws.terminate();
     }, opts.handshakeTimeoutMs);
     ws.on('open', () => this.#onOpen());
-    ws.on('message', (data, isBinary) => this.#onMessage(data, isBinary));
+    ws.on('message', (data, isBinary) => this.#onMessage(data as Buffer, isBinary));
     ws.on('pong', () => {
       this.#alive = true;
     });
@@ -119,15 +130,38 @@ export class UpstreamLink implements PinnedConnection {
    * Sends (or queues while connecting) a frame for the service.
    * @returns false when the link is gone or its queue is full.
    */
-  send(text: string, id: MessageId): boolean {
+  send(frame: string | Buffer, id: MessageId): boolean {
     if (this.#ended) return false;
     if (this.#queue !== undefined) {
       if (this.#queue.length >= this.#opts.maxQueued) return false;
-      this.#queue.push({ text, id });
+      this.#queue.push({ frame, id });
       return true;
     }
     this.#track(id);
-    this.#ws.send(text);
+    this.#ws.send(frame, { binary: this.#opts.binary });
+    return true;
+  }
+
+  /**
+   * Sends a frame that expects no answer from the service (a client's reply to a request the
+   * service made): not tracked as in flight.
+   * @returns false when the link is gone.
+   */
+  sendUntracked(frame: string | Buffer): boolean {
+    if (this.#ended || this.#queue !== undefined) return false;
+    this.#ws.send(frame, { binary: this.#opts.binary });
+    return true;
+  }
+
+  /**
+   * Settles a request id this link carried: true (and forgotten) when the id was sent on this
+   * link and not answered yet, false otherwise (a reply the instance has no right to send).
+   */
+  answered(id: MessageId): boolean {
+    const n = this.#inflight.get(id);
+    if (n === undefined) return false;
+    if (n > 1) this.#inflight.set(id, n - 1);
+    else this.#inflight.delete(id);
     return true;
   }
 
@@ -169,23 +203,19 @@ export class UpstreamLink implements PinnedConnection {
     this.#hooks.onOpen(this);
     for (const q of queue) {
       this.#track(q.id);
-      this.#ws.send(q.text);
+      this.#ws.send(q.frame, { binary: this.#opts.binary });
     }
   }
 
-  #onMessage(data: RawData, isBinary: boolean): void {
+  #onMessage(data: Buffer, isBinary: boolean): void {
     this.#alive = true;
     if (this.#ended) return;
-    if (this.#inflight.size > 0 && !isBinary) {
-      const id = replyIdOf(data.toString());
-      if (id !== undefined) this.#inflight.delete(id);
-    }
     this.#hooks.onMessage(this, data, isBinary);
   }
 
   #track(id: MessageId): void {
     if (this.#inflight.size >= MAX_INFLIGHT) this.#inflight.delete(this.#inflight.keys().next().value!);
-    this.#inflight.set(id, true);
+    this.#inflight.set(id, (this.#inflight.get(id) ?? 0) + 1);
   }
 
   #end(end: LinkEnd): void {

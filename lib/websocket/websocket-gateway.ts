@@ -11,6 +11,7 @@ import type { TimerHandle } from '../clock.js';
 import type { RegistryChange } from '../registry/registry-api.js';
 import { RouteTable } from '../routing/route-table.js';
 import { type ConnectionCounts, ConnectionRegistry } from './connection-registry.js';
+import { DroppedFrames, type DropReason } from './dropped-frames.js';
 import { InstancePicker } from './instance-picker.js';
 import { MessageRouter } from './message-router.js';
 import { UpgradeProxy } from './upgrade-proxy.js';
@@ -44,6 +45,8 @@ export interface WebSocketGatewayStats {
   instances: ConnectionCounts;
   /** Servers the gateway is attached to. */
   servers: number;
+  /** Message frames dropped instead of relayed, per reason (docs/websocket.md, "Authentic replies"). */
+  dropped: Record<DropReason, number>;
 }
 
 /** The handle returned by {@link websocketGateway}. */
@@ -92,7 +95,8 @@ export function websocketGateway(
     logger: opts.logger,
   });
   const proxy = new UpgradeProxy({ table, picker, connections, options: opts });
-  const router = new MessageRouter({ registry, picker, connections, options: opts });
+  const dropped = new DroppedFrames(opts.metrics);
+  const router = new MessageRouter({ registry, picker, connections, options: opts, dropped });
   const onChange = (change: RegistryChange): void => {
     if ((change.type === 'deregister' || change.type === 'expire') && change.service !== undefined) {
       picker.forget(change.service, change.instanceId!);
@@ -141,6 +145,7 @@ export function websocketGateway(
       pinned: connections.total,
       instances: connections.counts(),
       servers: attached.size,
+      dropped: dropped.counts(),
     }),
     routeTable: table,
     messageTable: router.table,

@@ -12,6 +12,7 @@ import type { RegistryApi } from '../registry/registry-api.js';
 import type { BalancerName } from '../routing/balancers/index.js';
 import type { RouteTable } from '../routing/route-table.js';
 import type { InstanceHealthSignals, StaticRoute } from '../routing/types.js';
+import type { WebSocketMetricsSink } from './dropped-frames.js';
 
 /** Balancers that need nothing but the candidates and their live connection counts. */
 export type WebSocketBalancerName = Exclude<BalancerName, 'sticky'>;
@@ -66,6 +67,8 @@ export interface WebSocketGatewayOptions {
   clock: Clock;
   /** @default noopLogger */
   logger: Logger;
+  /** Where dropped message frames are counted (`createMetrics()` fits). @default undefined */
+  metrics: WebSocketMetricsSink | undefined;
 }
 
 /** Defaults of {@link WebSocketGatewayOptions}. Frozen. */
@@ -90,6 +93,7 @@ export const WEBSOCKET_GATEWAY_DEFAULTS: Readonly<Omit<WebSocketGatewayOptions, 
   upstreamTls: undefined,
   clock: realClock,
   logger: noopLogger,
+  metrics: undefined,
 } satisfies Omit<WebSocketGatewayOptions, 'registry'>);
 
 /** Options after merging and validation: the burst and the TLS connect options are resolved. */
