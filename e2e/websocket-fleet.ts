@@ -148,10 +148,14 @@ export async function startGateway(
   return { server, ws, base: `ws://127.0.0.1:${port}`, close, [Symbol.asyncDispose]: close };
 }
 
-/** Opens a client and waits for `open`; rejects with the handshake failure. */
-export function openClient(url: string, options: WebSocket.ClientOptions = {}): Promise<WebSocket> {
+/** Opens a client (offering `protocols`, if any) and waits for `open`; rejects with the handshake failure. */
+export function openClient(
+  url: string,
+  options: WebSocket.ClientOptions = {},
+  protocols: string[] = [],
+): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { perMessageDeflate: false, ...options });
+    const ws = new WebSocket(url, protocols, { perMessageDeflate: false, ...options });
     ws.once('open', () => resolve(ws));
     ws.once('error', reject);
     ws.once('unexpected-response', (_req, res) => {

@@ -124,6 +124,24 @@ describe('websocket message routing', () => {
     await waitFor(() => gw.ws.stats().clients === 0, 'client gone');
   });
 
+  it('explains message paths without pinning anything', () => {
+    const ok = gw.ws.explainMessage('/chat/lobby');
+    assert.equal(ok.servable, true);
+    assert.deepEqual(ok.match, {
+      pattern: '/chat/:room',
+      service: 'chat',
+      isStatic: false,
+      public: true,
+      params: { room: 'lobby' },
+    });
+    assert.deepEqual(ok.candidates.map((c) => c.instanceId).sort(), ['c1', 'c2', 'c3']);
+    assert.ok(ok.chosen !== undefined);
+    assert.equal(gw.ws.stats().pinned, 0);
+    assert.equal(gw.ws.explainMessage('/chat/admin/kick').refusal?.code, 'ERR_FG_FORBIDDEN');
+    assert.equal(gw.ws.explainMessage('/nothing/here').refusal?.code, 'ERR_FG_NO_ROUTE');
+    assert.equal(gw.ws.explainMessage('/chat/a%2Fb').refusal?.code, 'ERR_FG_INVALID_BODY');
+  });
+
   it('treats static gateway ws routes as public', async () => {
     await using gw2 = await startGateway({
       registry,

@@ -271,7 +271,23 @@ async function assemble(
         panicThreshold: proxyOptions === false ? 0 : (proxyOptions.panicThreshold ?? env.panicThreshold),
         ...(health === undefined ? {} : { checker: health.checker }),
       }),
-      ...(proxy === undefined ? [] : [explainEndpoint({ explain: (m, p) => proxy.explain(m, p) })]),
+      ...(proxy === undefined
+        ? []
+        : [
+            explainEndpoint({
+              explain: (m, p) => proxy.explain(m, p),
+              // The proxy's WebSocket gateway exists once the server is attached (at start).
+              explainMessage:
+                options.websocket === false
+                  ? undefined
+                  : (p) => {
+                      const ws = proxy.websocket;
+                      if (ws === undefined)
+                        throw new FleetgateError('ERR_FG_NOT_FOUND', 'WebSocket routing is not attached yet');
+                      return ws.explainMessage(p);
+                    },
+            }),
+          ]),
       ...(options.middlewares ?? GATEWAY_DEFAULTS.middlewares),
       ...(proxy === undefined ? [] : [proxy]),
     ];

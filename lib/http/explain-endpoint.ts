@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sendError, sendJson } from '../core/send-error.js';
 import { FleetgateError } from '../errors.js';
 import type { ExplainResult } from '../routing/explain.js';
+import type { MessageExplainResult } from '../websocket/message-explain.js';
 import type { Middleware, Next } from './compose.js';
 import { pathOf } from './compose.js';
 
@@ -13,6 +14,11 @@ import { pathOf } from './compose.js';
 export interface ExplainEndpointOptions {
   /** Computes the explanation; `discoveryProxy().explain` fits. Required. */
   explain: (method: string, path: string) => ExplainResult;
+  /**
+   * Explains a WebSocket message path, asked as `?ws=1&path=/chat/join`; `websocketGateway().explainMessage`
+   * fits. Without it such questions get 404 `ERR_FG_NOT_FOUND`. @default undefined
+   */
+  explainMessage: ((path: string) => MessageExplainResult) | undefined;
   /** @default '/_fleetgate/explain' */
   path: string;
 }
@@ -34,7 +40,15 @@ export function explainEndpoint(
       sendError(res, new FleetgateError('ERR_FG_INVALID_BODY', 'query parameter "path" must be an absolute path'));
       return;
     }
+    const ws = query.get('ws');
     try {
+      if (ws === '1' || ws === 'true') {
+        if (options.explainMessage === undefined) {
+          throw new FleetgateError('ERR_FG_NOT_FOUND', 'WebSocket message routing is off on this gateway');
+        }
+        sendJson(res, 200, options.explainMessage(target));
+        return;
+      }
       sendJson(res, 200, options.explain((query.get('method') ?? 'GET').toUpperCase(), target));
     } catch (err) {
       sendError(res, err);

@@ -32,12 +32,14 @@ export interface InstancePickerOptions {
  */
 export class InstancePicker implements InstanceHealthSignals {
   readonly #balancer: Balancer;
+  readonly #balancerName: WebSocketBalancerName;
   readonly #connections: ConnectionRegistry;
   readonly #outliers: OutlierDetector;
   readonly #extra: InstanceHealthSignals | undefined;
 
   constructor(options: InstancePickerOptions) {
     this.#balancer = createBalancer(options.balancer);
+    this.#balancerName = options.balancer;
     this.#connections = options.connections;
     this.#extra = options.signals;
     this.#outliers = new OutlierDetector({ clock: options.clock, logger: options.logger });
@@ -76,6 +78,17 @@ export class InstancePicker implements InstanceHealthSignals {
       });
     }
     return sel;
+  }
+
+  /** What {@link pick} would choose now, without moving the live balancer or announcing a pin (for explain). */
+  preview(candidates: readonly ServiceInstance[], service: string): Selection {
+    return selectInstance(candidates, {
+      balancer: createBalancer(this.#balancerName),
+      ctx: { load: this.#connections.loadOf(service) },
+      signals: this,
+      service,
+      panicThreshold: 0,
+    });
   }
 
   /** The upstream answered the handshake: its failure streak ends. */

@@ -27,6 +27,7 @@ import { CLOSE_GOING_AWAY, CLOSE_POLICY_VIOLATION } from './frame-scanner.js';
 import type { InstancePicker } from './instance-picker.js';
 import { MessageBudget } from './message-budget.js';
 import { codecFor, type MessageCodec, selectSubprotocol } from './message-codec.js';
+import { explainMessagePath, type MessageExplainResult } from './message-explain.js';
 import { errorFrame, type MessageId } from './message-frames.js';
 import { ServerRequests } from './server-requests.js';
 import { type LinkEnd, type QueuedFrame, UpstreamLink, type UpstreamLinkHooks } from './upstream-link.js';
@@ -113,6 +114,11 @@ export class MessageRouter {
   /** Upstream links (open or connecting). */
   get upstreams(): number {
     return this.#links.size;
+  }
+
+  /** How a client frame for `path` would be routed, without routing it. */
+  explain(path: string): MessageExplainResult {
+    return explainMessagePath(this.#table, this.#deps.picker, this.#deps.connections, path);
   }
 
   /** Accepts a client on the message endpoint. */

@@ -13,6 +13,7 @@ import { RouteTable } from '../routing/route-table.js';
 import { type ConnectionCounts, ConnectionRegistry } from './connection-registry.js';
 import { DroppedFrames, type DropReason } from './dropped-frames.js';
 import { InstancePicker } from './instance-picker.js';
+import type { MessageExplainResult } from './message-explain.js';
 import { MessageRouter } from './message-router.js';
 import { UpgradeProxy } from './upgrade-proxy.js';
 import {
@@ -59,6 +60,12 @@ export interface WebSocketGateway extends AsyncDisposable {
   detach(server: UpgradeServer): void;
   /** Live counters. */
   stats(): WebSocketGatewayStats;
+  /**
+   * How a client message frame for `path` would be routed (message routes, `protocol: 'ws'`),
+   * without routing it; `servable` is Eurus' `CanServePath`.
+   * @example gateway.explainMessage('/chat/join').servable // true
+   */
+  explainMessage(path: string): MessageExplainResult;
   /** The HTTP route table upgrades are routed with. */
   readonly routeTable: RouteTable;
   /** The table of message routes (`protocol: 'ws'`). */
@@ -137,6 +144,7 @@ export function websocketGateway(
       server.once('close', entry.onClose);
     },
     detach,
+    explainMessage: (path) => router.explain(path),
     stats: () => ({
       tunnels: proxy.tunnels,
       handshakes: proxy.handshakes,
