@@ -7,6 +7,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Clock, realClock } from './clock.js';
+import { type EurekaApiOptions, eurekaApi } from './compat/eureka/eureka-api.js';
 import { parseEnv } from './config/env.js';
 import { ClientAddressResolver } from './core/client-address.js';
 import { dropUndefined } from './core/options-merge.js';
@@ -55,6 +56,8 @@ export interface GatewayOptions {
    * `allowFrom` and `token` default to `ADMIN_ALLOW_FROM`/`ADMIN_TOKEN`. @default {}
    */
   admin: Partial<AdminAccessOptions>;
+  /** The Eureka REST API (`/eureka/apps/`, `/eureka/v2/apps/`) behind the registration API's guards; `false` turns it off. @default {} */
+  eureka: Partial<Omit<EurekaApiOptions, 'registry'>> | false;
 }
 
 /** Defaults for {@link GatewayOptions}. Frozen. */
@@ -63,6 +66,7 @@ export const GATEWAY_DEFAULTS: Readonly<Omit<GatewayOptions, 'env'>> = Object.fr
   logger: noopLogger,
   clock: realClock,
   registryApi: Object.freeze({}),
+  eureka: Object.freeze({}),
   healthChecks: Object.freeze({}),
   proxy: Object.freeze({}),
   websocket: Object.freeze({}),
@@ -233,6 +237,20 @@ async function assemble(
       registry,
     });
     closers.push(() => api.close());
+    const eurekaOptions = options.eureka ?? GATEWAY_DEFAULTS.eureka;
+    const eureka =
+      eurekaOptions === false
+        ? undefined
+        : eurekaApi({
+            allowFrom: env.allowFrom,
+            token: env.registryToken,
+            trustProxy: env.trustedProxies,
+            clock,
+            logger,
+            ...dropUndefined(eurekaOptions),
+            registry,
+          });
+    if (eureka !== undefined) closers.push(() => eureka.close());
     const checks = options.healthChecks ?? GATEWAY_DEFAULTS.healthChecks;
     const health =
       checks === false ? undefined : await startGatewayHealth(env, registry, { logger, clock, overrides: checks });
@@ -264,6 +282,7 @@ async function assemble(
       adminGuard(admin, { registryPrefix: options.registryApi?.prefix ?? '/internal' }),
       ...(metrics === undefined ? [] : [metrics.handler()]),
       api,
+      ...(eureka === undefined ? [] : [eureka]),
       healthAggregator({
         registry,
         version: packageVersion(),

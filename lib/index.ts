@@ -6,6 +6,8 @@
 
 export type { Clock, TimerHandle } from './clock.js';
 export { FakeClock, realClock } from './clock.js';
+export type { EurekaApiMiddleware, EurekaApiOptions } from './compat/eureka/eureka-api.js';
+export { EUREKA_API_DEFAULTS, eurekaApi } from './compat/eureka/eureka-api.js';
 export { DURATION_FORM, parseDuration } from './config/duration.js';
 export type { FleetgateEnv, RegistryType } from './config/env.js';
 export { ENV_DEFAULTS, parseEnv, REGISTRY_TYPES } from './config/env.js';
