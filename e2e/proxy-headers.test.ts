@@ -76,12 +76,30 @@ describe('proxy headers', () => {
     assert.deepEqual(res.headers['set-cookie'], ['a=1', 'b=2']);
   });
 
-  it('adds X-Forwarded-For/Proto/Host', async () => {
+  it('adds X-Forwarded-For/Proto/Host, replacing what an untrusted client sent', async () => {
     const seen = json<Seen>(await send(`${gw.url}/h/x`, { headers: { 'x-forwarded-for': '203.0.113.7' } })).headers;
-    assert.equal(seen['x-forwarded-for'], '203.0.113.7, 127.0.0.1');
+    assert.equal(seen['x-forwarded-for'], '127.0.0.1');
     assert.equal(seen['x-forwarded-proto'], 'http');
     assert.equal(seen['x-forwarded-host'], `127.0.0.1:${gw.port}`);
     assert.equal(seen.host, `127.0.0.1:${up.port}`, 'the instance sees its own host');
+  });
+
+  it('extends X-Forwarded-* from a trusted proxy', async () => {
+    await using trusting = discoveryProxy({ registry, trustProxy: ['loopback'] });
+    const server = await listen((req, res) => trusting(req, res));
+    try {
+      const headers = {
+        'x-forwarded-for': '203.0.113.7',
+        'x-forwarded-proto': 'https',
+        'x-forwarded-host': 'a.example',
+      };
+      const seen = json<Seen>(await send(`${server.url}/h/x`, { headers })).headers;
+      assert.equal(seen['x-forwarded-for'], '203.0.113.7, 127.0.0.1');
+      assert.equal(seen['x-forwarded-proto'], 'https');
+      assert.equal(seen['x-forwarded-host'], 'a.example');
+    } finally {
+      await server.close();
+    }
   });
 
   it('keeps or generates X-Request-Id and echoes it', async () => {

@@ -33,6 +33,24 @@ export const ERROR_CODES = {
     status: 400,
     description: 'The request path is malformed or tries to escape its route (encoded slashes, traversal).',
   },
+  ERR_FG_BAD_HEADER: {
+    status: 400,
+    description: 'A request header is malformed or repeated where one is allowed (e.g. two Host headers).',
+  },
+  ERR_FG_BAD_HANDSHAKE: {
+    status: 400,
+    description:
+      'A WebSocket handshake is invalid (Sec-WebSocket-Key not base64 of 16 bytes); 426 when Sec-WebSocket-Version is not 13.',
+  },
+  ERR_FG_METHOD_NOT_ALLOWED: {
+    status: 405,
+    description: 'The method is refused at the edge (TRACE and CONNECT unless enabled by `refuseMethods`).',
+  },
+  ERR_FG_LOOP_DETECTED: {
+    status: 508,
+    description:
+      'The request already passed through this gateway (its id is in Via), or through more gateways than the hop limit.',
+  },
   ERR_FG_NO_ROUTE: { status: 404, description: 'No registered route matches the request.' },
   ERR_FG_NO_HEALTHY_INSTANCE: { status: 503, description: 'The route matched but no instance can take the request.' },
   ERR_FG_UPSTREAM_CONNECT: { status: 502, description: 'The upstream instance refused or dropped the connection.' },

@@ -6,6 +6,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { type Clock, realClock } from './clock.js';
 import { type EurekaApiOptions, eurekaApi } from './compat/eureka/eureka-api.js';
 import { parseEnv } from './config/env.js';
@@ -27,6 +28,7 @@ import { type RegistryRouterOptions, registry as registryApi } from './registry/
 import type { RegistryApi } from './registry/registry-api.js';
 import { createMetrics, type FleetgateMetrics } from './telemetry/metrics.js';
 import { packageVersion } from './version.js';
+import { writeRawError } from './websocket/raw-response.js';
 import type { WebSocketGateway } from './websocket/websocket-gateway.js';
 
 /** Options for {@link createGateway}. */
@@ -141,6 +143,8 @@ export async function createGateway(options: Partial<GatewayOptions> = {}): Prom
   });
   // Attached at once (not on the first request), so an upgrade arriving first is served too.
   parts.proxy?.attach(server);
+  // node:http hands CONNECT to this event, never to the request handler; the gateway tunnels nothing.
+  server.on('connect', refuseConnect);
 
   let closing: Promise<void> | undefined;
   const close = (closeOptions: GatewayCloseOptions = {}): Promise<void> => {
@@ -266,6 +270,9 @@ async function assemble(
         ? undefined
         : discoveryProxy({
             panicThreshold: env.panicThreshold,
+            trustProxy: env.trustedProxies,
+            maxHops: env.maxHops,
+            ...(env.gatewayName === undefined ? {} : { gatewayId: env.gatewayName }),
             ...dropUndefined(proxyOptions),
             registry,
             clock,
@@ -315,4 +322,10 @@ async function assemble(
     await closeAll();
     throw err;
   }
+}
+
+/** Answers `CONNECT` 405 `ERR_FG_METHOD_NOT_ALLOWED` on the raw socket: the gateway is no forward proxy. */
+function refuseConnect(_req: IncomingMessage, socket: Duplex): void {
+  socket.on('error', () => socket.destroy());
+  writeRawError(socket, new FleetgateError('ERR_FG_METHOD_NOT_ALLOWED', 'CONNECT is not served by this gateway'));
 }

@@ -58,6 +58,8 @@ describe('parseEnv', () => {
       TRUSTED_PROXIES: 'loopback, 10.0.0.0/8',
       ADMIN_ALLOW_FROM: '10.1.0.0/16',
       ADMIN_TOKEN: 'ops',
+      GATEWAY_NAME: 'edge-1',
+      GATEWAY_MAX_HOPS: '4',
     });
     assert.deepEqual(env.adminAllowFrom, ['10.1.0.0/16']);
     assert.equal(env.adminToken, 'ops');
@@ -65,6 +67,8 @@ describe('parseEnv', () => {
     assert.equal(parseEnv({}).panicThreshold, 0, 'panic mode is off by default');
     assert.equal(parseEnv({ PANIC_THRESHOLD: 'off' }).panicThreshold, 0);
     assert.deepEqual(env.trustedProxies, ['127.0.0.0/8', '::1/128', '10.0.0.0/8']);
+    assert.equal(env.gatewayName, 'edge-1');
+    assert.equal(env.maxHops, 4);
     assert.deepEqual(env.registerLimit, { capacity: 500, refillPerSecond: 100 });
     assert.equal(parseEnv({ REGISTRY_REGISTER_LIMIT: 'off' }).registerLimit, false);
     assert.equal(env.port, 9000);
@@ -105,6 +109,8 @@ describe('parseEnv', () => {
     invalid({ PANIC_THRESHOLD: 'sometimes' }, 'PANIC_THRESHOLD');
     invalid({ TRUSTED_PROXIES: 'true' }, 'TRUSTED_PROXIES');
     invalid({ TRUSTED_PROXIES: '10.0.0.0/33' }, 'TRUSTED_PROXIES');
+    invalid({ GATEWAY_NAME: 'two words' }, 'GATEWAY_NAME');
+    invalid({ GATEWAY_MAX_HOPS: '0' }, 'GATEWAY_MAX_HOPS');
     assert.throws(() => parseEnv({ REGISTRY_TTL: 'banana' }), /expected a number with an optional unit/);
   });
 });

@@ -39,6 +39,13 @@ export interface FleetgateEnv {
   adminAllowFrom: string[];
   /** `ADMIN_TOKEN`: a bearer token that makes any caller an operator. */
   adminToken: string | undefined;
+  /**
+   * `GATEWAY_NAME`: this gateway's name, a token of at most 64 characters; the proxy's `Via`
+   * identity (a request already carrying it is a loop: 508). @default a random id per process
+   */
+  gatewayName: string | undefined;
+  /** `GATEWAY_MAX_HOPS`: a request already carrying this many `Via` entries gets 508. @default 10 */
+  maxHops: number;
   /** `REGISTRY_REGISTER_LIMIT`: registration attempts per source address, `<burst>/<per second>` or `off`. @default { capacity: 20, refillPerSecond: 5 } */
   registerLimit: { capacity: number; refillPerSecond: number } | false;
   /** `REGISTRY_PRESERVE_THRESHOLD`. @default 0.15 */
@@ -74,6 +81,8 @@ export const ENV_DEFAULTS: Readonly<FleetgateEnv> = Object.freeze({
   trustedProxies: Object.freeze([]) as readonly string[],
   adminAllowFrom: ['127.0.0.0/8', '::1/128', '::ffff:127.0.0.0/104'],
   adminToken: undefined,
+  gatewayName: undefined,
+  maxHops: 10,
   registerLimit: Object.freeze({ capacity: 20, refillPerSecond: 5 }),
   preserveThreshold: 0.15,
   healthIntervalMs: 30_000,
@@ -208,6 +217,11 @@ export function parseEnv(env: Env = process.env): FleetgateEnv {
     }
   }
 
+  const gatewayName = read(env, 'GATEWAY_NAME');
+  if (gatewayName !== undefined && !/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/.test(gatewayName)) {
+    fail('GATEWAY_NAME', gatewayName, "a token of at most 64 characters: letters, digits and !#$%&'*+.^_`|~-");
+  }
+
   const traceUrl = read(env, 'TRACE_URL');
   if (traceUrl !== undefined && !urlSchema.safeParse(traceUrl).success) fail('TRACE_URL', traceUrl, 'an http(s) URL');
 
@@ -223,6 +237,8 @@ export function parseEnv(env: Env = process.env): FleetgateEnv {
     trustedProxies,
     adminAllowFrom,
     adminToken: read(env, 'ADMIN_TOKEN'),
+    gatewayName,
+    maxHops: integer(env, 'GATEWAY_MAX_HOPS', d.maxHops, 1, 1000),
     registerLimit,
     preserveThreshold,
     healthIntervalMs: duration(env, 'HEALTH_CHECK_INTERVAL', d.healthIntervalMs),

@@ -9,20 +9,20 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
+import type { FleetgateError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { ServiceInstance } from '../registry/model.js';
 import type { RouteMatch } from '../routing/types.js';
 import type { ProxySpan } from '../telemetry/tracing.js';
 import { hasParsedBody, serializeParsedBody } from './body-replay.js';
 import type { DeadlineTarget, HeaderDeadlines } from './header-deadlines.js';
+import { setBodyHeaders, writeHeadArray } from './header-lists.js';
 import {
   buildClientHeaders,
   buildUpstreamHeaders,
   type RequestHeadInfo,
   type ResponseHeadInfo,
-  setBodyHeaders,
   type UpstreamHeaderOptions,
-  writeHeadArray,
 } from './proxy-headers.js';
 import { type BodyMode, mayRetry, type RetryBudget } from './retry-policy.js';
 import {
@@ -44,6 +44,8 @@ export interface AttemptTarget {
 /** What an exchange needs from the proxy that runs it. */
 export interface ExchangeHost {
   readonly headerOptions: UpstreamHeaderOptions;
+  /** The gateway's `Via` entry on responses. */
+  readonly responseVia: string;
   /** Retries after the first attempt. */
   readonly maxRetries: number;
   /** Known-length bodies up to this size are buffered (replayable). */
@@ -126,8 +128,10 @@ export class ProxyExchange implements Dispatcher.DispatchHandler, RequestHeadInf
   readonly startedAt: number;
   /** The routed service (undefined for a fixed static target). */
   readonly service: string | undefined;
-  instance: ServiceInstance | undefined;
-  upstream: Upstream;
+  /** The request's sticky-session key: every attempt, retries included, is placed by it. */
+  readonly stickyKey: string | undefined;
+  instance: ServiceInstance | undefined = undefined;
+  upstream!: Upstream;
   /** Instance ids already tried, for retries. */
   tried: string[] | undefined;
   retries = 0;
@@ -135,6 +139,8 @@ export class ProxyExchange implements Dispatcher.DispatchHandler, RequestHeadInf
   contentLength = -1;
   chunked = false;
   expect = false;
+  /** Set while building the upstream headers when the request must not be forwarded. */
+  refusal: FleetgateError | undefined = undefined;
   flushHead = false;
   bodyMode: BodyMode = 'none';
   wroteToUpstream = false;
@@ -154,15 +160,18 @@ export class ProxyExchange implements Dispatcher.DispatchHandler, RequestHeadInf
   #clientGone = false;
   #drainListening = false;
 
+  /**
+   * Reads the request head (before an instance is chosen, so a refusal such as a `Via` loop costs
+   * no balancer decision): check {@link refusal}, then {@link start}.
+   */
   constructor(
     host: ExchangeHost,
     req: IncomingMessage,
     res: ServerResponse,
     match: RouteMatch,
-    instance: ServiceInstance | undefined,
-    upstream: Upstream,
     timeoutMs: number,
     startedAt: number,
+    stickyKey: string | undefined,
   ) {
     this.host = host;
     this.req = req;
@@ -171,17 +180,18 @@ export class ProxyExchange implements Dispatcher.DispatchHandler, RequestHeadInf
     this.match = match;
     this.path = match.upstreamPath;
     this.service = match.service;
-    this.instance = instance;
-    this.upstream = upstream;
+    this.stickyKey = stickyKey;
     this.timeoutMs = timeoutMs;
     this.startedAt = startedAt;
     this.#headers = buildUpstreamHeaders(req, host.headerOptions, this);
-    this.span = host.startSpan(this);
-    if (this.span !== undefined) this.#headers = withTraceContext(this.#headers, this.span);
   }
 
-  /** Starts forwarding: decides how the body travels, then dispatches the first attempt. */
-  start(): void {
+  /** Starts forwarding to `instance`: decides how the body travels, then dispatches the first attempt. */
+  start(instance: ServiceInstance | undefined, upstream: Upstream): void {
+    this.instance = instance;
+    this.upstream = upstream;
+    this.span = this.host.startSpan(this);
+    if (this.span !== undefined) this.#headers = withTraceContext(this.#headers, this.span);
     const res = this.res as ServerResponse & WithExchange;
     res[kExchange] = this;
     res.on('close', onResClose);
@@ -288,7 +298,13 @@ export class ProxyExchange implements Dispatcher.DispatchHandler, RequestHeadInf
     if (this.deadlineFifo !== undefined) this.host.deadlines.clear(this);
     this.#resume = resume;
     this.host.attemptOutcome(this, statusCode, undefined);
-    const headers = buildClientHeaders(rawHeaders, this.requestId, performance.now() - this.startedAt, this);
+    const headers = buildClientHeaders(
+      rawHeaders,
+      this.requestId,
+      performance.now() - this.startedAt,
+      this,
+      this.host.responseVia,
+    );
     writeHeadArray(this.res, statusCode, headers);
     this.responseStarted = true;
     if (this.flushHead) this.res.flushHeaders();

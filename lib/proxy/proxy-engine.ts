@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Clock } from '../clock.js';
 import { isPathFailure, normalizePath } from '../core/path-normalize.js';
 import { routingChannel } from '../diagnostics.js';
-import type { FleetgateError } from '../errors.js';
+import { FleetgateError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { ServiceInstance } from '../registry/model.js';
 import type { RegistryApi, RegistryChange } from '../registry/registry-api.js';
@@ -22,9 +22,9 @@ import { CircuitBreakers } from './circuit-breakers.js';
 import { type AttemptTarget, type ExchangeHost, ProxyExchange } from './forward-request.js';
 import { HeaderDeadlines } from './header-deadlines.js';
 import { OutlierDetector } from './outlier-detector.js';
-import type { UpstreamHeaderOptions } from './proxy-headers.js';
+import { type UpstreamHeaderOptions, upstreamHeaderOptions, viaEntry } from './proxy-headers.js';
 import type { ProxyMetricsSink, ResolvedProxyOptions, StickyOptions } from './proxy-options.js';
-import { newRequestId } from './request-ids.js';
+import { isSafeRequestId, newRequestId } from './request-ids.js';
 import { RetryBudget } from './retry-policy.js';
 import { settleShapes } from './settle-shape.js';
 import { stickyKeyOf } from './sticky-key.js';
@@ -59,6 +59,7 @@ export class ProxyEngine implements ExchangeHost, AsyncDisposable {
   readonly balancer: Balancer;
   readonly signals: InstanceHealthSignals;
   readonly headerOptions: UpstreamHeaderOptions;
+  readonly responseVia: string;
   readonly maxRetries: number;
   readonly bufferLimitBytes: number;
   readonly logger: Logger;
@@ -70,6 +71,7 @@ export class ProxyEngine implements ExchangeHost, AsyncDisposable {
   readonly #metrics: ProxyMetricsSink | undefined;
   readonly #tracing: boolean;
   readonly #staticTargets: ReadonlySet<string>;
+  readonly #refusedMethods: ReadonlySet<string>;
   readonly #panicThreshold: number;
   /** In-flight attempts per instance id, kept only for the least-connections balancer. */
   readonly #load: Map<string, number> | undefined;
@@ -101,7 +103,14 @@ export class ProxyEngine implements ExchangeHost, AsyncDisposable {
       isEjected: (service, id) => outliers.isEjected(service, id),
       isCircuitOpen: (service, id) => breakers.isOpen(service, id),
     };
-    this.headerOptions = Object.freeze({ preserveHost: opts.preserveHost });
+    this.headerOptions = upstreamHeaderOptions({
+      preserveHost: opts.preserveHost,
+      trustProxy: opts.trustProxy,
+      gatewayId: opts.gatewayId,
+      maxHops: opts.maxHops,
+    });
+    this.responseVia = viaEntry('1.1', opts.gatewayId);
+    this.#refusedMethods = new Set(opts.refuseMethods.map((m) => m.toUpperCase()));
     this.maxRetries = opts.retries.attempts;
     this.bufferLimitBytes = opts.retries.bufferLimitBytes;
     this.#timeoutMs = opts.timeoutMs;
@@ -133,14 +142,33 @@ export class ProxyEngine implements ExchangeHost, AsyncDisposable {
     }
     const norm = normalizePath((req as { originalUrl?: string }).originalUrl ?? req.url ?? '/');
     if (isPathFailure(norm)) {
-      this.#refuse(res, badPathError(norm.reason), req, undefined);
+      this.#refuse(res, badPathError(norm.reason), clientRequestId(req), undefined);
       return;
     }
     const method = req.method ?? 'GET';
     const match = this.table.match(method, norm.path, norm.query);
     if (match === undefined) {
       if (next !== undefined && this.#onNoMatch !== '404') next();
-      else this.#refuse(res, noRouteError(method, norm.path), req, undefined);
+      else this.#refuse(res, noRouteError(method, norm.path), clientRequestId(req), undefined);
+      return;
+    }
+    if (this.#refusedMethods.has(method)) {
+      this.#refuse(res, methodRefusedError(method), clientRequestId(req), match);
+      return;
+    }
+    settleShapes(req, res);
+    const sticky = this.#sticky;
+    const exchange = new ProxyExchange(
+      this,
+      req,
+      res,
+      match,
+      match.route.timeoutMs ?? this.#timeoutMs,
+      startedAt,
+      sticky === undefined || match.service === undefined ? undefined : stickyKeyOf(req, sticky),
+    );
+    if (exchange.refusal !== undefined) {
+      this.#refuse(res, exchange.refusal, exchange.requestId, match);
       return;
     }
     let instance: ServiceInstance | undefined;
@@ -148,28 +176,25 @@ export class ProxyEngine implements ExchangeHost, AsyncDisposable {
     if (match.service === undefined) {
       url = match.target!;
     } else {
-      if (this.#sticky !== undefined) this.#ctx.stickyKey = stickyKeyOf(req, this.#sticky);
-      const selection = this.#choose(match.service, this.table.instancesFor(match));
+      const selection = this.#choose(match.service, this.table.instancesFor(match), exchange.stickyKey);
       instance = selection.instance;
       if (selection.panic) this.#metrics?.recordPanicRouting?.(match.service);
       if (routingChannel.hasSubscribers) {
         routingChannel.publish({ type: 'route', method, path: norm.path, pattern: match.pattern, ...selection });
       }
       if (instance === undefined) {
-        this.#refuse(res, noHealthyInstanceError(match.service), req, match);
+        this.#refuse(res, noHealthyInstanceError(match.service), exchange.requestId, match);
         return;
       }
       url = instance.url;
     }
     this.budget.recordRequest();
-    settleShapes(req, res);
-    const timeoutMs = match.route.timeoutMs ?? this.#timeoutMs;
-    new ProxyExchange(this, req, res, match, instance, this.pools.get(url), timeoutMs, startedAt).start();
+    exchange.start(instance, this.pools.get(url));
   }
 
   /** Answers an error before anything was forwarded. */
-  #refuse(res: ServerResponse, error: FleetgateError, req: IncomingMessage, match: RouteMatch | undefined): void {
-    sendProxyError(res, error, clientRequestId(req) ?? newRequestId());
+  #refuse(res: ServerResponse, error: FleetgateError, requestId: string, match: RouteMatch | undefined): void {
+    sendProxyError(res, error, requestId);
     this.#metrics?.recordProxyRequest({
       service: match?.service ?? '-',
       route: match?.pattern ?? '-',
@@ -177,9 +202,14 @@ export class ProxyEngine implements ExchangeHost, AsyncDisposable {
     });
   }
 
-  #choose(service: string, candidates: readonly ServiceInstance[]) {
+  /**
+   * One balancer decision. The shared select/ctx objects are filled right before the synchronous
+   * pick, so nothing of one request (its sticky key) is left for another request's retry to read.
+   */
+  #choose(service: string, candidates: readonly ServiceInstance[], stickyKey: string | undefined) {
     const select = this.#select;
     select.service = service;
+    this.#ctx.stickyKey = stickyKey;
     return selectInstance(candidates, select);
   }
 
@@ -189,7 +219,7 @@ export class ProxyEngine implements ExchangeHost, AsyncDisposable {
     const tried = exchange.tried ?? [];
     const rest = this.table.instancesFor(match).filter((i) => !tried.includes(i.instanceId));
     if (rest.length === 0) return undefined;
-    const instance = this.#choose(match.service, rest).instance;
+    const instance = this.#choose(match.service, rest, exchange.stickyKey).instance;
     return instance === undefined ? undefined : { instance, upstream: this.pools.get(instance.url) };
   }
 
@@ -312,8 +342,13 @@ export class ProxyEngine implements ExchangeHost, AsyncDisposable {
   }
 }
 
-/** The client's X-Request-Id, echoed on errors answered before forwarding. */
-function clientRequestId(req: IncomingMessage): string | undefined {
+/** The request id echoed on errors answered before the headers are read: the client's when safe, else a new one. */
+function clientRequestId(req: IncomingMessage): string {
   const v = req.headers['x-request-id'];
-  return typeof v === 'string' && v !== '' ? v : undefined;
+  return typeof v === 'string' && isSafeRequestId(v) ? v : newRequestId();
+}
+
+/** 405: a method refused at the edge (`refuseMethods`). */
+function methodRefusedError(method: string): FleetgateError {
+  return new FleetgateError('ERR_FG_METHOD_NOT_ALLOWED', `${method} is not forwarded by this gateway`);
 }

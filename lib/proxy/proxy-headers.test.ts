@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import { describe, it } from 'node:test';
-import { listen, send } from '../test-support/http-test-kit.js';
 import {
   buildClientHeaders,
   buildUpstreamHeaders,
   type RequestHeadInfo,
-  setBodyHeaders,
-  writeHeadArray,
+  type UpstreamHeaderSettings,
+  upstreamHeaderOptions,
 } from './proxy-headers.js';
-import { isTraceparent, newTraceparent } from './request-ids.js';
+import { isSafeRequestId, isTraceparent, newTraceparent } from './request-ids.js';
+import { inspectVia, PROCESS_GATEWAY_ID, VIA_LOOP } from './via.js';
 
 function fakeReq(rawHeaders: string[], remoteAddress = '10.0.0.9', encrypted = false): IncomingMessage {
   return { rawHeaders, socket: { remoteAddress, encrypted } } as unknown as IncomingMessage;
@@ -25,7 +25,11 @@ function toMap(flat: string[]): Map<string, string[]> {
 }
 
 function info(): RequestHeadInfo {
-  return { requestId: '', contentLength: -1, chunked: false, expect: false };
+  return { requestId: '', contentLength: -1, chunked: false, expect: false, refusal: undefined };
+}
+
+function opts(settings: UpstreamHeaderSettings = {}) {
+  return upstreamHeaderOptions({ gatewayId: 'gw-test', ...settings });
 }
 
 describe('buildUpstreamHeaders', () => {
@@ -59,7 +63,7 @@ describe('buildUpstreamHeaders', () => {
           'Host',
           'gw.example',
         ]),
-        { preserveHost: false },
+        opts(),
         i,
       ),
     );
@@ -83,8 +87,8 @@ describe('buildUpstreamHeaders', () => {
     assert.equal(i.expect, true);
   });
 
-  it('adds X-Forwarded-* and keeps what a trusted hop set', () => {
-    const out = toMap(buildUpstreamHeaders(fakeReq(['Host', 'gw.example:8080']), { preserveHost: false }, info()));
+  it('adds X-Forwarded-* and extends what a trusted proxy set', () => {
+    const out = toMap(buildUpstreamHeaders(fakeReq(['Host', 'gw.example:8080']), opts(), info()));
     assert.deepEqual(out.get('x-forwarded-for'), ['10.0.0.9']);
     assert.deepEqual(out.get('x-forwarded-proto'), ['http']);
     assert.deepEqual(out.get('x-forwarded-host'), ['gw.example:8080']);
@@ -107,7 +111,7 @@ describe('buildUpstreamHeaders', () => {
           '10.0.0.9',
           true,
         ),
-        { preserveHost: true },
+        opts({ preserveHost: true, trustProxy: ['10.0.0.0/8'] }),
         info(),
       ),
     );
@@ -120,24 +124,130 @@ describe('buildUpstreamHeaders', () => {
   it('keeps or generates X-Request-Id and traceparent', () => {
     const tp = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
     const i = info();
-    const kept = toMap(
-      buildUpstreamHeaders(fakeReq(['X-Request-Id', 'abc', 'traceparent', tp]), { preserveHost: false }, i),
-    );
+    const kept = toMap(buildUpstreamHeaders(fakeReq(['X-Request-Id', 'abc', 'traceparent', tp]), opts(), i));
     assert.deepEqual(kept.get('x-request-id'), ['abc']);
     assert.deepEqual(kept.get('traceparent'), [tp]);
     assert.equal(i.requestId, 'abc');
 
     const j = info();
-    const made = toMap(buildUpstreamHeaders(fakeReq(['traceparent', 'garbage']), { preserveHost: false }, j));
+    const made = toMap(buildUpstreamHeaders(fakeReq(['traceparent', 'garbage']), opts(), j));
     assert.match(made.get('x-request-id')![0]!, /^[0-9a-f-]{36}$/);
     assert.equal(j.requestId, made.get('x-request-id')![0]);
     assert.equal(made.get('traceparent')!.length, 1);
     assert.match(made.get('traceparent')![0]!, /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
   });
 
+  it('an untrusted peer’s X-Forwarded-*, Forwarded and X-Real-IP are replaced by what the gateway saw', () => {
+    const sent = [
+      'Host',
+      'gw',
+      'X-Forwarded-For',
+      '6.6.6.6',
+      'X-Forwarded-Proto',
+      'https',
+      'X-Forwarded-Host',
+      'evil.example',
+      'Forwarded',
+      'for=6.6.6.6',
+      'X-Real-IP',
+      '6.6.6.6',
+    ];
+    const out = toMap(buildUpstreamHeaders(fakeReq(sent, '192.0.2.1'), opts({ trustProxy: ['10.0.0.0/8'] }), info()));
+    assert.deepEqual(out.get('x-forwarded-for'), ['192.0.2.1']);
+    assert.deepEqual(out.get('x-forwarded-proto'), ['http']);
+    assert.deepEqual(out.get('x-forwarded-host'), ['gw']);
+    assert.equal(out.has('forwarded') || out.has('x-real-ip'), false);
+    const trusted = toMap(
+      buildUpstreamHeaders(fakeReq(sent, '::ffff:10.1.1.1'), opts({ trustProxy: ['10.0.0.0/8'] }), info()),
+    );
+    assert.deepEqual(trusted.get('x-forwarded-for'), ['6.6.6.6, 10.1.1.1']);
+    assert.deepEqual(trusted.get('forwarded'), ['for=6.6.6.6']);
+    assert.deepEqual(trusted.get('x-real-ip'), ['6.6.6.6']);
+  });
+
+  it('a client’s Connection cannot strip the gateway’s own headers', () => {
+    const i = info();
+    const out = toMap(
+      buildUpstreamHeaders(
+        fakeReq([
+          'Host',
+          'gw',
+          'Connection',
+          'X-Forwarded-For, X-Request-Id, traceparent, X-Forwarded-Proto',
+          'connection',
+          'X-Forwarded-Host, Via, Content-Length, X-Custom',
+          'X-Request-Id',
+          'mine',
+          'X-Custom',
+          'gone',
+          'Content-Length',
+          '3',
+          'Via',
+          '1.1 other',
+        ]),
+        opts({ trustProxy: ['10.0.0.0/8'] }),
+        i,
+      ),
+    );
+    assert.deepEqual(out.get('x-forwarded-for'), ['10.0.0.9']);
+    assert.deepEqual(out.get('x-forwarded-proto'), ['http']);
+    assert.deepEqual(out.get('x-forwarded-host'), ['gw']);
+    assert.deepEqual(out.get('via'), ['1.1 gw-test'], 'the client’s own entries go, the gateway’s stays');
+    assert.match(out.get('x-request-id')?.[0] ?? '', /^[0-9a-f-]{36}$/);
+    assert.notEqual(i.requestId, 'mine');
+    assert.equal(out.get('traceparent')?.length, 1);
+    assert.equal(out.has('x-custom'), false, 'nominated client headers are dropped');
+    assert.deepEqual(out.get('content-length'), ['3'], 'framing is never nominated away');
+  });
+
+  it('keeps a short, safe X-Request-Id and replaces any other', () => {
+    for (const [sent, kept] of [
+      ['abc-123_x.y:z', true],
+      ['dGVzdA+/=', true],
+      ['a'.repeat(128), true],
+      ['a'.repeat(129), false],
+      ['a b', false],
+      ['id\u00e9', false],
+      ['<script>', false],
+    ] as const) {
+      const i = info();
+      const out = toMap(buildUpstreamHeaders(fakeReq(['X-Request-Id', sent]), opts(), i));
+      assert.equal(i.requestId === sent, kept, sent);
+      assert.deepEqual(out.get('x-request-id'), [i.requestId]);
+      assert.equal(isSafeRequestId(i.requestId), true);
+    }
+  });
+
+  it('adds Via with the gateway id and refuses its own id or too many hops', () => {
+    const refusal = (raw: string[], o = opts()) => {
+      const i = info();
+      buildUpstreamHeaders(fakeReq(raw), o, i);
+      return i.refusal;
+    };
+    const i = info();
+    const out = toMap(buildUpstreamHeaders(fakeReq(['Via', '1.0 a', 'Via', 'HTTP/2 b']), opts(), i));
+    assert.deepEqual(out.get('via'), ['1.0 a, HTTP/2 b, 1.1 gw-test']);
+    assert.equal(i.refusal, undefined);
+    const loop = refusal(['Via', '1.1 x, 1.1 gw-test (fleetgate)']);
+    assert.equal(loop?.code, 'ERR_FG_LOOP_DETECTED');
+    assert.equal(loop?.status, 508);
+    assert.equal(refusal(['Via', '1.1 a, 1.1 b'], opts({ maxHops: 3 })), undefined);
+    assert.equal(refusal(['Via', '1.1 a, 1.1 b, 1.1 c'], opts({ maxHops: 3 }))?.code, 'ERR_FG_LOOP_DETECTED');
+    // Nominating Via for removal does not hide a loop.
+    assert.equal(refusal(['Connection', 'via', 'Via', '1.1 gw-test'])?.code, 'ERR_FG_LOOP_DETECTED');
+  });
+
+  it('reports two Host headers', () => {
+    const i = info();
+    buildUpstreamHeaders(fakeReq(['Host', 'a', 'host', 'b']), opts(), i);
+    const refusal = i.refusal as { code: string; status: number } | undefined;
+    assert.equal(refusal?.code, 'ERR_FG_BAD_HEADER');
+    assert.equal(refusal?.status, 400);
+  });
+
   it('records the content length', () => {
     const i = info();
-    buildUpstreamHeaders(fakeReq(['Content-Length', '12']), { preserveHost: false }, i);
+    buildUpstreamHeaders(fakeReq(['Content-Length', '12']), opts(), i);
     assert.equal(i.contentLength, 12);
   });
 });
@@ -169,6 +279,7 @@ describe('buildClientHeaders', () => {
       'rid',
       1.234,
       sink,
+      '1.1 gw-test',
     );
     const m = toMap(out);
     assert.equal(m.has('connection') || m.has('x-hop') || m.has('keep-alive'), false);
@@ -180,61 +291,70 @@ describe('buildClientHeaders', () => {
     assert.equal(sink.flushHead, false);
   });
 
+  it('an upstream’s Connection cannot strip X-Gateway, Server-Timing, Via or the request id', () => {
+    const m = toMap(
+      buildClientHeaders(
+        [
+          b('Connection'),
+          b('x-gateway, server-timing, via, x-request-id, x-up'),
+          b('X-Request-Id'),
+          b('up'),
+          b('X-Up'),
+          b('1'),
+          b('Via'),
+          b('1.1 inner'),
+        ],
+        'rid',
+        0,
+        { flushHead: false },
+        '1.1 gw-test',
+      ),
+    );
+    assert.deepEqual(m.get('x-gateway'), ['fleetgate']);
+    assert.equal(m.get('server-timing')?.length, 1);
+    assert.deepEqual(m.get('via'), ['1.1 gw-test']);
+    assert.deepEqual(m.get('x-request-id'), ['rid']);
+    assert.equal(m.has('x-up'), false);
+    const kept = toMap(buildClientHeaders([b('Via'), b('1.1 inner')], 'rid', 0, { flushHead: false }, '1.1 gw-test'));
+    assert.deepEqual(kept.get('via'), ['1.1 inner, 1.1 gw-test']);
+  });
+
   it('flushes the head of event streams and bodies of unknown length, keeps an upstream request id', () => {
     const sink = { flushHead: false };
     const m = toMap(
-      buildClientHeaders([b('content-type'), b('text/event-stream'), b('x-request-id'), b('up')], 'rid', 0, sink),
+      buildClientHeaders(
+        [b('content-type'), b('text/event-stream'), b('x-request-id'), b('up')],
+        'rid',
+        0,
+        sink,
+        '1.1 gw-test',
+      ),
     );
     assert.equal(sink.flushHead, true);
     assert.deepEqual(m.get('x-request-id'), ['up']);
   });
 });
 
-describe('setBodyHeaders', () => {
-  it('replaces length, drops the encoding, optionally the type', () => {
-    const out = toMap(
-      setBodyHeaders(
-        ['Content-Length', '99', 'Content-Encoding', 'gzip', 'Content-Type', 'text/plain; charset=latin1', 'X', '1'],
-        5,
-        'text/plain; charset=utf-8',
-      ),
-    );
-    assert.deepEqual(out.get('content-length'), ['5']);
-    assert.equal(out.has('content-encoding'), false);
-    assert.deepEqual(out.get('content-type'), ['text/plain; charset=utf-8']);
-    assert.deepEqual(out.get('x'), ['1']);
+describe('Via', () => {
+  it('counts entries, skipping comments with commas, and finds the gateway’s own id', () => {
+    assert.equal(inspectVia('1.1 a', 'me'), 1);
+    assert.equal(inspectVia('1.0 fred, 1.1 p.example.net (Apache/1.1, x), HTTP/2 me2', 'me'), 3);
+    assert.equal(inspectVia(' , ,1.1 a,,', 'me'), 1);
+    assert.equal(inspectVia('1.1 a, 1.1 me (fleetgate)', 'me'), VIA_LOOP);
+    assert.equal(inspectVia('1.1 mee', 'me'), 1);
+    assert.equal(inspectVia('', 'me'), 0);
+    assert.match(PROCESS_GATEWAY_ID, /^fleetgate-[0-9a-f]{10}$/);
   });
-});
 
-describe('writeHeadArray', () => {
-  it('keeps repeated names with and without headers a framework set first', async () => {
-    const server = await listen((req, res) => {
-      if (req.url === '/preset') {
-        res.setHeader('X-Powered-By', 'framework');
-        res.setHeader('X-Frame', 'keep');
-      }
-      writeHeadArray(res, 201, [
-        'Set-Cookie',
-        'a=1',
-        'X-Powered-By',
-        'upstream',
-        'set-cookie',
-        'b=2',
-        'Set-Cookie',
-        'c=3',
-      ]);
-      res.end();
-    });
-    try {
-      for (const path of ['/plain', '/preset']) {
-        const res = await send(server.url + path);
-        assert.equal(res.status, 201);
-        assert.deepEqual(res.headers['set-cookie'], ['a=1', 'b=2', 'c=3'], path);
-        assert.equal(res.headers['x-powered-by'], 'upstream', path);
-      }
-      assert.equal((await send(`${server.url}/preset`)).headers['x-frame'], 'keep');
-    } finally {
-      await server.close();
+  it('refuses bad gateway ids and hop limits', () => {
+    for (const bad of [
+      { gatewayId: 'a b' },
+      { gatewayId: '' },
+      { gatewayId: 'x,y' },
+      { maxHops: 0 },
+      { maxHops: 1.5 },
+    ]) {
+      assert.throws(() => upstreamHeaderOptions(bad), { code: 'ERR_FG_INVALID_CONFIG' }, JSON.stringify(bad));
     }
   });
 });

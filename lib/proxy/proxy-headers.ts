@@ -1,13 +1,23 @@
 /**
- * Header handling on both legs of a proxied request (DESIGN.md §4): hop-by-hop headers (and
- * those named in `Connection`) dropped, `X-Forwarded-For/Proto/Host` added, `X-Request-Id` and
- * `traceparent` kept or generated, and the response stamped with `X-Gateway` and
- * `Server-Timing`. Headers are flat `[name, value, …]` arrays built with plain loops: no
+ * Header handling on both legs of a proxied request (DESIGN.md §4, docs/forwarded-headers.md).
+ *
+ * Upstream: hop-by-hop headers and the ones the client's `Connection` names are dropped FIRST,
+ * then the gateway adds its own (`X-Forwarded-For/Proto/Host`, `Via`, `X-Request-Id`,
+ * `traceparent`), which no `Connection` can therefore strip. `X-Forwarded-*`, `Forwarded` and
+ * `X-Real-IP` are extended only when the socket peer is a trusted proxy (lib/core/client-address.ts)
+ * and replaced by what the gateway saw otherwise. Two `Host` headers and a `Via` loop are found
+ * on the way and reported in {@link RequestHeadInfo.refusal}.
+ *
+ * Downstream: the same for the upstream's `Connection`, then `X-Gateway`, `Server-Timing` and
+ * `Via` are stamped. Headers are flat `[name, value, …]` arrays built with plain loops: no
  * objects, no regexes on the request path.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import { isTraceparent, newRequestId, newTraceparent } from './request-ids.js';
+import { ClientAddressResolver, normaliseIp } from '../core/client-address.js';
+import { FleetgateError } from '../errors.js';
+import { isSafeRequestId, isTraceparent, newRequestId, newTraceparent } from './request-ids.js';
+import { DEFAULT_MAX_HOPS, inspectVia, isGatewayId, loopError, PROCESS_GATEWAY_ID, VIA_LOOP } from './via.js';
 
 const DROP = 1;
 const CONNECTION = 2;
@@ -21,6 +31,9 @@ const CONTENT_LENGTH = 9;
 const TRANSFER_ENCODING = 10;
 const EXPECT = 11;
 const CONTENT_TYPE = 12;
+const VIA = 13;
+/** Other forwarding headers: passed on from trusted proxies only. */
+const FORWARDED = 14;
 
 /** Request header name (lower case) → what to do with it. */
 const REQUEST_ACTIONS: Record<string, number> = Object.assign(Object.create(null), {
@@ -37,8 +50,11 @@ const REQUEST_ACTIONS: Record<string, number> = Object.assign(Object.create(null
   'x-forwarded-for': XFF,
   'x-forwarded-proto': XF_PROTO,
   'x-forwarded-host': XF_HOST,
+  forwarded: FORWARDED,
+  'x-real-ip': FORWARDED,
   'x-request-id': REQUEST_ID,
   traceparent: TRACEPARENT,
+  via: VIA,
   'content-length': CONTENT_LENGTH,
 });
 
@@ -53,13 +69,17 @@ const RESPONSE_ACTIONS: Record<string, number> = Object.assign(Object.create(nul
   upgrade: DROP,
   'transfer-encoding': DROP,
   'x-request-id': REQUEST_ID,
+  via: VIA,
   'content-length': CONTENT_LENGTH,
   'content-type': CONTENT_TYPE,
 });
 
+/** Names a `Connection` header may not take away: message framing and the target host. */
+const FRAMING: ReadonlySet<string> = new Set(['content-length', 'transfer-encoding', 'host']);
+
 /** What {@link buildUpstreamHeaders} learnt about the request while copying its headers. */
 export interface RequestHeadInfo {
-  /** `X-Request-Id`: the client's, or a generated one. */
+  /** `X-Request-Id`: the client's when it is safe to keep, or a generated one. */
   requestId: string;
   /** `Content-Length` of the client's body; -1 when absent. */
   contentLength: number;
@@ -67,17 +87,59 @@ export interface RequestHeadInfo {
   chunked: boolean;
   /** The client sent `Expect` (e.g. `100-continue`). */
   expect: boolean;
+  /** Why the request must not be forwarded (two `Host` headers, a `Via` loop); undefined when it may. */
+  refusal: FleetgateError | undefined;
 }
 
 /** How the gateway presents itself upstream. */
 export interface UpstreamHeaderOptions {
   /** Send the client's `Host` upstream instead of the instance's own. @default false */
   preserveHost: boolean;
+  /** Whose `X-Forwarded-*` are believed (the shared `trustProxy`). @default nobody */
+  clients: ClientAddressResolver;
+  /** The gateway's `received-by` in `Via`. @default PROCESS_GATEWAY_ID */
+  gatewayId: string;
+  /** Requests already carrying this many `Via` entries are refused (508). @default DEFAULT_MAX_HOPS */
+  maxHops: number;
+}
+
+/** What {@link upstreamHeaderOptions} accepts. */
+export interface UpstreamHeaderSettings {
+  preserveHost?: boolean;
+  /** CIDRs or names (lib/core/client-address.ts), or a resolver built already. */
+  trustProxy?: ClientAddressResolver | false | readonly string[];
+  gatewayId?: string;
+  maxHops?: number;
+}
+
+/**
+ * Validated, frozen {@link UpstreamHeaderOptions}.
+ * @throws FleetgateError `ERR_FG_INVALID_CONFIG` for a bad gateway id, hop limit or trust list.
+ * @example upstreamHeaderOptions({ trustProxy: ['10.0.0.0/8'], gatewayId: 'edge-1' })
+ */
+export function upstreamHeaderOptions(settings: UpstreamHeaderSettings = {}): Readonly<UpstreamHeaderOptions> {
+  const { trustProxy, gatewayId = PROCESS_GATEWAY_ID, maxHops = DEFAULT_MAX_HOPS } = settings;
+  if (!isGatewayId(gatewayId)) {
+    throw new FleetgateError('ERR_FG_INVALID_CONFIG', `gatewayId ${JSON.stringify(gatewayId)} is not a token`, {
+      details: { option: 'gatewayId', expected: "letters, digits and !#$%&'*+.^_`|~- (at most 64)" },
+    });
+  }
+  if (!(Number.isInteger(maxHops) && maxHops >= 1)) {
+    throw new FleetgateError('ERR_FG_INVALID_CONFIG', `maxHops must be an integer ≥ 1, got ${String(maxHops)}`, {
+      details: { option: 'maxHops' },
+    });
+  }
+  return Object.freeze({
+    preserveHost: settings.preserveHost ?? false,
+    clients: trustProxy instanceof ClientAddressResolver ? trustProxy : new ClientAddressResolver(trustProxy ?? false),
+    gatewayId,
+    maxHops,
+  });
 }
 
 /**
  * Copies the client's request headers for the upstream request.
- * @param info receives the request id, body framing and expectation found on the way.
+ * @param info receives the request id, body framing, expectation and any refusal found on the way.
  * @returns a flat `[name, value, …]` array for undici's `dispatch`.
  */
 export function buildUpstreamHeaders(
@@ -86,17 +148,22 @@ export function buildUpstreamHeaders(
   info: RequestHeadInfo,
 ): string[] {
   const raw = req.rawHeaders;
-  const out: string[] = [];
+  let out: string[] = [];
   let connection: string | undefined;
   let xff: string | undefined;
   let proto: string | undefined;
   let fwdHost: string | undefined;
   let host: string | undefined;
+  let hosts = 0;
   let requestId: string | undefined;
-  let traceparent = false;
+  let traceparent: string | undefined;
+  let via: string | undefined;
+  let length: string | undefined;
+  let forwarded: string[] | undefined;
   info.contentLength = -1;
   info.chunked = false;
   info.expect = false;
+  info.refusal = undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const value = raw[i + 1]!;
@@ -110,10 +177,8 @@ export function buildUpstreamHeaders(
         connection = connection === undefined ? value : `${connection},${value}`;
         break;
       case HOST:
-        if (host === undefined) {
-          host = value;
-          if (options.preserveHost) out.push(name, value);
-        }
+        hosts++;
+        if (host === undefined) host = value;
         break;
       case XFF:
         xff = xff === undefined ? value : `${xff}, ${value}`;
@@ -124,22 +189,23 @@ export function buildUpstreamHeaders(
       case XF_HOST:
         if (fwdHost === undefined) fwdHost = value;
         break;
+      case FORWARDED:
+        if (forwarded === undefined) forwarded = [name, value];
+        else forwarded.push(name, value);
+        break;
       case REQUEST_ID:
-        if (requestId === undefined && value !== '') {
-          requestId = value;
-          out.push(name, value);
-        }
+        if (requestId === undefined && value !== '') requestId = value;
         break;
       case TRACEPARENT:
-        if (!traceparent && isTraceparent(value)) {
-          traceparent = true;
-          out.push(name, value);
-        }
+        if (traceparent === undefined && isTraceparent(value)) traceparent = value;
+        break;
+      case VIA:
+        via = via === undefined ? value : `${via}, ${value}`;
         break;
       case CONTENT_LENGTH:
-        if (info.contentLength < 0) {
+        if (length === undefined) {
+          length = value;
           info.contentLength = Number(value);
-          out.push(name, value);
         }
         break;
       case TRANSFER_ENCODING:
@@ -152,18 +218,84 @@ export function buildUpstreamHeaders(
         break;
     }
   }
+  if (hosts > 1) info.refusal = duplicateHostError(hosts);
+  // The loop check reads every Via entry, also those the client nominates for removal.
+  if (via !== undefined) {
+    const hops = inspectVia(via, options.gatewayId);
+    if (hops === VIA_LOOP || hops >= options.maxHops) {
+      info.refusal ??= loopError(hops, options.gatewayId, options.maxHops);
+    }
+  }
+  const named = connection === undefined ? undefined : connectionNames(connection);
+  if (named !== undefined) {
+    // Before the gateway's own headers are added, so a client can remove only what it sent.
+    out = dropNamed(out, named);
+    if (named.includes('x-forwarded-for')) xff = undefined;
+    if (named.includes('x-forwarded-proto')) proto = undefined;
+    if (named.includes('x-forwarded-host')) fwdHost = undefined;
+    if (named.includes('x-request-id')) requestId = undefined;
+    if (named.includes('traceparent')) traceparent = undefined;
+    if (named.includes('via')) via = undefined;
+    if (forwarded !== undefined) forwarded = dropNamed(forwarded, named);
+  }
+  if (length !== undefined) out.push('content-length', length);
+  if (options.preserveHost && host !== undefined) out.push('host', host);
   const remote = req.socket.remoteAddress;
-  if (remote !== undefined) xff = xff === undefined ? remote : `${xff}, ${remote}`;
-  if (xff !== undefined) out.push('x-forwarded-for', xff);
+  const trusted = options.clients.enabled && options.clients.trusts(remote);
+  if (trusted) {
+    if (forwarded !== undefined) for (let i = 0; i < forwarded.length; i++) out.push(forwarded[i]!);
+  } else {
+    xff = undefined;
+    proto = undefined;
+    fwdHost = undefined;
+  }
+  const peer = remote === undefined ? undefined : (normaliseIp(remote) ?? remote);
+  if (peer !== undefined) out.push('x-forwarded-for', xff === undefined ? peer : `${xff}, ${peer}`);
+  else if (xff !== undefined) out.push('x-forwarded-for', xff);
   out.push('x-forwarded-proto', proto ?? ((req.socket as TLSSocket).encrypted === true ? 'https' : 'http'));
   if (fwdHost !== undefined || host !== undefined) out.push('x-forwarded-host', (fwdHost ?? host)!);
-  if (requestId === undefined) {
-    requestId = newRequestId();
-    out.push('x-request-id', requestId);
-  }
-  if (!traceparent) out.push('traceparent', newTraceparent());
+  const entry = viaEntry(req.httpVersion, options.gatewayId);
+  out.push('via', via === undefined ? entry : `${via}, ${entry}`);
+  if (requestId === undefined || !isSafeRequestId(requestId)) requestId = newRequestId();
+  out.push('x-request-id', requestId, 'traceparent', traceparent ?? newTraceparent());
   info.requestId = requestId;
-  return connection === undefined ? out : dropConnectionNamed(out, connection);
+  return out;
+}
+
+/** The names {@link forwardedHeaders} returns. */
+const FORWARDING_NAMES: ReadonlySet<string> = new Set([
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'forwarded',
+  'x-real-ip',
+  'via',
+]);
+
+/**
+ * Only the forwarding headers (`X-Forwarded-*`, `Via`, and `Forwarded`/`X-Real-IP` from trusted
+ * proxies) exactly as {@link buildUpstreamHeaders} would send them, lower-case names: for
+ * connections the gateway opens on a client's behalf (WebSocket message-routing links).
+ * @example new WebSocket(url, { headers: forwardedHeaders(req, options) })
+ */
+export function forwardedHeaders(req: IncomingMessage, options: UpstreamHeaderOptions): Record<string, string> {
+  const info: RequestHeadInfo = { requestId: '', contentLength: -1, chunked: false, expect: false, refusal: undefined };
+  const all = buildUpstreamHeaders(req, options, info);
+  const out: Record<string, string> = {};
+  for (let i = 0; i < all.length; i += 2) {
+    const name = all[i]!.toLowerCase();
+    if (FORWARDING_NAMES.has(name)) out[name] = out[name] === undefined ? all[i + 1]! : `${out[name]}, ${all[i + 1]}`;
+  }
+  return out;
+}
+
+/** This gateway's `Via` entry for a message received over HTTP/`version`. */
+export function viaEntry(version: string | undefined, gatewayId: string): string {
+  return `${version === undefined || version === '1.1' ? '1.1' : version} ${gatewayId}`;
+}
+
+function duplicateHostError(count: number): FleetgateError {
+  return new FleetgateError('ERR_FG_BAD_HEADER', `the request has ${count} Host headers; exactly one is allowed`);
 }
 
 /** What {@link buildClientHeaders} learnt about the response while copying its headers. */
@@ -174,18 +306,21 @@ export interface ResponseHeadInfo {
 
 /**
  * Copies the upstream's response headers (undici's raw `Buffer`s, decoded as latin1 so bytes
- * pass through unchanged) for the client, and stamps `X-Gateway`, `Server-Timing` and, when the
- * upstream did not set it, `X-Request-Id`.
+ * pass through unchanged) for the client, and stamps `X-Gateway`, `Server-Timing`, `Via` and,
+ * when the upstream did not set it, `X-Request-Id`.
  * @param elapsedMs time spent at the gateway up to the response head.
+ * @param via this gateway's `Via` entry ({@link viaEntry}).
  */
 export function buildClientHeaders(
   raw: readonly (Buffer | string)[],
   requestId: string,
   elapsedMs: number,
   info: ResponseHeadInfo,
+  via: string,
 ): string[] {
-  const out: string[] = [];
+  let out: string[] = [];
   let connection: string | undefined;
+  let upstreamVia: string | undefined;
   let sawRequestId = false;
   let sawLength = false;
   let eventStream = false;
@@ -199,94 +334,58 @@ export function buildClientHeaders(
         connection = connection === undefined ? value : `${connection},${value}`;
         continue;
       }
+      if (action === VIA) {
+        upstreamVia = upstreamVia === undefined ? value : `${upstreamVia}, ${value}`;
+        continue;
+      }
       if (action === REQUEST_ID) sawRequestId = true;
       else if (action === CONTENT_LENGTH) sawLength = true;
       else if (value.startsWith('text/event-stream')) eventStream = true;
     }
     out.push(name, value);
   }
-  out.push('x-gateway', 'fleetgate', 'server-timing', `gateway;dur=${elapsedMs.toFixed(2)}`);
+  const named = connection === undefined ? undefined : connectionNames(connection);
+  if (named !== undefined) {
+    out = dropNamed(out, named);
+    if (named.includes('x-request-id')) sawRequestId = false;
+    if (named.includes('via')) upstreamVia = undefined;
+  }
+  out.push(
+    'x-gateway',
+    'fleetgate',
+    'server-timing',
+    `gateway;dur=${elapsedMs.toFixed(2)}`,
+    'via',
+    upstreamVia === undefined ? via : `${upstreamVia}, ${via}`,
+  );
   if (!sawRequestId) out.push('x-request-id', requestId);
   info.flushHead = eventStream || !sawLength;
-  return connection === undefined ? out : dropConnectionNamed(out, connection);
+  return out;
 }
 
 /**
- * Removes the headers a `Connection` header names (RFC 9110 §7.6.1); `close`/`keep-alive` name
- * no header and leave the list untouched, which is the common case.
+ * The header names a `Connection` value nominates (RFC 9110 §7.6.1), lower case; undefined when
+ * it names none (`close`, `keep-alive`: the common case). Framing headers and `Host` are never
+ * nominated away.
  */
-function dropConnectionNamed(headers: string[], connection: string): string[] {
+export function connectionNames(connection: string): string[] | undefined {
   if (connection.length <= 10) {
     const only = connection.toLowerCase();
-    if (only === 'keep-alive' || only === 'close') return headers;
+    if (only === 'keep-alive' || only === 'close') return undefined;
   }
   const names: string[] = [];
   for (const token of connection.split(',')) {
     const t = token.trim().toLowerCase();
-    if (t !== '' && t !== 'close' && t !== 'keep-alive') names.push(t);
+    if (t !== '' && t !== 'close' && t !== 'keep-alive' && !FRAMING.has(t)) names.push(t);
   }
-  if (names.length === 0) return headers;
+  return names.length === 0 ? undefined : names;
+}
+
+/** `headers` without the pairs whose (case-insensitive) name is in `names`. */
+function dropNamed(headers: string[], names: readonly string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < headers.length; i += 2) {
     if (!names.includes(headers[i]!.toLowerCase())) out.push(headers[i]!, headers[i + 1]!);
-  }
-  return out;
-}
-
-/**
- * Replaces the body framing headers after the body was re-serialised: drops `Content-Length`
- * and `Content-Encoding` (the parser already decoded it) and sets the new length.
- */
-export function setBodyHeaders(headers: string[], length: number, contentType?: string): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < headers.length; i += 2) {
-    const lower = headers[i]!.toLowerCase();
-    if (lower === 'content-length' || lower === 'content-encoding') continue;
-    if (contentType !== undefined && lower === 'content-type') continue;
-    out.push(headers[i]!, headers[i + 1]!);
-  }
-  out.push('content-length', String(length));
-  if (contentType !== undefined) out.push('content-type', contentType);
-  return out;
-}
-
-/**
- * `res.writeHead(status, flatArray)`, keeping repeated names (`Set-Cookie`) even when a framework
- * already set headers (Express's `X-Powered-By`): Node then merges pair by pair through
- * `setHeader`, which would keep only the last value of a repeated name, so repeats are grouped
- * into one array value first. Names the upstream sends override preset ones.
- */
-export function writeHeadArray(res: ServerResponse, status: number, headers: string[]): void {
-  if (res.getHeaderNames().length === 0) {
-    res.writeHead(status, headers);
-    return;
-  }
-  res.writeHead(status, groupRepeats(headers));
-}
-
-/** `[a, 1, b, 2, a, 3]` → `[a, [1, 3], b, 2]` (case-insensitive names); the input when nothing repeats. */
-function groupRepeats(headers: string[]): (string | string[])[] {
-  const n = headers.length;
-  let repeats = false;
-  const lower: string[] = new Array(n / 2);
-  for (let i = 0; i < n; i += 2) {
-    const name = headers[i]!.toLowerCase();
-    for (let j = 0; j < i / 2 && !repeats; j++) if (lower[j] === name) repeats = true;
-    lower[i / 2] = name;
-  }
-  if (!repeats) return headers;
-  const out: (string | string[])[] = [];
-  const at = new Map<string, number>();
-  for (let i = 0; i < n; i += 2) {
-    const name = lower[i / 2]!;
-    const seen = at.get(name);
-    if (seen === undefined) {
-      at.set(name, out.length);
-      out.push(headers[i]!, headers[i + 1]!);
-    } else {
-      const prev = out[seen + 1]!;
-      out[seen + 1] = Array.isArray(prev) ? [...prev, headers[i + 1]!] : [prev, headers[i + 1]!];
-    }
   }
   return out;
 }

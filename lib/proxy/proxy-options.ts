@@ -5,6 +5,7 @@
 
 import type { ConnectionOptions } from 'node:tls';
 import { type Clock, realClock } from '../clock.js';
+import type { TrustProxy } from '../core/client-address.js';
 import { mergeDefined } from '../core/options-merge.js';
 import { FleetgateError } from '../errors.js';
 import { type UpstreamTlsOptions, upstreamTlsOptions } from '../http/upstream-tls.js';
@@ -16,8 +17,10 @@ import type { ProxyRequestRecord } from '../telemetry/metrics.js';
 import type { DroppedFrameRecord } from '../websocket/dropped-frames.js';
 import { BREAKER_DEFAULTS, type BreakerOptions } from './circuit-breakers.js';
 import { OUTLIER_DEFAULTS, type OutlierOptions } from './outlier-detector.js';
+import { upstreamHeaderOptions } from './proxy-headers.js';
 import { RETRY_DEFAULTS, type RetryOptions } from './retry-policy.js';
 import type { ProxyWebSocketOptions } from './upgrade-wiring.js';
+import { DEFAULT_MAX_HOPS, PROCESS_GATEWAY_ID } from './via.js';
 
 /** Where the sticky balancer finds a request's key. */
 export interface StickyOptions {
@@ -66,6 +69,27 @@ export interface DiscoveryProxyOptions {
   upstreamTls: UpstreamTlsOptions | undefined;
   /** Send the client's Host header upstream (else the instance's host; the original goes in X-Forwarded-Host). @default false */
   preserveHost: boolean;
+  /**
+   * The proxies in front of the gateway (CIDRs or `loopback`/`private`/`linklocal`;
+   * `TRUSTED_PROXIES` in the bin): their `X-Forwarded-*`, `Forwarded` and `X-Real-IP` are extended
+   * and passed on; everyone else's are replaced by what the gateway saw (docs/forwarded-headers.md).
+   * @default false (nobody)
+   */
+  trustProxy: TrustProxy;
+  /**
+   * This gateway's name in `Via`; a request already carrying it is a loop and gets 508
+   * `ERR_FG_LOOP_DETECTED`. A token of at most 64 characters (`GATEWAY_NAME` in the bin).
+   * @default a random id per process, `fleetgate-<10 hex>`
+   */
+  gatewayId: string;
+  /** A request already carrying this many `Via` entries is refused with 508 (`GATEWAY_MAX_HOPS`). @default 10 */
+  maxHops: number;
+  /**
+   * Methods answered 405 `ERR_FG_METHOD_NOT_ALLOWED` instead of being forwarded; `[]` forwards
+   * everything. (`CONNECT` never reaches a `request` handler in node:http; the bin answers it 405.)
+   * @default ['TRACE', 'CONNECT']
+   */
+  refuseMethods: readonly string[];
   /** Retries and the retry budget. @default RETRY_DEFAULTS */
   retries: Partial<RetryOptions>;
   /** Passive outlier ejection. @default OUTLIER_DEFAULTS */
@@ -119,6 +143,10 @@ export const DISCOVERY_PROXY_DEFAULTS: Readonly<DiscoveryProxyOptions> = Object.
   keepAliveTimeoutMs: 4000,
   upstreamTls: undefined,
   preserveHost: false,
+  trustProxy: false,
+  gatewayId: PROCESS_GATEWAY_ID,
+  maxHops: DEFAULT_MAX_HOPS,
+  refuseMethods: Object.freeze(['TRACE', 'CONNECT']),
   retries: RETRY_DEFAULTS,
   outlier: Object.freeze({
     consecutiveFailures: OUTLIER_DEFAULTS.consecutiveFailures,
@@ -193,6 +221,10 @@ export function resolveProxyOptions(options: Partial<DiscoveryProxyOptions> = {}
     }
   }
   if (!Array.isArray(opts.staticRoutes)) invalid('staticRoutes must be an array');
+  if (!Array.isArray(opts.refuseMethods) || !opts.refuseMethods.every((m) => typeof m === 'string'))
+    invalid('refuseMethods must be an array of method names');
+  // Throws ERR_FG_INVALID_CONFIG naming gatewayId, maxHops or trustProxy.
+  upstreamHeaderOptions(opts);
   const vw = opts.versionWeights;
   if (vw !== undefined) {
     if (opts.balancer !== 'weighted') invalid(`versionWeights needs the weighted balancer, got ${opts.balancer}`);

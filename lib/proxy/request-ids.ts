@@ -19,6 +19,32 @@ function take(bytes: number): number {
   return at;
 }
 
+/** Longest client `X-Request-Id` the gateway keeps; longer ones are replaced. */
+export const MAX_REQUEST_ID_LENGTH = 128;
+
+/** 1 for the characters a kept request id may contain. */
+const SAFE_ID_CHAR = new Uint8Array(128);
+for (const ch of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._:+/=') {
+  SAFE_ID_CHAR[ch.charCodeAt(0)] = 1;
+}
+
+/**
+ * Whether a client's `X-Request-Id` may be kept (forwarded, echoed, logged): 1 to 128 characters
+ * of `A-Z a-z 0-9 - . _ : + / =` (UUIDs, ULIDs, base64 and dotted trace ids fit). Anything else is
+ * replaced by a generated id, so a client cannot smuggle 8 KB or control characters into every log
+ * line and response.
+ * @example isSafeRequestId('7f9c1b2e-…') // true; isSafeRequestId('a b') // false
+ */
+export function isSafeRequestId(value: string): boolean {
+  const n = value.length;
+  if (n === 0 || n > MAX_REQUEST_ID_LENGTH) return false;
+  for (let i = 0; i < n; i++) {
+    const c = value.charCodeAt(i);
+    if (c >= 0x80 || SAFE_ID_CHAR[c] !== 1) return false;
+  }
+  return true;
+}
+
 /**
  * A fresh request id (UUID v4).
  * @example res.setHeader('x-request-id', newRequestId());

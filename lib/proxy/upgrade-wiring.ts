@@ -20,7 +20,19 @@ import { proxyClosedError } from './upstream-error.js';
  * upstream TLS are the proxy's.
  */
 export type ProxyWebSocketOptions = Partial<
-  Omit<WebSocketGatewayOptions, 'registry' | 'routeTable' | 'signals' | 'clock' | 'logger' | 'upstreamTls' | 'metrics'>
+  Omit<
+    WebSocketGatewayOptions,
+    | 'registry'
+    | 'routeTable'
+    | 'signals'
+    | 'clock'
+    | 'logger'
+    | 'upstreamTls'
+    | 'metrics'
+    | 'trustProxy'
+    | 'gatewayId'
+    | 'maxHops'
+  >
 >;
 
 /** What {@link ProxyUpgrades} hands the gateway: the `websocket` option plus the proxy's `upstreamTls` and `metrics`. */
@@ -107,6 +119,10 @@ export class ProxyUpgrades implements AsyncDisposable {
       registry: engine.registry,
       routeTable: engine.table,
       signals: engine.signals,
+      // Upgrades are forwarded as the proxy forwards HTTP: same trusted proxies, same Via identity.
+      trustProxy: engine.headerOptions.clients.cidrs,
+      gatewayId: engine.headerOptions.gatewayId,
+      maxHops: engine.headerOptions.maxHops,
       clock: this.#clock,
       logger: this.#logger,
     });

@@ -6,7 +6,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import { ERROR_CODES, type ErrorCode, FleetgateError } from '../errors.js';
-import { writeHeadArray } from './proxy-headers.js';
+import { writeHeadArray } from './header-lists.js';
 
 /**
  * The code for a refused request target. `ERR_FG_BAD_PATH` once the lead adds it to

@@ -18,6 +18,7 @@ import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { isPathFailure, normalizePath } from '../core/path-normalize.js';
 import type { ErrorCode } from '../errors.js';
+import { forwardedHeaders } from '../proxy/proxy-headers.js';
 import type { RegistryApi } from '../registry/registry-api.js';
 import { RouteTable } from '../routing/route-table.js';
 import type { RouteMatch } from '../routing/types.js';
@@ -166,9 +167,6 @@ export class MessageRouter {
       ws.close(CLOSE_GOING_AWAY, 'gateway shutting down');
       return;
     }
-    const remote = req.socket.remoteAddress;
-    const prior = req.headers['x-forwarded-for'];
-    const xff = [typeof prior === 'string' ? prior : undefined, remote].filter((v) => v !== undefined).join(', ');
     const connectionId = randomUUID();
     const session: ClientSession = {
       ws,
@@ -176,12 +174,8 @@ export class MessageRouter {
       codec: codecFor(ws.protocol),
       lost: new Set(),
       asked: new ServerRequests(),
-      headers: {
-        'x-fleetgate-connection': connectionId,
-        'x-forwarded-proto': 'ws',
-        ...(xff === '' ? {} : { 'x-forwarded-for': xff }),
-        ...(req.headers.host === undefined ? {} : { 'x-forwarded-host': req.headers.host }),
-      },
+      // The same X-Forwarded-* (trusted proxies extended, others replaced) and Via as HTTP gets.
+      headers: { ...forwardedHeaders(req, o.forwarding), 'x-fleetgate-connection': connectionId },
       links: new Map(),
       budget:
         o.messagesPerSecond > 0

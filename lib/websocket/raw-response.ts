@@ -26,9 +26,10 @@ const MAX_RELAYED_BODY = 64 * 1024;
 
 /**
  * Answers an upgrade request with `error` as `{"error":{"code","message"}}` and closes the socket.
+ * @param extraHeaders more `Name: value` lines, e.g. `Sec-WebSocket-Version: 13` on a 426.
  * @example writeRawError(socket, noRouteError('GET', '/live/x'));
  */
-export function writeRawError(socket: Duplex, error: FleetgateError): void {
+export function writeRawError(socket: Duplex, error: FleetgateError, extraHeaders: readonly string[] = []): void {
   const body = JSON.stringify(error.toJSON());
   writeRaw(
     socket,
@@ -38,6 +39,7 @@ export function writeRawError(socket: Duplex, error: FleetgateError): void {
       'Cache-Control: no-store',
       'X-Gateway: fleetgate',
       ...(error.status === 503 ? ['Retry-After: 1'] : []),
+      ...extraHeaders,
     ],
     Buffer.from(body),
   );

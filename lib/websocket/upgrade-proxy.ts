@@ -13,6 +13,7 @@ import type { Duplex } from 'node:stream';
 import type { TimerHandle } from '../clock.js';
 import { isPathFailure, normalizePath } from '../core/path-normalize.js';
 import { FleetgateError } from '../errors.js';
+import { type RequestHeadInfo, viaEntry } from '../proxy/proxy-headers.js';
 import {
   badPathError,
   classifyUpstreamError,
@@ -56,6 +57,8 @@ interface UpgradeCall {
   onEarlyError: () => void;
   /** The path (and query) to request upstream. */
   upstreamPath: string;
+  /** The upgrade request's headers for every instance tried, `Host` excepted. */
+  headers: string[];
 }
 
 /** What the proxy shares with the rest of the gateway. */
@@ -105,13 +108,6 @@ export class UpgradeProxy {
       writeRawError(socket, new FleetgateError('ERR_FG_CLOSED', 'the WebSocket gateway is closed'));
       return;
     }
-    if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
-      writeRawError(
-        socket,
-        new FleetgateError('ERR_FG_INVALID_BODY', `only WebSocket upgrades are proxied, got "${req.headers.upgrade}"`),
-      );
-      return;
-    }
     const norm = normalizePath(req.url ?? '/');
     if (isPathFailure(norm)) {
       writeRawError(socket, badPathError(norm.reason));
@@ -122,7 +118,20 @@ export class UpgradeProxy {
       writeRawError(socket, noRouteError('GET', norm.path));
       return;
     }
-    const call: UpgradeCall = { req, socket, head, onEarlyError, upstreamPath: match.upstreamPath };
+    // Read once, before any instance is chosen: a Via loop or two Host headers are refused here.
+    const info: RequestHeadInfo = {
+      requestId: '',
+      contentLength: -1,
+      chunked: false,
+      expect: false,
+      refusal: undefined,
+    };
+    const headers = upgradeRequestHeaders(req, this.#deps.options.forwarding, info);
+    if (info.refusal !== undefined) {
+      writeRawError(socket, info.refusal);
+      return;
+    }
+    const call: UpgradeCall = { req, socket, head, onEarlyError, upstreamPath: match.upstreamPath, headers };
     if (match.target !== undefined) {
       const ep = endpointOf(match.target);
       if (ep === undefined) writeRawError(socket, invalidUrl(match.target));
@@ -182,7 +191,7 @@ export class UpgradeProxy {
     onConnectFailure: (err: FleetgateError) => void,
   ): void {
     const { picker, connections, options } = this.#deps;
-    const { req, socket } = call;
+    const { socket } = call;
     const target = `${service === '' ? '' : `${service}/`}${instanceId} (${ep.host})`;
     let settled = false;
     let connected = false;
@@ -192,7 +201,7 @@ export class UpgradeProxy {
       port: ep.port,
       path: ep.basePath + call.upstreamPath,
       method: 'GET',
-      headers: upgradeRequestHeaders(req, ep),
+      headers: [...call.headers, 'host', ep.host],
       agent: false,
       // SNI names a host; an IP address is not sent (RFC 6066).
       ...(ep.secure ? { ...(isIP(ep.hostname) === 0 ? { servername: ep.hostname } : {}), ...options.tlsConnect } : {}),
@@ -243,7 +252,8 @@ export class UpgradeProxy {
         return;
       }
       socket.off('error', call.onEarlyError);
-      this.#startTunnel(socket, upstream, service, instanceId, call.head, responseHead(res), upstreamHead);
+      const head = responseHead(res, this.#deps.options.forwarding.gatewayId);
+      this.#startTunnel(socket, upstream, service, instanceId, call.head, head, upstreamHead);
     });
     upstreamReq.on('response', (res: IncomingMessage) => {
       if (!settle()) {
@@ -303,10 +313,24 @@ function invalidUrl(what: string): FleetgateError {
   return new FleetgateError('ERR_FG_UPSTREAM_CONNECT', `${what} has no usable http(s) URL`);
 }
 
-/** The `101` head for the client: the upstream's handshake headers, byte for byte, plus `X-Gateway`. */
-function responseHead(res: IncomingMessage): string {
+/**
+ * The `101` head for the client: the upstream's handshake headers byte for byte, except that its
+ * `Connection` may nominate nothing but `Upgrade` (so it cannot strip the gateway's headers
+ * downstream), plus `X-Gateway` and `Via`.
+ */
+function responseHead(res: IncomingMessage, gatewayId: string): string {
   let head = `HTTP/1.1 101 ${res.statusMessage || 'Switching Protocols'}\r\n`;
   const raw = res.rawHeaders;
-  for (let i = 0; i < raw.length; i += 2) head += `${raw[i]}: ${raw[i + 1]}\r\n`;
-  return `${head}X-Gateway: fleetgate\r\n\r\n`;
+  let via: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const lower = raw[i]!.toLowerCase();
+    if (lower === 'connection') continue;
+    if (lower === 'via') {
+      via = via === undefined ? raw[i + 1] : `${via}, ${raw[i + 1]}`;
+      continue;
+    }
+    head += `${raw[i]}: ${raw[i + 1]}\r\n`;
+  }
+  const entry = viaEntry('1.1', gatewayId);
+  return `${head}Connection: Upgrade\r\nX-Gateway: fleetgate\r\nVia: ${via === undefined ? entry : `${via}, ${entry}`}\r\n\r\n`;
 }

@@ -4,7 +4,7 @@
  * (`metadata.ws_path`, default `/ws`).
  */
 import type { IncomingMessage } from 'node:http';
-import { buildUpstreamHeaders, type RequestHeadInfo } from '../proxy/proxy-headers.js';
+import { buildUpstreamHeaders, type RequestHeadInfo, type UpstreamHeaderOptions } from '../proxy/proxy-headers.js';
 import type { ServiceInstance } from '../registry/model.js';
 
 /** An instance's base URL, parsed. */
@@ -56,14 +56,23 @@ function parse(url: string): UpstreamEndpoint | null {
 }
 
 /**
- * The header list (flat `[name, value, …]`) of the upgrade request sent upstream: the client's
- * headers without hop-by-hop ones, `X-Forwarded-*`, `X-Request-Id` and `traceparent` (as the
- * HTTP proxy sends them), then `Host` of the instance and the upgrade pair itself.
+ * The header list (flat `[name, value, …]`) of the upgrade request sent upstream, without `Host`
+ * (added per instance): the client's headers without hop-by-hop ones, the gateway's
+ * `X-Forwarded-*`, `Via`, `X-Request-Id` and `traceparent` (exactly as the HTTP proxy sends them:
+ * lib/proxy/proxy-headers.ts), then the upgrade pair itself. A refusal found on the way (two
+ * `Host` headers, a `Via` loop) lands in `info.refusal`.
  */
-export function upgradeRequestHeaders(req: IncomingMessage, endpoint: UpstreamEndpoint): string[] {
-  const info: RequestHeadInfo = { requestId: '', contentLength: -1, chunked: false, expect: false };
-  const out = buildUpstreamHeaders(req, { preserveHost: false }, info);
-  out.push('host', endpoint.host, 'connection', 'Upgrade', 'upgrade', req.headers.upgrade ?? 'websocket');
+export function upgradeRequestHeaders(
+  req: IncomingMessage,
+  forwarding: UpstreamHeaderOptions,
+  info: RequestHeadInfo,
+): string[] {
+  const out = buildUpstreamHeaders(
+    req,
+    forwarding.preserveHost ? { ...forwarding, preserveHost: false } : forwarding,
+    info,
+  );
+  out.push('connection', 'Upgrade', 'upgrade', req.headers.upgrade ?? 'websocket');
   return out;
 }
 

@@ -2,7 +2,7 @@
  * `websocketGateway()`: WebSockets through the gateway (DESIGN.md §4). Upgrades to the
  * message-routing path (default `/ws`) go to the {@link MessageRouter}; every other upgrade is
  * routed like an HTTP GET and raw-proxied to one pinned instance by the {@link UpgradeProxy}.
- * Both balance new pins by live connections, close what is pinned to instances that leave
+ * Every handshake is checked first (lib/websocket/handshake-check.ts). Both balance new pins by live connections, close what is pinned to instances that leave
  * routing, and share one heartbeat timer on the injectable clock.
  */
 import type { IncomingMessage } from 'node:http';
@@ -12,6 +12,7 @@ import type { RegistryChange } from '../registry/registry-api.js';
 import { RouteTable } from '../routing/route-table.js';
 import { type ConnectionCounts, ConnectionRegistry } from './connection-registry.js';
 import { DroppedFrames, type DropReason } from './dropped-frames.js';
+import { handshakeError, refuseHandshake } from './handshake-check.js';
 import { InstancePicker } from './instance-picker.js';
 import type { MessageExplainResult } from './message-explain.js';
 import { MessageRouter } from './message-router.js';
@@ -119,6 +120,11 @@ export function websocketGateway(
   let closing: Promise<void> | undefined;
 
   const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const invalid = handshakeError(req);
+    if (invalid !== undefined) {
+      refuseHandshake(socket, invalid);
+      return;
+    }
     if (messagePath !== false && closing === undefined && isMessagePath(req.url, messagePath)) {
       router.handle(req, socket, head);
     } else {

@@ -4,10 +4,13 @@
  */
 import type { ConnectionOptions } from 'node:tls';
 import { type Clock, realClock } from '../clock.js';
+import type { TrustProxy } from '../core/client-address.js';
 import { mergeDefined } from '../core/options-merge.js';
 import { FleetgateError } from '../errors.js';
 import { type UpstreamTlsOptions, upstreamTlsOptions } from '../http/upstream-tls.js';
 import { type Logger, noopLogger } from '../logger.js';
+import { type UpstreamHeaderOptions, upstreamHeaderOptions } from '../proxy/proxy-headers.js';
+import { DEFAULT_MAX_HOPS, PROCESS_GATEWAY_ID } from '../proxy/via.js';
 import type { RegistryApi } from '../registry/registry-api.js';
 import type { BalancerName } from '../routing/balancers/index.js';
 import type { RouteTable } from '../routing/route-table.js';
@@ -63,6 +66,15 @@ export interface WebSocketGatewayOptions {
   maxQueuedMessages: number;
   /** TLS towards `https:`/`wss:` instances (private CA, client certificate). @default Node's CA store */
   upstreamTls: UpstreamTlsOptions | undefined;
+  /**
+   * Proxies whose `X-Forwarded-*` are extended on upgrades (the shared `trustProxy`,
+   * lib/core/client-address.ts); everyone else's are replaced. @default false (nobody)
+   */
+  trustProxy: TrustProxy;
+  /** The gateway's name in `Via`; an upgrade already carrying it gets 508. @default a random id per process */
+  gatewayId: string;
+  /** Upgrades already carrying this many `Via` entries get 508. @default 10 */
+  maxHops: number;
   /** Timer source for heartbeats, handshake and close timeouts. @default realClock */
   clock: Clock;
   /** @default noopLogger */
@@ -91,6 +103,9 @@ export const WEBSOCKET_GATEWAY_DEFAULTS: Readonly<Omit<WebSocketGatewayOptions, 
   connectRetries: 1,
   maxQueuedMessages: 256,
   upstreamTls: undefined,
+  trustProxy: false,
+  gatewayId: PROCESS_GATEWAY_ID,
+  maxHops: DEFAULT_MAX_HOPS,
   clock: realClock,
   logger: noopLogger,
   metrics: undefined,
@@ -101,6 +116,8 @@ export interface ResolvedWebSocketOptions extends WebSocketGatewayOptions {
   messageBurst: number;
   /** `upstreamTls` checked and loaded, to spread into TLS connects; `undefined` for Node's defaults. */
   tlsConnect: ConnectionOptions | undefined;
+  /** `trustProxy`, `gatewayId` and `maxHops`, checked: how upgrade requests are forwarded. */
+  forwarding: UpstreamHeaderOptions;
 }
 
 const BALANCERS: readonly WebSocketBalancerName[] = ['least-connections', 'round-robin', 'weighted'];
@@ -147,5 +164,10 @@ export function resolveWebSocketOptions(
   if (!(Number.isInteger(o.connectRetries) && o.connectRetries >= 0)) {
     invalid(`connectRetries must be an integer ≥ 0, got ${o.connectRetries}`);
   }
-  return { ...o, messageBurst: burst, tlsConnect: upstreamTlsOptions(o.upstreamTls, 'websocketGateway') };
+  return {
+    ...o,
+    messageBurst: burst,
+    tlsConnect: upstreamTlsOptions(o.upstreamTls, 'websocketGateway'),
+    forwarding: upstreamHeaderOptions({ trustProxy: o.trustProxy, gatewayId: o.gatewayId, maxHops: o.maxHops }),
+  };
 }
