@@ -16,6 +16,7 @@ import { reRegistrationDrill } from './re-registration.js';
 import { restartGatewayDrill } from './restart-gateway.js';
 import { retryBodyDrill } from './retry-body.js';
 import { applyOverrides, loadScenario } from './scenario.js';
+import { sharedRateLimitDrill } from './shared-rate-limit.js';
 import { slowUpstreamDrill } from './slow-upstream.js';
 import { storeOutageDrill } from './store-outage.js';
 import { thunderingHerdDrill } from './thundering-herd.js';
@@ -31,6 +32,7 @@ const ALL: readonly Drill[] = [
   flappingHealthDrill,
   gatewaySigtermDrill,
   websocketRestartDrill,
+  sharedRateLimitDrill,
   storeOutageDrill,
   thunderingHerdDrill,
 ];
