@@ -19,6 +19,7 @@ import { applyOverrides, loadScenario } from './scenario.js';
 import { sharedRateLimitDrill } from './shared-rate-limit.js';
 import { slowUpstreamDrill } from './slow-upstream.js';
 import { storeOutageDrill } from './store-outage.js';
+import { storePartitionDrill } from './store-partition.js';
 import { thunderingHerdDrill } from './thundering-herd.js';
 import { websocketRestartDrill } from './websocket-restart.js';
 
@@ -35,6 +36,7 @@ const ALL: readonly Drill[] = [
   sharedRateLimitDrill,
   storeOutageDrill,
   thunderingHerdDrill,
+  storePartitionDrill,
 ];
 
 /** Every drill, in the order `drill all` runs them: the order of {@link DRILL_SUMMARIES}. */
