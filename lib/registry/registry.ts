@@ -64,6 +64,8 @@ export class Registry extends EventEmitter<RegistryEventMap> implements Registry
   #relistFailure: string | undefined;
   #callFailure: string | undefined;
   #callFailureAt = 0;
+  /** Rejecters of the calls in flight: a store found down fails them at once. */
+  readonly #inFlight = new Set<(err: FleetgateError) => void>();
   #closing: Promise<void> | undefined;
 
   constructor(options: Partial<RegistryOptions> & Pick<RegistryOptions, 'backend'>) {
@@ -103,7 +105,13 @@ export class Registry extends EventEmitter<RegistryEventMap> implements Registry
         this.backend.reconnect?.();
         await this.#relist();
       },
-      onChange: (state) => this.#emitSafely('store-state', state),
+      onChange: (state) => {
+        if (state.state === 'down') {
+          const err = new FleetgateError('ERR_FG_STORE_UNAVAILABLE', state.reason ?? 'the store is down');
+          for (const reject of [...this.#inFlight]) reject(err);
+        }
+        this.#emitSafely('store-state', state);
+      },
       onAnswer: ({ startedAt }) => {
         if (this.#callFailure !== undefined && startedAt >= this.#callFailureAt) this.#callFailure = undefined;
       },
@@ -265,15 +273,26 @@ export class Registry extends EventEmitter<RegistryEventMap> implements Registry
 
   /**
    * Runs a backend call within `callTimeoutMs`; a non-Fleetgate failure means the store is down:
-   * `ERR_FG_STORE_UNAVAILABLE`. While the store is known `down` it fails at once.
+   * `ERR_FG_STORE_UNAVAILABLE`. While the store is known `down` it fails at once, and a call in
+   * flight when the store is found down fails then.
    */
   async #call<T>(fn: () => Promise<T>): Promise<T> {
     const store = this.#monitor.state();
     if (store.state === 'down') {
       throw new FleetgateError('ERR_FG_STORE_UNAVAILABLE', store.reason ?? `the ${this.backend.type} store is down`);
     }
+    let reject: ((err: FleetgateError) => void) | undefined;
+    const foundDown = new Promise<never>((_, r) => {
+      reject = r;
+    });
+    this.#inFlight.add(reject!);
     try {
-      const result = await withDeadline(this.#opts.clock, this.#opts.callTimeoutMs, fn, `${this.backend.type} store`);
+      const result = await withDeadline(
+        this.#opts.clock,
+        this.#opts.callTimeoutMs,
+        () => Promise.race([fn(), foundDown]),
+        `${this.backend.type} store`,
+      );
       this.#callFailure = undefined;
       return result;
     } catch (err) {
@@ -283,6 +302,8 @@ export class Registry extends EventEmitter<RegistryEventMap> implements Registry
       }
       this.#noteCallFailure(err);
       throw isFleetgateError(err) ? err : storeUnavailableError(this.backend.type, err);
+    } finally {
+      this.#inFlight.delete(reject!);
     }
   }
 

@@ -9,10 +9,11 @@ import { createMetrics } from '../telemetry/metrics.js';
 import { MemoryBackend } from './backends/memory.js';
 import { Registry } from './registry.js';
 import type { RegistryApi } from './registry-api.js';
+import type { RegistryOptions } from './registry-options.js';
 import { StoreLiveness } from './store-liveness.js';
 import type { StoreState } from './store-monitor.js';
 
-async function hungRegistry() {
+async function hungRegistry(options: Partial<RegistryOptions> = {}) {
   const clock = new FakeClock();
   const backend = new HungBackend(new MemoryBackend({ clock }));
   const lines: string[] = [];
@@ -21,7 +22,7 @@ async function hungRegistry() {
     warn: (m: string) => lines.push(`warn ${m}`),
     error: (m: string) => lines.push(`error ${m}`),
   };
-  const registry = new Registry({ backend, clock, logger, ownsBackend: true, ttlMs: 90_000 });
+  const registry = new Registry({ backend, clock, logger, ownsBackend: true, ttlMs: 90_000, ...options });
   await registry.ready();
   const states: StoreState['state'][] = [];
   registry.on('store-state', (s) => states.push(s.state));
@@ -108,13 +109,29 @@ describe('store liveness', () => {
   });
 
   test('a call to a store that hangs before the probe notices fails within callTimeoutMs', async () => {
-    await using fx = await hungRegistry();
+    await using fx = await hungRegistry({ probeTimeoutMs: 5000 });
     await fx.registry.register(instanceInput('sagjan', 's1'));
     fx.backend.hung = true;
     const beat = track(fx.registry.heartbeat('sagjan', 's1'));
     await fx.clock.advance(899);
     assert.equal(beat.settled(), 'pending');
     await fx.clock.advance(1);
+    assert.equal(beat.settled(), 'rejected');
+    assert.ok(isStoreUnavailableError(beat.error()));
+  });
+
+  test('a call in flight when the store is found down fails then, not at its own deadline', async () => {
+    const clock = new FakeClock();
+    const backend = new HungBackend(new MemoryBackend({ clock }));
+    await using registry = new Registry({ backend, clock, ownsBackend: true, callTimeoutMs: 60_000 });
+    await registry.ready();
+    await registry.register(instanceInput('sagjan', 's1'));
+    backend.hung = true;
+    const beat = track(registry.heartbeat('sagjan', 's1'));
+    await clock.advance(749);
+    assert.equal(beat.settled(), 'pending');
+    await clock.advance(1);
+    assert.equal(registry.storeState().state, 'down');
     assert.equal(beat.settled(), 'rejected');
     assert.ok(isStoreUnavailableError(beat.error()));
   });

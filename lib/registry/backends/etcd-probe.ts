@@ -14,6 +14,7 @@ export class EtcdProbe {
   readonly #client: Etcd3;
   readonly #owned: boolean;
   readonly #key: string;
+  #inFlight = 0;
 
   /**
    * @param endpoints dial a probe client of its own (owned); without them `fallback` is probed.
@@ -29,7 +30,14 @@ export class EtcdProbe {
 
   /** Resolves once etcd answered the read. */
   async ping(): Promise<void> {
-    await this.#client.kv.range({ key: Buffer.from(this.#key), range_end: prefixEnd(this.#key), count_only: true });
+    // An earlier probe still waiting may be stuck on a lost handshake: dial afresh (own client only).
+    if (this.#owned && this.#inFlight > 0) redialEtcd(this.#client);
+    this.#inFlight++;
+    try {
+      await this.#client.kv.range({ key: Buffer.from(this.#key), range_end: prefixEnd(this.#key), count_only: true });
+    } finally {
+      this.#inFlight--;
+    }
   }
 
   /** Closes the probe's own client. Idempotent. */

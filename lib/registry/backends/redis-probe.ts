@@ -14,6 +14,8 @@ export class RedisProbe {
   readonly #client: Redis | Cluster;
   readonly #timeoutMs: number;
   readonly #conns = new Map<string, Redis>();
+  /** PINGs not yet settled, per connection. */
+  readonly #pending = new WeakMap<Redis, number>();
   #closed = false;
 
   /**
@@ -52,17 +54,23 @@ export class RedisProbe {
   async #pingOne(target: { host: string; port: number }): Promise<void> {
     const key = `${target.host}:${target.port}`;
     let conn = this.#conns.get(key);
+    // A connection still waiting on an earlier PING may be stuck behind a lost handshake or in
+    // retransmission backoff: a fresh one answers as soon as the store can.
+    if (conn !== undefined && (this.#pending.get(conn) ?? 0) > 0) conn = undefined;
     if (conn === undefined) {
       conn = new Redis({ ...this.#auth(), ...target, ...this.#connectionOptions() });
       conn.on('error', () => {}); // failures surface as rejected PINGs
       this.#conns.set(key, conn);
     }
+    this.#pending.set(conn, (this.#pending.get(conn) ?? 0) + 1);
     try {
       await conn.ping();
     } catch (err) {
       conn.disconnect();
       if (this.#conns.get(key) === conn) this.#conns.delete(key);
       throw new Error(`${key}: ${describeError(err)}`);
+    } finally {
+      this.#pending.set(conn, (this.#pending.get(conn) ?? 1) - 1);
     }
   }
 
