@@ -9,6 +9,7 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -36,6 +37,12 @@ export interface StallableStore extends AsyncDisposable {
   stall(mode: StallMode): Promise<void>;
   /** Ends the stall. Idempotent. */
   resume(): Promise<void>;
+  /**
+   * Resolves once a TCP handshake with the store succeeds (polled every few ms, bounded). After
+   * a cut link comes back up the kernel may take up to a second (link-watch) before it carries
+   * packets again; the gateway cannot see the store before that.
+   */
+  reachable(timeoutMs?: number): Promise<void>;
   /** Stops every process and deletes the data. Idempotent. */
   stop(): Promise<void>;
 }
@@ -84,13 +91,36 @@ export async function startStallableStore(kind: StallableKind, ns?: NetnsLink): 
       stalled = mode;
     },
     resume,
+    reachable: (timeoutMs = 5000) =>
+      waitUntil(() => canConnect(started.address.host, started.address.port), {
+        timeoutMs,
+        intervalMs: 5,
+        description: `a TCP handshake with ${started.address.host}:${started.address.port}`,
+      }).then(() => undefined),
     stop,
     [Symbol.asyncDispose]: stop,
   };
 }
 
+/** Whether a TCP handshake with host:port completes within 100 ms. */
+function canConnect(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    const done = (ok: boolean): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => done(false), 100);
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
 interface Started {
   procs: ManagedProcess[];
+  /** One address a client connects to. */
+  address: { host: string; port: number };
   env: Record<string, string>;
   cleanup(): void;
 }
@@ -162,6 +192,7 @@ async function startRedisNodes(where: Placement, count: 1 | 3): Promise<Started>
   const addrs = ports.map((p) => `redis://${where.host}:${p}`).join(',');
   return {
     procs,
+    address: { host: where.host, port: ports[0]! },
     env: { REGISTRY_TYPE: cluster ? 'REDIS_CLUSTER' : 'REDIS', REGISTRY_REDIS_ADDR: addrs },
     cleanup,
   };
@@ -208,5 +239,10 @@ async function startEtcd(where: Placement): Promise<Started> {
     cleanup();
     throw err;
   }
-  return { procs: [proc], env: { REGISTRY_TYPE: 'ETCD', REGISTRY_ETCD_ENDPOINTS: url }, cleanup };
+  return {
+    procs: [proc],
+    address: { host: where.host, port: clientPort! },
+    env: { REGISTRY_TYPE: 'ETCD', REGISTRY_ETCD_ENDPOINTS: url },
+    cleanup,
+  };
 }
