@@ -8,13 +8,22 @@ export const ERROR_CODES = {
   ERR_FG_INVALID_CONFIG: { status: 500, description: 'An option or environment variable has an invalid value.' },
   ERR_FG_INVALID_BODY: { status: 400, description: 'The request body failed schema validation.' },
   ERR_FG_MALFORMED_JSON: { status: 400, description: 'The request body is not valid JSON.' },
+  ERR_FG_SELF_TARGET: {
+    status: 400,
+    description: "The instance URL points at the gateway's own listen address; it would loop through the gateway.",
+  },
   ERR_FG_BODY_TOO_LARGE: { status: 413, description: 'The request body exceeds the size limit.' },
   ERR_FG_UNSUPPORTED_MEDIA_TYPE: { status: 415, description: 'The request body is not application/json.' },
   ERR_FG_UNAUTHORIZED: { status: 401, description: 'The bearer token is missing or wrong.' },
   ERR_FG_FORBIDDEN: {
     status: 403,
     description:
-      'The caller address is not in REGISTRY_ALLOW_FROM (registration API), or an operator endpoint was asked by a caller outside ADMIN_ALLOW_FROM without ADMIN_TOKEN.',
+      'The caller may not do this: its address is not in REGISTRY_ALLOW_FROM (registration API), an operator endpoint was asked by a caller outside ADMIN_ALLOW_FROM without ADMIN_TOKEN, or its service key does not name the service or a route permission (details say what was missing).',
+  },
+  ERR_FG_NOT_OWNER: {
+    status: 403,
+    description:
+      'The instance is registered by someone else: send its instance_token in X-Instance-Token (or wait for its lease to lapse).',
   },
   ERR_FG_UNKNOWN_INSTANCE: { status: 404, description: 'No such instance is registered; the client must re-register.' },
   ERR_FG_NOT_FOUND: { status: 404, description: 'No such resource.' },
@@ -128,6 +137,11 @@ export function isFleetgateError(err: unknown, code?: ErrorCode): err is Fleetga
 /** True when `err` says the instance is unknown (the client must re-register). */
 export function isUnknownInstanceError(err: unknown): err is FleetgateError {
   return isFleetgateError(err, 'ERR_FG_UNKNOWN_INSTANCE');
+}
+
+/** True when `err` says the caller does not own the instance (wrong or missing `X-Instance-Token`). */
+export function isNotOwnerError(err: unknown): err is FleetgateError {
+  return isFleetgateError(err, 'ERR_FG_NOT_OWNER');
 }
 
 /** True when `err` says the route collides with another one. */

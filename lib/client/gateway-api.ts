@@ -17,6 +17,8 @@ export interface GatewayApiOptions {
   prefix: string;
   /** Sent as `Authorization: Bearer <token>` when set. */
   token: string | undefined;
+  /** Sent as `X-Service-Key` with registrations when set. @default undefined */
+  serviceKey?: string | undefined;
   /** Bound on every request, connect included, in ms. */
   requestTimeoutMs: number;
   /** Timer source for the request timeout. */
@@ -46,6 +48,8 @@ export interface RegistrationReply {
   heartbeatIntervalMs: number | undefined;
   /** Bumped by each re-registration of the same instance, when the gateway reports it. */
   epoch: number | undefined;
+  /** The instance token to send back in `X-Instance-Token`, when the gateway issued one. */
+  instanceToken: string | undefined;
 }
 
 /** `details` of every error raised by {@link GatewayApi}. */
@@ -99,9 +103,15 @@ export class GatewayApi {
     this.#agent = new Agent({ connect: { timeout: options.requestTimeoutMs } });
   }
 
-  /** `POST {prefix}/register-service`. Resolves the gateway's answer. */
-  async register(reg: RegistrationRequest): Promise<RegistrationReply> {
-    const body = await this.#call('POST', '/register-service', toWireBody(reg));
+  /**
+   * `POST {prefix}/register-service`. Resolves the gateway's answer. `instanceToken` (the one
+   * from the previous registration, if any) lets a live instance be re-registered.
+   */
+  async register(reg: RegistrationRequest, instanceToken?: string): Promise<RegistrationReply> {
+    const headers: Record<string, string> = {};
+    if (this.#opts.serviceKey !== undefined) headers['x-service-key'] = this.#opts.serviceKey;
+    if (instanceToken !== undefined) headers['x-instance-token'] = instanceToken;
+    const body = await this.#call('POST', '/register-service', toWireBody(reg), 'ERR_FG_NOT_FOUND', headers);
     const b = (body ?? {}) as Record<string, unknown>;
     const instanceId = typeof b.instance_id === 'string' ? b.instance_id : reg.instanceId;
     if (instanceId === undefined) {
@@ -120,18 +130,24 @@ export class GatewayApi {
       ttlMs: positiveNumber(b.ttl_ms),
       heartbeatIntervalMs: positiveNumber(b.heartbeat_interval_ms),
       epoch: typeof b.epoch === 'number' ? b.epoch : undefined,
+      instanceToken: typeof b.instance_token === 'string' ? b.instance_token : undefined,
     };
   }
 
-  /** `PUT {prefix}/services/:service/instances/:id/heartbeat`. Rejects `ERR_FG_UNKNOWN_INSTANCE` on 404. */
-  async heartbeat(service: string, instanceId: string): Promise<void> {
-    await this.#call('PUT', `${instancePath(service, instanceId)}/heartbeat`, undefined, 'ERR_FG_UNKNOWN_INSTANCE');
+  /**
+   * `PUT {prefix}/services/:service/instances/:id/heartbeat` with the instance token. Rejects
+   * `ERR_FG_UNKNOWN_INSTANCE` on 404.
+   */
+  async heartbeat(service: string, instanceId: string, instanceToken?: string): Promise<void> {
+    const path = `${instancePath(service, instanceId)}/heartbeat`;
+    await this.#call('PUT', path, undefined, 'ERR_FG_UNKNOWN_INSTANCE', tokenHeader(instanceToken));
   }
 
-  /** `DELETE {prefix}/services/:service/instances/:id`. Resolves `false` when the gateway did not know it. */
-  async deregister(service: string, instanceId: string): Promise<boolean> {
+  /** `DELETE {prefix}/services/:service/instances/:id` with the instance token. Resolves `false` when the gateway did not know it. */
+  async deregister(service: string, instanceId: string, instanceToken?: string): Promise<boolean> {
     try {
-      await this.#call('DELETE', instancePath(service, instanceId), undefined, 'ERR_FG_UNKNOWN_INSTANCE');
+      const path = instancePath(service, instanceId);
+      await this.#call('DELETE', path, undefined, 'ERR_FG_UNKNOWN_INSTANCE', tokenHeader(instanceToken));
       return true;
     } catch (err) {
       if (httpStatusOf(err) === 404) return false;
@@ -157,6 +173,7 @@ export class GatewayApi {
     path: string,
     body: unknown,
     notFoundCode: ErrorCode = 'ERR_FG_NOT_FOUND',
+    extraHeaders: Record<string, string> = {},
   ): Promise<unknown> {
     if (this.#closed) throw closedError();
     const ac = new AbortController();
@@ -172,7 +189,7 @@ export class GatewayApi {
         ),
       );
     }, this.#opts.requestTimeoutMs);
-    const headers: Record<string, string> = { accept: 'application/json' };
+    const headers: Record<string, string> = { ...extraHeaders, accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (this.#opts.token !== undefined) headers.authorization = `Bearer ${this.#opts.token}`;
     try {
@@ -204,6 +221,10 @@ export class GatewayApi {
       this.#inflight.delete(ac);
     }
   }
+}
+
+function tokenHeader(instanceToken: string | undefined): Record<string, string> {
+  return instanceToken === undefined ? {} : { 'x-instance-token': instanceToken };
 }
 
 function instancePath(service: string, instanceId: string): string {

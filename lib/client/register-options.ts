@@ -40,6 +40,8 @@ export interface RegisterServiceOptions {
   ttl: number | string;
   /** Sent as `Authorization: Bearer <token>` (the gateway's `REGISTRY_TOKEN`). @default undefined */
   token: string | undefined;
+  /** Sent as `X-Service-Key` when registering (the gateway's `REGISTRY_SERVICE_KEYS_FILE`). @default undefined */
+  serviceKey: string | undefined;
   /** Where the gateway mounts the registration API. @default '/internal' */
   prefix: string;
   /**
@@ -73,6 +75,7 @@ export const REGISTER_SERVICE_DEFAULTS: Readonly<Omit<RegisterServiceOptions, 'g
     metadata: undefined,
     ttl: '90s',
     token: undefined,
+    serviceKey: undefined,
     prefix: '/internal',
     handleSignals: false,
     backoff: BACKOFF_DEFAULTS,

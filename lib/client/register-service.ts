@@ -31,6 +31,8 @@ export class ServiceRegistration extends EventEmitter<ServiceRegistrationEvents>
   readonly #api: GatewayApi;
   #state: RegistrationState = 'registering';
   #instanceId: string | undefined;
+  /** The token of the latest registration; sent with heartbeats, the deregistration and re-registrations. */
+  #instanceToken: string | undefined;
   #registration: Registration | undefined;
   #timer: TimerHandle | undefined;
   #attempt = 0;
@@ -50,6 +52,7 @@ export class ServiceRegistration extends EventEmitter<ServiceRegistrationEvents>
       gateway: options.gateway,
       prefix: options.prefix,
       token: options.token,
+      serviceKey: options.serviceKey,
       requestTimeoutMs: options.requestTimeoutMs,
       clock: options.clock,
     });
@@ -113,7 +116,7 @@ export class ServiceRegistration extends EventEmitter<ServiceRegistrationEvents>
     const id = this.#instanceId;
     if (id !== undefined && !failedBeforeRegistering) {
       try {
-        const known = await this.#api.deregister(this.#o.service, id);
+        const known = await this.#api.deregister(this.#o.service, id, this.#instanceToken);
         this.#o.logger.info(
           `fleetgate client: ${this.#o.service}/${id} ${known ? 'deregistered' : 'was not registered'}`,
         );
@@ -129,17 +132,20 @@ export class ServiceRegistration extends EventEmitter<ServiceRegistrationEvents>
     this.#state = 'registering';
     const o = this.#o;
     try {
-      const reply = await this.#api.register({
-        service: o.service,
-        url: o.url,
-        instanceId: this.#instanceId,
-        healthEndpoint: o.healthEndpoint,
-        routes: o.routes,
-        weight: o.weight,
-        version: o.version,
-        zone: o.zone,
-        metadata: o.metadata,
-      });
+      const reply = await this.#api.register(
+        {
+          service: o.service,
+          url: o.url,
+          instanceId: this.#instanceId,
+          healthEndpoint: o.healthEndpoint,
+          routes: o.routes,
+          weight: o.weight,
+          version: o.version,
+          zone: o.zone,
+          metadata: o.metadata,
+        },
+        this.#instanceToken,
+      );
       if (this.#isClosed()) return;
       const ttlMs = reply.ttlMs ?? o.ttlMs;
       const registration: Registration = {
@@ -152,6 +158,7 @@ export class ServiceRegistration extends EventEmitter<ServiceRegistrationEvents>
       };
       const first = this.#registration === undefined;
       this.#instanceId = reply.instanceId;
+      this.#instanceToken = reply.instanceToken;
       this.#registration = registration;
       this.#state = 'registered';
       this.#attempt = 0;
@@ -183,7 +190,7 @@ export class ServiceRegistration extends EventEmitter<ServiceRegistrationEvents>
     if (this.#state !== 'registered' || id === undefined) return;
     const o = this.#o;
     try {
-      await this.#api.heartbeat(o.service, id);
+      await this.#api.heartbeat(o.service, id, this.#instanceToken);
       if (this.#state !== 'registered') return;
       this.#lastOk = o.clock.now();
       this.#scheduleHeartbeat(0);

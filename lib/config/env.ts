@@ -2,9 +2,12 @@
  * Every environment variable fleetgate reads, parsed and validated in one place (DESIGN.md §6).
  * An invalid value throws `ERR_FG_INVALID_CONFIG` naming the variable and the accepted form.
  */
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { parseTrustProxy } from '../core/client-address.js';
 import { FleetgateError } from '../errors.js';
+import { parseServiceKeys, type ServiceKeySpec } from '../registry/service-keys.js';
 import { DURATION_FORM, parseDuration } from './duration.js';
 
 /** The registry backends selectable with `REGISTRY_TYPE`. */
@@ -46,6 +49,8 @@ export interface FleetgateEnv {
   gatewayName: string | undefined;
   /** `GATEWAY_MAX_HOPS`: a request already carrying this many `Via` entries gets 508. @default 10 */
   maxHops: number;
+  /** `REGISTRY_SERVICE_KEYS_FILE`: per-service keys read from a JSON or YAML file; unset keeps registration open to allowed callers. */
+  serviceKeys: ServiceKeySpec[] | undefined;
   /** `REGISTRY_REGISTER_LIMIT`: registration attempts per source address, `<burst>/<per second>` or `off`. @default { capacity: 20, refillPerSecond: 5 } */
   registerLimit: { capacity: number; refillPerSecond: number } | false;
   /** `REGISTRY_PRESERVE_THRESHOLD`. @default 0.15 */
@@ -83,6 +88,7 @@ export const ENV_DEFAULTS: Readonly<FleetgateEnv> = Object.freeze({
   adminToken: undefined,
   gatewayName: undefined,
   maxHops: 10,
+  serviceKeys: undefined,
   registerLimit: Object.freeze({ capacity: 20, refillPerSecond: 5 }),
   preserveThreshold: 0.15,
   healthIntervalMs: 30_000,
@@ -130,6 +136,29 @@ function list(env: Env, name: string): string[] | undefined {
     ?.split(',')
     .map((s) => s.trim())
     .filter(Boolean);
+}
+
+/**
+ * `REGISTRY_SERVICE_KEYS_FILE`: the file read and validated, every failure naming the variable.
+ * @example serviceKeysFile(process.env) // undefined when the variable is unset
+ * @throws FleetgateError `ERR_FG_INVALID_CONFIG` naming the variable.
+ */
+export function serviceKeysFile(env: Env = process.env): ServiceKeySpec[] | undefined {
+  const name = 'REGISTRY_SERVICE_KEYS_FILE';
+  const path = read(env, name);
+  if (path === undefined) return undefined;
+  const form = 'a readable JSON or YAML file: { keys: [{ name, key | sha256, services, permissions }] }';
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    fail(name, path, `${form} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  try {
+    return parseServiceKeys(parseYaml(text));
+  } catch (err) {
+    fail(name, path, `${form} (${(err as Error).message})`);
+  }
 }
 
 const urlSchema = z.url({ protocol: /^(https?|grpc)$/ });
@@ -239,6 +268,7 @@ export function parseEnv(env: Env = process.env): FleetgateEnv {
     adminToken: read(env, 'ADMIN_TOKEN'),
     gatewayName,
     maxHops: integer(env, 'GATEWAY_MAX_HOPS', d.maxHops, 1, 1000),
+    serviceKeys: serviceKeysFile(env),
     registerLimit,
     preserveThreshold,
     healthIntervalMs: duration(env, 'HEALTH_CHECK_INTERVAL', d.healthIntervalMs),

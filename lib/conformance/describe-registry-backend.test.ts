@@ -24,7 +24,7 @@ describeRegistryBackend(
     built++;
     return new MemoryBackend();
   },
-  { runner, ttlMs: 500, expiryGraceMs: 2000, timeoutMs: 10_000 },
+  { runner, ttlMs: 500, expiryGraceMs: 2000, timeoutMs: 10_000, peer: (first) => first },
 );
 describeRegistryBackend('never built', () => assert.fail('a skipped suite must not build backends'), {
   runner,

@@ -6,6 +6,7 @@
 import { mergeDefined } from '../core/options-merge.js';
 import type { RegistryBackend } from '../registry/model.js';
 import { lifecycleCases } from './lifecycle-cases.js';
+import { ownershipCases } from './ownership-cases.js';
 import { type CaseContext, type ConformanceCase, caseContext, type SuiteSettings } from './suite-context.js';
 import { registerSuite, type SuiteRunOptions } from './suite-runner.js';
 import { watchExpiryCases } from './watch-expiry-cases.js';
@@ -19,6 +20,12 @@ export interface BackendFactoryContext {
 /** Builds a fresh backend for one case; the suite closes it afterwards. */
 export type BackendFactory = (ctx: BackendFactoryContext) => RegistryBackend | Promise<RegistryBackend>;
 
+/** Builds a second backend on the same store as `first` (as a second gateway would); the suite closes it. */
+export type PeerFactory = (
+  first: RegistryBackend,
+  ctx: BackendFactoryContext,
+) => RegistryBackend | Promise<RegistryBackend>;
+
 /** Options for {@link describeRegistryBackend}. */
 export interface ConformanceOptions extends SuiteRunOptions {
   /** TTL of the leases the expiry cases let lapse, in ms of real time. @default 1500 */
@@ -29,6 +36,13 @@ export interface ConformanceOptions extends SuiteRunOptions {
   timeoutMs: number;
   /** Whether the backend must implement the optional `setStatus` capability. @default true */
   setStatus: boolean;
+  /**
+   * A second backend on the same store, for the cases that span two gateways. Store-backed
+   * backends built with a fixed key prefix or root share their store by calling the factory
+   * again (the default); an in-process store passes `(first) => first`.
+   * @default the factory, called again
+   */
+  peer: PeerFactory | undefined;
 }
 
 /** Defaults for {@link ConformanceOptions}. Frozen. */
@@ -39,10 +53,15 @@ export const CONFORMANCE_DEFAULTS: Readonly<ConformanceOptions> = Object.freeze(
   expiryGraceMs: 3000,
   timeoutMs: 20_000,
   setStatus: true,
+  peer: undefined,
 });
 
 /** Every case of the suite, in order ("implements the interface" first). */
-export const conformanceCases: readonly ConformanceCase[] = Object.freeze([...lifecycleCases, ...watchExpiryCases]);
+export const conformanceCases: readonly ConformanceCase[] = Object.freeze([
+  ...lifecycleCases,
+  ...ownershipCases,
+  ...watchExpiryCases,
+]);
 
 /**
  * Registers the registry backend conformance suite. Every backend's test file calls it.
@@ -63,16 +82,28 @@ export function describeRegistryBackend(
   const entries = () =>
     conformanceCases
       .filter((c) => c.needs !== 'setStatus' || opts.setStatus)
-      .map((c) => ({ name: c.name, run: () => runCase(factory, c, settings) }));
+      .map((c) => ({ name: c.name, run: () => runCase(factory, opts.peer, c, settings) }));
   registerSuite(`registry backend conformance: ${name}`, entries, opts);
 }
 
-async function runCase(factory: BackendFactory, c: ConformanceCase, settings: SuiteSettings): Promise<void> {
+async function runCase(
+  factory: BackendFactory,
+  peerFactory: PeerFactory | undefined,
+  c: ConformanceCase,
+  settings: SuiteSettings,
+): Promise<void> {
   const backend = await factory({ testName: c.name });
-  const ctx: CaseContext = caseContext(backend, settings);
+  const peers: RegistryBackend[] = [];
+  const peer = async (): Promise<RegistryBackend> => {
+    const made = await (peerFactory ?? ((_first, ctx) => factory(ctx)))(backend, { testName: c.name });
+    peers.push(made);
+    return made;
+  };
+  const ctx: CaseContext = caseContext(backend, settings, peer);
   try {
     await c.run(ctx);
   } finally {
+    for (const p of peers) if (p !== backend) await p.close();
     await backend.close();
   }
 }

@@ -31,6 +31,7 @@ export {
   type ConformanceOptions,
   conformanceCases,
   describeRegistryBackend,
+  type PeerFactory,
 } from './describe-registry-backend.js';
 export type { RateLimitStoreCase, RateLimitStoreCaseContext } from './rate-limit-store-cases.js';
 export { rateLimitStoreCases } from './rate-limit-store-cases.js';

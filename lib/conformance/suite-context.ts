@@ -18,6 +18,8 @@ export interface SuiteSettings {
 /** A fresh backend and helpers for one case. */
 export interface CaseContext extends SuiteSettings {
   backend: RegistryBackend;
+  /** A second backend on the same store as `backend` (another gateway); the suite closes it. */
+  peer(): Promise<RegistryBackend>;
   /** A service name unique to this case, so cases can share one real store. */
   service(label?: string): string;
   /** A minimal registration for `service`. */
@@ -46,12 +48,17 @@ export interface ConformanceCase {
 }
 
 /** Builds the context of one case around a fresh backend. */
-export function caseContext(backend: RegistryBackend, settings: SuiteSettings): CaseContext {
+export function caseContext(
+  backend: RegistryBackend,
+  settings: SuiteSettings,
+  peer: () => Promise<RegistryBackend> = async () => backend,
+): CaseContext {
   const run = randomUUID().slice(0, 8);
   const services = new Set<string>();
   const ctx: CaseContext = {
     ...settings,
     backend,
+    peer,
     lease: { ttlMs: Math.max(60_000, settings.timeoutMs * 2) },
     service(label = 'svc') {
       const name = `conf-${run}-${label}`;

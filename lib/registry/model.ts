@@ -65,6 +65,33 @@ export interface RegistrationInput {
   status?: InstanceStatus;
 }
 
+/**
+ * What a caller presents to change a live instance (heartbeat, deregister, status): the SHA-256
+ * of its instance token. Omitted entirely by trusted in-process callers (the health checker, the
+ * sandbox), which skip the check; the HTTP API always passes one. An instance registered without
+ * a token (in process) is unowned and accepts any proof.
+ */
+export interface OwnerProof {
+  /** SHA-256 (hex) of the `X-Instance-Token` sent; absent when none was sent. */
+  tokenHash?: string | undefined;
+}
+
+/**
+ * Ownership given with a registration: the new token's hash to store, and how a caller that
+ * lost the token may still take over a live instance id (DESIGN.md §2, Ownership).
+ */
+export interface RegisterOwnership extends OwnerProof {
+  /** SHA-256 (hex) of the instance token issued for this registration; stored, never the token. */
+  newTokenHash: string;
+  /** The caller's source address, stored so a restarted instance can reclaim its id from there. */
+  source?: string | undefined;
+  /**
+   * Without the current token a live instance id may be taken over: `key` always (the caller
+   * holds a service key for the service), `source` when `source` equals the stored one, `none` never.
+   */
+  reclaim: 'key' | 'source' | 'none';
+}
+
 /** A change delivered by {@link RegistryBackend.watch}. */
 export interface RegistryEvent {
   type: 'register' | 'heartbeat' | 'deregister' | 'expire' | 'status';
@@ -93,12 +120,19 @@ export interface LeaseOptions {
 export interface RegistryBackend extends AsyncDisposable {
   /** Short name for health output, e.g. `INMEMORY`, `REDIS`. */
   readonly type: string;
-  /** Registers or re-registers (idempotent per `(service, instanceId)`; re-registering bumps `epoch`). */
-  register(input: RegistrationInput, lease: LeaseOptions): Promise<ServiceInstance>;
-  /** Renews the TTL. Throws `ERR_FG_UNKNOWN_INSTANCE` when the instance is not registered. */
-  heartbeat(service: string, instanceId: string, lease: LeaseOptions): Promise<ServiceInstance>;
-  /** Removes the instance; resolves `false` when it was not registered. */
-  deregister(service: string, instanceId: string): Promise<boolean>;
+  /**
+   * Registers or re-registers (idempotent per `(service, instanceId)`; re-registering bumps `epoch`).
+   * With `owner`, re-registering a live owned instance needs its token (or `owner.reclaim`), else
+   * `ERR_FG_NOT_OWNER`; the check and the write are one atomic step in the store.
+   */
+  register(input: RegistrationInput, lease: LeaseOptions, owner?: RegisterOwnership): Promise<ServiceInstance>;
+  /**
+   * Renews the TTL. Throws `ERR_FG_UNKNOWN_INSTANCE` when the instance is not registered, and
+   * `ERR_FG_NOT_OWNER` when `proof` is given and does not match the stored token hash.
+   */
+  heartbeat(service: string, instanceId: string, lease: LeaseOptions, proof?: OwnerProof): Promise<ServiceInstance>;
+  /** Removes the instance; resolves `false` when it was not registered. `ERR_FG_NOT_OWNER` as for heartbeat. */
+  deregister(service: string, instanceId: string, proof?: OwnerProof): Promise<boolean>;
   /** One live instance, or `undefined`. */
   get(service: string, instanceId: string): Promise<ServiceInstance | undefined>;
   /** Live instances of one service, or of all services. */
@@ -106,7 +140,12 @@ export interface RegistryBackend extends AsyncDisposable {
   /** Subscribes to changes; returns the unsubscribe function. */
   watch(onEvent: RegistryWatcher): () => void;
   /** Optional capability: records a status verdict (health checks) visible to every gateway. */
-  setStatus?(service: string, instanceId: string, status: InstanceStatus): Promise<ServiceInstance | undefined>;
+  setStatus?(
+    service: string,
+    instanceId: string,
+    status: InstanceStatus,
+    proof?: OwnerProof,
+  ): Promise<ServiceInstance | undefined>;
   /** Optional capability: whether the store is reachable right now. */
   isConnected?(): boolean;
   /**

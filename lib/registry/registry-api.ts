@@ -3,7 +3,7 @@
  * the proxy, the health checker and the sandbox. Kept as an interface so those parts depend on
  * the contract, not on the class.
  */
-import type { InstanceStatus, RegistrationInput, ServiceInstance } from './model.js';
+import type { InstanceStatus, OwnerProof, RegisterOwnership, RegistrationInput, ServiceInstance } from './model.js';
 import type { StoreState } from './store-monitor.js';
 
 export type { StoreCondition, StoreState } from './store-monitor.js';
@@ -57,14 +57,23 @@ export interface RegistryApi extends AsyncDisposable {
   readonly ttlMs: number;
   /** Resolves once the local cache has been filled from the backend and the watch is live. */
   ready(): Promise<void>;
-  /** Registers through the backend. Throws `ERR_FG_ROUTE_CONFLICT` on a route collision. */
-  register(input: RegistrationInput): Promise<ServiceInstance>;
-  /** Renews the lease. Throws `ERR_FG_UNKNOWN_INSTANCE` when unknown. */
-  heartbeat(service: string, instanceId: string): Promise<ServiceInstance>;
-  /** Removes an instance; `false` when it was unknown. */
-  deregister(service: string, instanceId: string): Promise<boolean>;
-  /** Sets a status verdict (health checks, draining). */
-  setStatus(service: string, instanceId: string, status: InstanceStatus): Promise<ServiceInstance | undefined>;
+  /**
+   * Registers through the backend. Throws `ERR_FG_ROUTE_CONFLICT` on a route collision, and
+   * `ERR_FG_NOT_OWNER` when `owner` is given and a live instance with that id belongs to another
+   * registration (see {@link RegisterOwnership}). Without `owner` the instance is unowned.
+   */
+  register(input: RegistrationInput, owner?: RegisterOwnership): Promise<ServiceInstance>;
+  /** Renews the lease. Throws `ERR_FG_UNKNOWN_INSTANCE` when unknown, `ERR_FG_NOT_OWNER` for a wrong `proof`. */
+  heartbeat(service: string, instanceId: string, proof?: OwnerProof): Promise<ServiceInstance>;
+  /** Removes an instance; `false` when it was unknown. `ERR_FG_NOT_OWNER` for a wrong `proof`. */
+  deregister(service: string, instanceId: string, proof?: OwnerProof): Promise<boolean>;
+  /** Sets a status verdict (health checks, draining). `ERR_FG_NOT_OWNER` for a wrong `proof`; trusted callers pass none. */
+  setStatus(
+    service: string,
+    instanceId: string,
+    status: InstanceStatus,
+    proof?: OwnerProof,
+  ): Promise<ServiceInstance | undefined>;
   /** From the local cache, synchronously: live instances (not expired, or kept by self-preservation). */
   instances(service?: string): ServiceInstance[];
   /** From the local cache: one live instance. */

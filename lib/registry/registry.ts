@@ -9,7 +9,15 @@ import { mergeDefined } from '../core/options-merge.js';
 import { registryChannel } from '../diagnostics.js';
 import { FleetgateError, isFleetgateError } from '../errors.js';
 import { LocalCache } from './local-cache.js';
-import type { InstanceStatus, RegistrationInput, RegistryBackend, RegistryEvent, ServiceInstance } from './model.js';
+import type {
+  InstanceStatus,
+  OwnerProof,
+  RegisterOwnership,
+  RegistrationInput,
+  RegistryBackend,
+  RegistryEvent,
+  ServiceInstance,
+} from './model.js';
 import type { RegistryApi, RegistryChange, RegistryEventMap, RegistryHealth } from './registry-api.js';
 import {
   REGISTRY_DEFAULTS,
@@ -123,7 +131,7 @@ export class Registry extends EventEmitter<RegistryEventMap> implements Registry
     return this.#ready;
   }
 
-  async register(input: RegistrationInput): Promise<ServiceInstance> {
+  async register(input: RegistrationInput, owner?: RegisterOwnership): Promise<ServiceInstance> {
     this.#assertOpen();
     await this.#ready.catch(() => {}); // conflicts are judged against a filled cache
     const routes = input.routes ?? [];
@@ -133,7 +141,7 @@ export class Registry extends EventEmitter<RegistryEventMap> implements Registry
     const claim = { service: input.service, routes };
     this.#pendingClaims.add(claim);
     try {
-      const instance = await this.#call(() => this.backend.register(input, { ttlMs: this.ttlMs }));
+      const instance = await this.#call(() => this.backend.register(input, { ttlMs: this.ttlMs }, owner));
       this.#ingest({ type: 'register', service: instance.service, instanceId: instance.instanceId, instance });
       return instance;
     } finally {
@@ -141,26 +149,31 @@ export class Registry extends EventEmitter<RegistryEventMap> implements Registry
     }
   }
 
-  async heartbeat(service: string, instanceId: string): Promise<ServiceInstance> {
+  async heartbeat(service: string, instanceId: string, proof?: OwnerProof): Promise<ServiceInstance> {
     this.#assertOpen();
-    const instance = await this.#call(() => this.backend.heartbeat(service, instanceId, { ttlMs: this.ttlMs }));
+    const instance = await this.#call(() => this.backend.heartbeat(service, instanceId, { ttlMs: this.ttlMs }, proof));
     this.#ingest({ type: 'heartbeat', service, instanceId, instance });
     return instance;
   }
 
-  async deregister(service: string, instanceId: string): Promise<boolean> {
+  async deregister(service: string, instanceId: string, proof?: OwnerProof): Promise<boolean> {
     this.#assertOpen();
-    const removed = await this.#call(() => this.backend.deregister(service, instanceId));
+    const removed = await this.#call(() => this.backend.deregister(service, instanceId, proof));
     // Also drop it locally when the store no longer had it (e.g. a preserved instance).
     this.#ingest({ type: 'deregister', service, instanceId });
     return removed;
   }
 
-  async setStatus(service: string, instanceId: string, status: InstanceStatus): Promise<ServiceInstance | undefined> {
+  async setStatus(
+    service: string,
+    instanceId: string,
+    status: InstanceStatus,
+    proof?: OwnerProof,
+  ): Promise<ServiceInstance | undefined> {
     this.#assertOpen();
     if (this.backend.setStatus !== undefined) {
       const setStatus = this.backend.setStatus.bind(this.backend);
-      const instance = await this.#call(() => setStatus(service, instanceId, status));
+      const instance = await this.#call(() => setStatus(service, instanceId, status, proof));
       if (instance !== undefined) this.#ingest({ type: 'status', service, instanceId, instance });
       return instance;
     }

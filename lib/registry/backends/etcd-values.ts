@@ -9,6 +9,7 @@
 import { ExponentialBackoff, handleWhen, noop, retry } from 'cockatiel';
 import { Etcd3, type IKeyValue, type IOptions, isRecoverableError } from 'etcd3';
 import type { RegistryEvent, ServiceInstance } from '../model.js';
+import type { OwnerRecord } from './owner-check.js';
 
 /** The stored value. */
 export interface EtcdEnvelope {
@@ -21,6 +22,8 @@ export interface EtcdEnvelope {
   /** The lease id (decimal string) the key is attached to. */
   lease: string;
   instance: ServiceInstance;
+  /** The token hash and source of the registration that owns the instance; absent when unowned. */
+  owner?: OwnerRecord;
 }
 
 /** Parses a stored value; `undefined` for anything else under the prefix. */

@@ -25,6 +25,8 @@ import { FleetgateError, isFleetgateError } from '../../errors.js';
 import type {
   InstanceStatus,
   LeaseOptions,
+  OwnerProof,
+  RegisterOwnership,
   RegistrationInput,
   RegistryBackend,
   RegistryEvent,
@@ -36,6 +38,7 @@ import { EtcdProbe, redialEtcd } from './etcd-probe.js';
 import { type CasDecide, EtcdRecords } from './etcd-records.js';
 import { createEtcdClient, decodeEnvelope, type EtcdEnvelope, EtcdKeys, prefixEnd } from './etcd-values.js';
 import { EtcdWatch } from './etcd-watch.js';
+import { notOwner, ownerRecordOf, proofAccepted, reRegistrationAccepted } from './owner-check.js';
 import {
   instanceDoc,
   instanceIdFor,
@@ -99,16 +102,19 @@ export class EtcdBackend implements RegistryBackend {
     this.#records = new EtcdRecords(client, opts.maxAttempts);
   }
 
-  async register(input: RegistrationInput, lease: LeaseOptions): Promise<ServiceInstance> {
+  async register(input: RegistrationInput, lease: LeaseOptions, owner?: RegisterOwnership): Promise<ServiceInstance> {
     validateRegistration(input, lease);
     const instanceId = instanceIdFor(input);
     const doc = instanceDoc(input, instanceId);
     const key = this.#keys.instance(input.service, instanceId);
+    const record = ownerRecordOf(owner);
     return this.#cas(
       key,
       async (cur, grant) => {
         const { now, id, ttlMs } = grant!;
         const live = cur !== undefined && this.#isLive(cur.env, now) ? cur.env.instance : undefined;
+        if (live !== undefined && !reRegistrationAccepted(cur?.env.owner, owner))
+          throw notOwner(input.service, instanceId);
         const instance: ServiceInstance = {
           ...structuredClone(doc),
           registeredAt: now,
@@ -117,30 +123,43 @@ export class EtcdBackend implements RegistryBackend {
           status: input.status ?? 'UP',
           epoch: (live?.epoch ?? 0) + 1,
         };
-        return { put: { event: 'register', lease: id, instance }, result: instance };
+        const put = {
+          event: 'register' as const,
+          lease: id,
+          instance,
+          ...(record === undefined ? {} : { owner: record }),
+        };
+        return { put, result: instance };
       },
       lease,
     );
   }
 
-  async heartbeat(service: string, instanceId: string, lease: LeaseOptions): Promise<ServiceInstance> {
+  async heartbeat(
+    service: string,
+    instanceId: string,
+    lease: LeaseOptions,
+    proof?: OwnerProof,
+  ): Promise<ServiceInstance> {
     validateLease(lease);
     return this.#cas(
       this.#keys.instance(service, instanceId),
       async (cur, grant) => {
         const { now, id, ttlMs } = grant!;
         if (cur === undefined || !this.#isLive(cur.env, now)) throw unknownInstance(service, instanceId);
+        if (!proofAccepted(cur.env.owner, proof)) throw notOwner(service, instanceId);
         const instance = { ...cur.env.instance, lastHeartbeat: now, expiresAt: now + ttlMs };
-        return { put: { event: 'heartbeat', lease: id, instance }, result: instance };
+        return { put: { ...cur.env, event: 'heartbeat', lease: id, instance }, result: instance };
       },
       lease,
     );
   }
 
-  async deregister(service: string, instanceId: string): Promise<boolean> {
+  async deregister(service: string, instanceId: string, proof?: OwnerProof): Promise<boolean> {
     const key = this.#keys.instance(service, instanceId);
     const lease = await this.#cas<string | undefined>(key, async (cur) => {
       if (cur === undefined || !this.#isLive(cur.env, this.#opts.clock.now())) return { result: undefined };
+      if (!proofAccepted(cur.env.owner, proof)) throw notOwner(service, instanceId);
       return { put: { ...cur.env, event: 'deregister' }, result: cur.env.lease };
     });
     if (lease === undefined) return false;
@@ -149,13 +168,19 @@ export class EtcdBackend implements RegistryBackend {
     return true;
   }
 
-  async setStatus(service: string, instanceId: string, status: InstanceStatus): Promise<ServiceInstance | undefined> {
+  async setStatus(
+    service: string,
+    instanceId: string,
+    status: InstanceStatus,
+    proof?: OwnerProof,
+  ): Promise<ServiceInstance | undefined> {
     validateStatus(status);
     return this.#cas(this.#keys.instance(service, instanceId), async (cur) => {
       if (cur === undefined || !this.#isLive(cur.env, this.#opts.clock.now())) return { result: undefined };
+      if (!proofAccepted(cur.env.owner, proof)) throw notOwner(service, instanceId);
       if (cur.env.instance.status === status) return { result: cur.env.instance };
       const instance = { ...cur.env.instance, status };
-      return { put: { event: 'status', lease: cur.env.lease, instance }, result: instance };
+      return { put: { ...cur.env, event: 'status', lease: cur.env.lease, instance }, result: instance };
     });
   }
 

@@ -6,7 +6,8 @@ import { isFleetgateError, isUnknownInstanceError } from '../../errors.js';
 import type { RegistryEvent } from '../model.js';
 import { MEMORY_BACKEND_DEFAULTS, MemoryBackend } from './memory.js';
 
-describeRegistryBackend('memory', () => new MemoryBackend());
+// One process holds the in-memory store: the "second gateway" is the same backend.
+describeRegistryBackend('memory', () => new MemoryBackend(), { peer: (first) => first });
 
 describe('MemoryBackend on a fake clock', () => {
   const lease = { ttlMs: 90_000 };

@@ -8,12 +8,15 @@ import { FleetgateError } from '../../errors.js';
 import type {
   InstanceStatus,
   LeaseOptions,
+  OwnerProof,
+  RegisterOwnership,
   RegistrationInput,
   RegistryBackend,
   RegistryEvent,
   RegistryWatcher,
   ServiceInstance,
 } from '../model.js';
+import { notOwner, type OwnerRecord, ownerRecordOf, proofAccepted, reRegistrationAccepted } from './owner-check.js';
 import {
   instanceIdFor,
   unknownInstance,
@@ -53,6 +56,8 @@ export class MemoryBackend implements RegistryBackend {
   readonly #clock: Clock;
   /** service → instanceId → instance (possibly expired until the next sweep). */
   readonly #services = new Map<string, Map<string, ServiceInstance>>();
+  /** Owner records, beside the instances so no copy of an instance ever carries one. */
+  readonly #owners = new WeakMap<ServiceInstance, OwnerRecord>();
   readonly #watchers = new Set<RegistryWatcher>();
   #sweepTimer: TimerHandle | undefined;
   #closed = false;
@@ -66,11 +71,14 @@ export class MemoryBackend implements RegistryBackend {
     this.#sweepTimer = this.#clock.setInterval(() => this.sweep(), opts.sweepIntervalMs);
   }
 
-  async register(input: RegistrationInput, lease: LeaseOptions): Promise<ServiceInstance> {
+  async register(input: RegistrationInput, lease: LeaseOptions, owner?: RegisterOwnership): Promise<ServiceInstance> {
     this.#assertOpen();
     validateRegistration(input, lease);
     const now = this.#clock.now();
     const previous = this.#live(input.service, input.instanceId, now);
+    if (previous !== undefined && !reRegistrationAccepted(this.#owners.get(previous), owner)) {
+      throw notOwner(previous.service, previous.instanceId);
+    }
     const instanceId = instanceIdFor(input);
     const instance: ServiceInstance = {
       service: input.service,
@@ -94,26 +102,35 @@ export class MemoryBackend implements RegistryBackend {
       this.#services.set(instance.service, bucket);
     }
     bucket.set(instanceId, instance);
+    const record = ownerRecordOf(owner);
+    if (record !== undefined) this.#owners.set(instance, record);
     this.#emit({ type: 'register', service: instance.service, instanceId, instance: structuredClone(instance) });
     return structuredClone(instance);
   }
 
-  async heartbeat(service: string, instanceId: string, lease: LeaseOptions): Promise<ServiceInstance> {
+  async heartbeat(
+    service: string,
+    instanceId: string,
+    lease: LeaseOptions,
+    proof?: OwnerProof,
+  ): Promise<ServiceInstance> {
     this.#assertOpen();
     validateLease(lease);
     const now = this.#clock.now();
     const instance = this.#live(service, instanceId, now);
     if (instance === undefined) throw unknownInstance(service, instanceId);
+    this.#assertOwner(instance, proof);
     instance.lastHeartbeat = now;
     instance.expiresAt = now + lease.ttlMs;
     this.#emit({ type: 'heartbeat', service, instanceId, instance: structuredClone(instance) });
     return structuredClone(instance);
   }
 
-  async deregister(service: string, instanceId: string): Promise<boolean> {
+  async deregister(service: string, instanceId: string, proof?: OwnerProof): Promise<boolean> {
     this.#assertOpen();
     const instance = this.#live(service, instanceId, this.#clock.now());
     if (instance === undefined) return false;
+    this.#assertOwner(instance, proof);
     this.#delete(instance);
     this.#emit({ type: 'deregister', service, instanceId, instance: structuredClone(instance) });
     return true;
@@ -136,11 +153,17 @@ export class MemoryBackend implements RegistryBackend {
     return out;
   }
 
-  async setStatus(service: string, instanceId: string, status: InstanceStatus): Promise<ServiceInstance | undefined> {
+  async setStatus(
+    service: string,
+    instanceId: string,
+    status: InstanceStatus,
+    proof?: OwnerProof,
+  ): Promise<ServiceInstance | undefined> {
     this.#assertOpen();
     validateStatus(status);
     const instance = this.#live(service, instanceId, this.#clock.now());
     if (instance === undefined) return undefined;
+    this.#assertOwner(instance, proof);
     if (instance.status !== status) {
       instance.status = status;
       this.#emit({ type: 'status', service, instanceId, instance: structuredClone(instance) });
@@ -222,6 +245,10 @@ export class MemoryBackend implements RegistryBackend {
         // A faulty watcher must not break the store operation or starve the other watchers.
       }
     }
+  }
+
+  #assertOwner(instance: ServiceInstance, proof: OwnerProof | undefined): void {
+    if (!proofAccepted(this.#owners.get(instance), proof)) throw notOwner(instance.service, instance.instanceId);
   }
 
   #assertOpen(): void {

@@ -9,6 +9,12 @@
  *
  * Common layout of the instance scripts: KEYS[1] instance hash, KEYS[2] the service's expiry
  * sorted set; ARGV[1] event channel, ARGV[2] service, ARGV[3] instance id, ARGV[4] now (ms).
+ *
+ * Ownership (lib/registry/backends/owner-check.ts is the rule, in JS): the hash also holds
+ * `owner` (SHA-256 hex of the instance token) and `src` (the registrant's address), never part of
+ * the returned instance. A script given a proof (`check` = '1' and the presented hash) refuses a
+ * live owned instance whose `owner` differs by returning -1. Plain `~=` on the digests is fine:
+ * timing can at most reveal a prefix of a SHA-256, which gives nothing towards the token.
  */
 
 const PRELUDE = `
@@ -28,15 +34,29 @@ local function drop(key, zkey, id)
   redis.call('DEL', key)
   redis.call('ZREM', zkey, id)
 end
+local function owned_by_other(key, check, presented)
+  if check ~= '1' then return false end
+  local owner = redis.call('HGET', key, 'owner')
+  return owner and owner ~= presented
+end
 local now = tonumber(ARGV[4])
 `;
 
-/** ARGV[5] doc JSON, ARGV[6] expiresAt, ARGV[7] key PEXPIRE ms, ARGV[8] status. Returns the instance. */
+/**
+ * ARGV[5] doc JSON, ARGV[6] expiresAt, ARGV[7] key PEXPIRE ms, ARGV[8] status; ownership:
+ * ARGV[9] new token hash ('' for an unowned registration), ARGV[10] caller source, ARGV[11]
+ * check ('1'/'0'), ARGV[12] presented hash, ARGV[13] reclaim (`key`|`source`|`none`).
+ * Returns the instance, or -1 when a live instance belongs to another registration.
+ */
 export const REGISTER_LUA = `${PRELUDE}
 local epoch = 1
 local old = load(KEYS[1])
 if old then
   if tonumber(old[4]) > now then
+    if owned_by_other(KEYS[1], ARGV[11], ARGV[12]) and ARGV[13] ~= 'key' then
+      local src = redis.call('HGET', KEYS[1], 'src')
+      if not (ARGV[13] == 'source' and ARGV[10] ~= '' and src == ARGV[10]) then return -1 end
+    end
     epoch = tonumber(old[6]) + 1
   else
     drop(KEYS[1], KEYS[2], ARGV[3])
@@ -45,6 +65,9 @@ if old then
 end
 redis.call('HSET', KEYS[1], 'doc', ARGV[5], 'registeredAt', ARGV[4], 'lastHeartbeat', ARGV[4],
   'expiresAt', ARGV[6], 'status', ARGV[8], 'epoch', tostring(epoch))
+redis.call('HDEL', KEYS[1], 'owner', 'src')
+if ARGV[9] ~= '' then redis.call('HSET', KEYS[1], 'owner', ARGV[9]) end
+if ARGV[9] ~= '' and ARGV[10] ~= '' then redis.call('HSET', KEYS[1], 'src', ARGV[10]) end
 redis.call('PEXPIRE', KEYS[1], ARGV[7])
 redis.call('ZADD', KEYS[2], ARGV[6], ARGV[3])
 local v = load(KEYS[1])
@@ -53,7 +76,8 @@ return v
 `;
 
 /**
- * ARGV[5] expiresAt, ARGV[6] key PEXPIRE ms. Returns the instance, or nil when it is unknown or
+ * ARGV[5] expiresAt, ARGV[6] key PEXPIRE ms, ARGV[7] check, ARGV[8] presented hash. Returns the
+ * instance, -1 when it belongs to another registration, or nil when it is unknown or
  * already expired (an expired one is reaped here, with its `expire` event, and never renewed).
  * A missing key keeps its sorted-set entry so the reaper still reports the expiry.
  */
@@ -65,6 +89,7 @@ if tonumber(v[4]) <= now then
   publish('expire', ARGV[2], ARGV[3], v)
   return nil
 end
+if owned_by_other(KEYS[1], ARGV[7], ARGV[8]) then return -1 end
 redis.call('HSET', KEYS[1], 'lastHeartbeat', ARGV[4], 'expiresAt', ARGV[5])
 redis.call('PEXPIRE', KEYS[1], ARGV[6])
 redis.call('ZADD', KEYS[2], ARGV[5], ARGV[3])
@@ -73,20 +98,22 @@ publish('heartbeat', ARGV[2], ARGV[3], v)
 return v
 `;
 
-/** Returns 1 when a live instance was removed, else 0. */
+/** ARGV[5] check, ARGV[6] presented hash. Returns 1 when a live instance was removed, -1 when it is someone else's, else 0. */
 export const DEREGISTER_LUA = `${PRELUDE}
 local v = load(KEYS[1])
 if not v then return 0 end
-drop(KEYS[1], KEYS[2], ARGV[3])
 if tonumber(v[4]) <= now then
+  drop(KEYS[1], KEYS[2], ARGV[3])
   publish('expire', ARGV[2], ARGV[3], v)
   return 0
 end
+if owned_by_other(KEYS[1], ARGV[5], ARGV[6]) then return -1 end
+drop(KEYS[1], KEYS[2], ARGV[3])
 publish('deregister', ARGV[2], ARGV[3], v)
 return 1
 `;
 
-/** ARGV[5] status. Returns the instance (an event only when the status changed), or nil. */
+/** ARGV[5] status, ARGV[6] check, ARGV[7] presented hash. Returns the instance (an event only when the status changed), -1 when it is someone else's, or nil. */
 export const SET_STATUS_LUA = `${PRELUDE}
 local v = load(KEYS[1])
 if not v then return nil end
@@ -95,6 +122,7 @@ if tonumber(v[4]) <= now then
   publish('expire', ARGV[2], ARGV[3], v)
   return nil
 end
+if owned_by_other(KEYS[1], ARGV[6], ARGV[7]) then return -1 end
 if v[5] ~= ARGV[5] then
   redis.call('HSET', KEYS[1], 'status', ARGV[5])
   v = load(KEYS[1])

@@ -23,12 +23,15 @@ import { FleetgateError } from '../../errors.js';
 import type {
   InstanceStatus,
   LeaseOptions,
+  OwnerProof,
+  RegisterOwnership,
   RegistrationInput,
   RegistryBackend,
   RegistryEvent,
   RegistryWatcher,
   ServiceInstance,
 } from '../model.js';
+import { notOwner } from './owner-check.js';
 import { defineRegistryCommands, type RegistryCommands } from './redis-commands.js';
 import { createRedisClient, isCluster, openSubscriber } from './redis-connection.js';
 import { eventFromMessage, type InstanceTuple, instanceFromTuple, RedisKeys } from './redis-keys.js';
@@ -136,43 +139,67 @@ export class RedisBackend implements RegistryBackend {
     this.#link?.reconnect();
   }
 
-  async register(input: RegistrationInput, lease: LeaseOptions): Promise<ServiceInstance> {
+  async register(input: RegistrationInput, lease: LeaseOptions, owner?: RegisterOwnership): Promise<ServiceInstance> {
     validateRegistration(input, lease);
     const instanceId = instanceIdFor(input);
     const doc = JSON.stringify(instanceDoc(input, instanceId));
     const status = input.status ?? 'UP';
-    return this.#run(async () => {
-      const now = this.#opts.clock.now();
-      const args = this.#instanceArgs(input.service, instanceId, now);
-      const tuple = await this.#commands.fgRegister(...args, doc, ...this.#expiry(now, lease), status);
-      // After the script, never before: see RedisReaper's cleanup of empty services.
-      await this.client.sadd(this.#keys.services, input.service);
-      return instanceFromTuple(tuple as InstanceTuple);
-    });
-  }
-
-  async heartbeat(service: string, instanceId: string, lease: LeaseOptions): Promise<ServiceInstance> {
-    validateLease(lease);
+    const ownership = [owner?.newTokenHash ?? '', owner?.source ?? '', ...proofArgs(owner), owner?.reclaim ?? 'none'];
     const tuple = await this.#run(async () => {
       const now = this.#opts.clock.now();
-      return this.#commands.fgHeartbeat(...this.#instanceArgs(service, instanceId, now), ...this.#expiry(now, lease));
+      const args = this.#instanceArgs(input.service, instanceId, now);
+      const reply = await this.#commands.fgRegister(...args, doc, ...this.#expiry(now, lease), status, ...ownership);
+      // After the script, never before: see RedisReaper's cleanup of empty services.
+      if (reply !== NOT_OWNER) await this.client.sadd(this.#keys.services, input.service);
+      return reply;
     });
-    if (tuple === null) throw unknownInstance(service, instanceId);
+    if (tuple === NOT_OWNER) throw notOwner(input.service, instanceId);
     return instanceFromTuple(tuple as InstanceTuple);
   }
 
-  async deregister(service: string, instanceId: string): Promise<boolean> {
+  async heartbeat(
+    service: string,
+    instanceId: string,
+    lease: LeaseOptions,
+    proof?: OwnerProof,
+  ): Promise<ServiceInstance> {
+    validateLease(lease);
+    const tuple = await this.#run(async () => {
+      const now = this.#opts.clock.now();
+      const args = this.#instanceArgs(service, instanceId, now);
+      return this.#commands.fgHeartbeat(...args, ...this.#expiry(now, lease), ...proofArgs(proof));
+    });
+    if (tuple === null) throw unknownInstance(service, instanceId);
+    if (tuple === NOT_OWNER) throw notOwner(service, instanceId);
+    return instanceFromTuple(tuple as InstanceTuple);
+  }
+
+  async deregister(service: string, instanceId: string, proof?: OwnerProof): Promise<boolean> {
     const removed = await this.#run(() =>
-      this.#commands.fgDeregister(...this.#instanceArgs(service, instanceId, this.#opts.clock.now())),
+      this.#commands.fgDeregister(
+        ...this.#instanceArgs(service, instanceId, this.#opts.clock.now()),
+        ...proofArgs(proof),
+      ),
     );
+    if (removed === NOT_OWNER) throw notOwner(service, instanceId);
     return removed === 1;
   }
 
-  async setStatus(service: string, instanceId: string, status: InstanceStatus): Promise<ServiceInstance | undefined> {
+  async setStatus(
+    service: string,
+    instanceId: string,
+    status: InstanceStatus,
+    proof?: OwnerProof,
+  ): Promise<ServiceInstance | undefined> {
     validateStatus(status);
     const tuple = await this.#run(() =>
-      this.#commands.fgSetStatus(...this.#instanceArgs(service, instanceId, this.#opts.clock.now()), status),
+      this.#commands.fgSetStatus(
+        ...this.#instanceArgs(service, instanceId, this.#opts.clock.now()),
+        status,
+        ...proofArgs(proof),
+      ),
     );
+    if (tuple === NOT_OWNER) throw notOwner(service, instanceId);
     return tuple === null ? undefined : instanceFromTuple(tuple as InstanceTuple);
   }
 
@@ -324,4 +351,12 @@ export class RedisBackend implements RegistryBackend {
       op,
     );
   }
+}
+
+/** What the scripts return for a change refused because the instance is someone else's. */
+const NOT_OWNER = -1;
+
+/** The scripts' `check` and `presented hash` arguments for a proof (none: a trusted caller, no check). */
+function proofArgs(proof: OwnerProof | undefined): [string, string] {
+  return proof === undefined ? ['0', ''] : ['1', proof.tokenHash ?? ''];
 }

@@ -48,9 +48,26 @@ export function validateRegistration(input: RegistrationInput, lease: LeaseOptio
   if (input.status !== undefined) validateStatus(input.status);
 }
 
-/** The given instance id, or a generated `<service>-<8 hex>`. */
+/** The longest instance id the registration API accepts by default (`maxNameLength`). */
+export const DEFAULT_MAX_ID_LENGTH = 64;
+
+/**
+ * A new instance id for `service` that passes the id rules (letters, digits, `.`, `_`, `-`,
+ * starting with a letter or digit) within `maxLength`: `<service>-<8 hex>`, the service part
+ * shortened as needed (never ending in a separator), or just hex when there is no room for it.
+ * @example generateInstanceId('sagjan') // 'sagjan-1f3a9c0e'
+ */
+export function generateInstanceId(service: string, maxLength = DEFAULT_MAX_ID_LENGTH): string {
+  const suffix = randomUUID().replaceAll('-', '');
+  const room = maxLength - 9;
+  const head = service.slice(0, Math.max(0, room)).replace(/[._-]+$/, '');
+  if (head === '') return suffix.slice(0, Math.min(maxLength, suffix.length));
+  return `${head}-${suffix.slice(0, 8)}`;
+}
+
+/** The given instance id, or a generated one (see {@link generateInstanceId}). */
 export function instanceIdFor(input: RegistrationInput): string {
-  return input.instanceId ?? `${input.service}-${randomUUID().slice(0, 8)}`;
+  return input.instanceId ?? generateInstanceId(input.service);
 }
 
 /** The registration-fixed part of an instance, defaults filled, optional fields left out when absent. */

@@ -3,6 +3,7 @@
  * fields are rejected at every level, and the result maps to a {@link RegistrationInput}.
  */
 import { z } from 'zod';
+import { exceedsDepth } from '../../http/json-depth.js';
 import type { RegistrationInput, RouteSpec } from '../model.js';
 
 /** Methods a route may name (`*` is any). */
@@ -21,7 +22,12 @@ export interface RegistrationLimits {
   maxPathLength?: number;
   /** Most bytes of `metadata` as JSON. @default 4096 */
   maxMetadataBytes?: number;
+  /** Deepest nesting of `metadata` (`{}` is 1). @default 8 */
+  maxMetadataDepth?: number;
 }
+
+/** The deepest nesting any registration body may have; checked before the schema runs. */
+export const MAX_BODY_DEPTH = 16;
 
 // No whitespace or control characters; they have no business in paths, labels or versions.
 const PRINTABLE = /^[^\s\p{Cc}]+$/u;
@@ -87,6 +93,7 @@ function routePathProblem(path: string): string | undefined {
 export function createRegistrationSchema(limits: RegistrationLimits) {
   const maxPath = limits.maxPathLength ?? 512;
   const maxMetadata = limits.maxMetadataBytes ?? 4096;
+  const maxDepth = limits.maxMetadataDepth ?? 8;
   const route = z.strictObject({
     method: z
       .string()
@@ -120,6 +127,7 @@ export function createRegistrationSchema(limits: RegistrationLimits) {
     weight: z.int().min(0).max(1000).optional(),
     metadata: z
       .record(z.string(), z.unknown())
+      .refine((m) => !exceedsDepth(m, maxDepth), `must not nest deeper than ${maxDepth} levels`)
       .refine(
         (m) => Buffer.byteLength(JSON.stringify(m)) <= maxMetadata,
         `must be at most ${maxMetadata} bytes of JSON`,

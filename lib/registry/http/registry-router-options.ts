@@ -3,11 +3,14 @@
  * shape, the frozen defaults and the up-front validation.
  */
 import { type Clock, realClock } from '../../clock.js';
+import { serviceKeysFile } from '../../config/env.js';
 import { parseTrustProxy, type TrustProxy } from '../../core/client-address.js';
 import { mergeDefined } from '../../core/options-merge.js';
 import { FleetgateError } from '../../errors.js';
 import { type Logger, noopLogger } from '../../logger.js';
 import type { RegistryApi } from '../registry-api.js';
+import type { ServiceKeySpec } from '../service-keys.js';
+import type { ListenAddress } from './self-target.js';
 
 /** The per-source limit on registration attempts. */
 export interface RegistrationRateLimit {
@@ -49,6 +52,21 @@ export interface RegistryRouterOptions {
    * @default false
    */
   trustProxy: TrustProxy;
+  /**
+   * Per-service keys: when set (even empty), every registration needs an `X-Service-Key` that
+   * names its service and every route `permission` (else 403 `ERR_FG_FORBIDDEN`), and such a key
+   * may re-register a live instance id whose token was lost. When unset, allowFrom and the bearer
+   * token decide, and a lost token can be replaced only from the registration's source address.
+   * @default REGISTRY_SERVICE_KEYS_FILE when set, else undefined
+   */
+  serviceKeys: readonly ServiceKeySpec[] | undefined;
+  /**
+   * The gateway's own listen addresses, so an instance URL that reaches the gateway itself is
+   * refused (400 `ERR_FG_SELF_TARGET`). The address the registration request arrived on is always
+   * checked too; `createGateway()` passes its server's address here.
+   * @default () => []
+   */
+  listenAddresses: () => readonly ListenAddress[];
 }
 
 /** Defaults for {@link RegistryRouterOptions}. Frozen. */
@@ -64,10 +82,12 @@ export const REGISTRY_ROUTER_DEFAULTS: Readonly<RegistryRouterOptions> = Object.
   clock: realClock,
   logger: noopLogger,
   trustProxy: false,
+  serviceKeys: undefined,
+  listenAddresses: () => [],
 });
 
 /**
- * Merges options over the environment (`REGISTRY_ALLOW_FROM`, `REGISTRY_TOKEN`) and the
+ * Merges options over the environment (`REGISTRY_ALLOW_FROM`, `REGISTRY_TOKEN`, `REGISTRY_SERVICE_KEYS_FILE`) and the
  * defaults, then validates them.
  * @throws FleetgateError `ERR_FG_INVALID_CONFIG` naming the first invalid option.
  */
@@ -85,6 +105,7 @@ export function resolveRegistryRouterOptions(
   }
   const envToken = env.REGISTRY_TOKEN?.trim();
   if (envToken) base.token = envToken;
+  if (options.serviceKeys === undefined) base.serviceKeys = serviceKeysFile(env);
   const o: RegistryRouterOptions = mergeDefined(base, options);
 
   const bad = (name: string, value: unknown, expected: string): never => {
@@ -111,6 +132,9 @@ export function resolveRegistryRouterOptions(
   if (limit !== false && (typeof limit !== 'object' || limit === null))
     bad('registrationRateLimit', limit, '{ capacity, refillPerSecond } or false');
   parseTrustProxy(o.trustProxy, 'registry(): option trustProxy');
+  if (o.serviceKeys !== undefined && !Array.isArray(o.serviceKeys))
+    bad('serviceKeys', o.serviceKeys, 'an array of { name, key | sha256, services, permissions }');
+  if (typeof o.listenAddresses !== 'function') bad('listenAddresses', o.listenAddresses, 'a function');
   if (o.registry !== undefined && typeof o.registry.register !== 'function')
     bad('registry', o.registry, 'a RegistryApi');
   return o;

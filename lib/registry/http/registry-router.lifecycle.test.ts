@@ -11,9 +11,12 @@ describe('registry() HTTP API', () => {
   test('the furt example registers, heartbeats, lists and deregisters', async () => {
     await using fx = await fixture();
     const reg = await request(fx.base).post('/internal/register-service').send(FURT_BODY).expect(200);
+    const token = reg.body.instance_token as string;
+    assert.match(token, /^[A-Za-z0-9_-]{43}$/, '256 random bits, base64url');
     assert.deepEqual(reg.body, {
       service: 'sagjan',
       instance_id: 'sagjan-1',
+      instance_token: token,
       ttl_ms: fx.registry.ttlMs,
       heartbeat_interval_ms: Math.round(fx.registry.ttlMs / 3),
       status: 'registered',
@@ -26,7 +29,10 @@ describe('registry() HTTP API', () => {
     assert.equal(typeof generated.body.instance_id, 'string');
     assert.notEqual(generated.body.instance_id, 'sagjan-1');
 
-    const hb = await request(fx.base).put('/internal/services/sagjan/instances/sagjan-1/heartbeat').expect(200);
+    const hb = await request(fx.base)
+      .put('/internal/services/sagjan/instances/sagjan-1/heartbeat')
+      .set('x-instance-token', token)
+      .expect(200);
     assert.equal(hb.body.service, 'sagjan');
     assert.equal(hb.body.instance_id, 'sagjan-1');
     assert.equal(hb.body.status, 'UP');
@@ -43,11 +49,17 @@ describe('registry() HTTP API', () => {
     assert.deepEqual(inst.routes, [{ method: 'GET', path: '/api/comments/*', permission: 'comments:read' }]);
     for (const key of ['registered_at', 'last_heartbeat', 'expires_at']) assert.match(String(inst[key]), /Z$/);
 
-    const again = await request(fx.base).post('/internal/register-service').send(FURT_BODY).expect(200);
+    const again = await request(fx.base)
+      .post('/internal/register-service')
+      .set('x-instance-token', token)
+      .send(FURT_BODY)
+      .expect(200);
     assert.equal(again.body.epoch, 2);
+    assert.notEqual(again.body.instance_token, token, 'every registration issues a new token');
 
     await request(fx.base)
       .delete('/internal/services/sagjan/instances/sagjan-1')
+      .set('x-instance-token', again.body.instance_token)
       .expect(200, { status: 'deregistered' });
     assert.equal(fx.registry.get('sagjan', 'sagjan-1'), undefined);
     const gone = await request(fx.base).delete('/internal/services/sagjan/instances/sagjan-1').expect(404);

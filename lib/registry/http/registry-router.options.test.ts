@@ -52,6 +52,7 @@ describe('registry() HTTP API', () => {
     try {
       const res = await request(base).post('/internal/register-service').send(FURT_BODY).expect(200);
       assert.equal(res.body.status, 'registered');
+      const token = { 'x-instance-token': res.body.instance_token as string };
       assert.equal(reg.get('sagjan', 'sagjan-1')?.url, 'http://127.0.0.1:7812');
       const bad = await request(base)
         .post('/internal/register-service')
@@ -61,7 +62,7 @@ describe('registry() HTTP API', () => {
       await request(base).get('/other').expect(200, { other: true });
       const list = await request(base).get('/internal/services').expect(200);
       assert.equal(list.body.services.sagjan.instances.length, 1);
-      await request(base).put('/reg/services/sagjan/instances/sagjan-1/heartbeat').expect(200);
+      await request(base).put('/reg/services/sagjan/instances/sagjan-1/heartbeat').set(token).expect(200);
       await request(base).get('/reg/services').expect(200);
     } finally {
       await closeServer(server);

@@ -4,23 +4,41 @@
  *
  * Guards run in a fixed order, before anything under the prefix is revealed: caller address
  * (403), bearer token (401), then, for registrations only, the per-source rate limit (429).
+ *
+ * Ownership (DESIGN.md §2): a registration answers an `instance_token`; heartbeat, deregister and
+ * re-registration of a live instance id need it back in `X-Instance-Token` (else 403
+ * `ERR_FG_NOT_OWNER`). The store keeps only its SHA-256 and checks it in the same atomic step as
+ * the change. A caller that lost the token may re-register a live id with a service key for the
+ * service, or (no keys configured) from the registration's source address.
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { ClientAddressResolver, createAllowList, sourceKey } from '../../core/client-address.js';
 import { sendError, sendJson } from '../../core/send-error.js';
 import { FleetgateError, isFleetgateError } from '../../errors.js';
 import { type ComposedHandler, type Next, pathOf } from '../../http/compose.js';
+import { exceedsDepth } from '../../http/json-depth.js';
 import { readJsonBody } from '../../http/read-json-body.js';
+import { generateInstanceId } from '../backends/registration-input.js';
 import { createRegistry } from '../create-registry.js';
+import { INSTANCE_TOKEN_HEADER, issueInstanceToken, presentedTokenHash } from '../instance-token.js';
+import type { RegisterOwnership } from '../model.js';
 import type { RegistryApi } from '../registry-api.js';
+import { SERVICE_KEY_HEADER, ServiceKeys } from '../service-keys.js';
 import { createBearerCheck } from './bearer-auth.js';
 import { groupByService, instanceToJson, iso } from './instance-json.js';
-import { createRegistrationSchema, issuesOf, isValidName, toRegistrationInput } from './registration-schema.js';
+import {
+  createRegistrationSchema,
+  issuesOf,
+  isValidName,
+  MAX_BODY_DEPTH,
+  toRegistrationInput,
+} from './registration-schema.js';
 import {
   REGISTRY_ROUTER_DEFAULTS,
   type RegistryRouterOptions,
   resolveRegistryRouterOptions,
 } from './registry-router-options.js';
+import { assertNotSelfTarget, listenAddressOf } from './self-target.js';
 import { SourceRateLimiter } from './source-rate-limit.js';
 
 export { REGISTRY_ROUTER_DEFAULTS, type RegistryRouterOptions };
@@ -58,6 +76,7 @@ export function registry(options: Partial<RegistryRouterOptions> = {}): Registry
       ? undefined
       : new SourceRateLimiter({ ...o.registrationRateLimit, clock: o.clock });
   const schema = createRegistrationSchema({ maxNameLength: o.maxNameLength, maxRoutes: o.maxRoutes });
+  const serviceKeys = o.serviceKeys === undefined ? undefined : new ServiceKeys(o.serviceKeys);
   const { logger } = o;
   let created: Promise<RegistryApi> | undefined;
 
@@ -111,17 +130,36 @@ export function registry(options: Partial<RegistryRouterOptions> = {}): Registry
           }
         }
         const body = await readJsonBody(req, { maxBytes: o.maxBodyBytes });
+        // Before the schema: its checks recurse, and a deep enough body would overflow the stack.
+        if (exceedsDepth(body, MAX_BODY_DEPTH)) {
+          throw new FleetgateError('ERR_FG_INVALID_BODY', 'the registration body is invalid', {
+            details: [{ path: '', message: `must not nest deeper than ${MAX_BODY_DEPTH} levels` }],
+          });
+        }
         const parsed = schema.safeParse(body);
         if (!parsed.success) {
           throw new FleetgateError('ERR_FG_INVALID_BODY', 'the registration body is invalid', {
             details: issuesOf(parsed.error.issues),
           });
         }
+        const input = toRegistrationInput(parsed.data);
+        serviceKeys?.authorize(req.headers[SERVICE_KEY_HEADER], input.service, input.routes ?? []);
+        // Generated here, where the id rules are known, so the id always passes them.
+        input.instanceId ??= generateInstanceId(input.service, o.maxNameLength);
+        await assertNotSelfTarget(input.url, [...listenAddressOf(req.socket), ...o.listenAddresses()]);
+        const issued = issueInstanceToken();
+        const owner: RegisterOwnership = {
+          newTokenHash: issued.hash,
+          tokenHash: presentedTokenHash(req.headers[INSTANCE_TOKEN_HEADER]),
+          source: address,
+          reclaim: serviceKeys === undefined ? 'source' : 'key',
+        };
         const reg = await registryApi();
-        const instance = await reg.register(toRegistrationInput(parsed.data));
+        const instance = await reg.register(input, owner);
         return sendJson(res, 200, {
           service: instance.service,
           instance_id: instance.instanceId,
+          instance_token: issued.token,
           ttl_ms: reg.ttlMs,
           heartbeat_interval_ms: Math.round(reg.ttlMs / 3),
           status: 'registered',
@@ -132,7 +170,8 @@ export function registry(options: Partial<RegistryRouterOptions> = {}): Registry
         const { service, instanceId } = endpoint;
         if (!isValidName(service, o.maxNameLength) || !isValidName(instanceId, o.maxNameLength))
           throw unknownInstance(service, instanceId);
-        const instance = await (await registryApi()).heartbeat(service, instanceId);
+        const proof = { tokenHash: presentedTokenHash(req.headers[INSTANCE_TOKEN_HEADER]) };
+        const instance = await (await registryApi()).heartbeat(service, instanceId, proof);
         return sendJson(res, 200, {
           service: instance.service,
           instance_id: instance.instanceId,
@@ -144,7 +183,8 @@ export function registry(options: Partial<RegistryRouterOptions> = {}): Registry
         const { service, instanceId } = endpoint;
         if (!isValidName(service, o.maxNameLength) || !isValidName(instanceId, o.maxNameLength))
           throw unknownInstance(service, instanceId);
-        const removed = await (await registryApi()).deregister(service, instanceId);
+        const proof = { tokenHash: presentedTokenHash(req.headers[INSTANCE_TOKEN_HEADER]) };
+        const removed = await (await registryApi()).deregister(service, instanceId, proof);
         if (!removed) throw unknownInstance(service, instanceId);
         return sendJson(res, 200, { status: 'deregistered' });
       }

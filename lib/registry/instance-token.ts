@@ -1,0 +1,57 @@
+/**
+ * Instance tokens (DESIGN.md §2, Ownership): a registration gets a random token that the caller
+ * sends back in `X-Instance-Token` to heartbeat, deregister, change status or re-register its
+ * instance. Stores keep only its SHA-256; comparisons are constant-time.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+
+/** The request header carrying the instance token. */
+export const INSTANCE_TOKEN_HEADER = 'x-instance-token';
+
+/** Random bytes per token: 256 bits, well above the 128 required. */
+const TOKEN_BYTES = 32;
+
+/** A freshly issued token and the hash the store keeps. */
+export interface IssuedToken {
+  /** base64url, 43 characters; given to the registrant once and never stored. */
+  token: string;
+  /** SHA-256 of the token, hex. */
+  hash: string;
+}
+
+/**
+ * Issues a new instance token.
+ * @example const { token, hash } = issueInstanceToken(); // reply with token, store hash
+ */
+export function issueInstanceToken(): IssuedToken {
+  const token = randomBytes(TOKEN_BYTES).toString('base64url');
+  return { token, hash: hashInstanceToken(token) };
+}
+
+/**
+ * SHA-256 (hex) of a presented token.
+ * @example hashInstanceToken(req.headers['x-instance-token'])
+ */
+export function hashInstanceToken(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+/**
+ * Constant-time equality of two token hashes (either may be absent: then false).
+ * @example sameTokenHash(stored, hashInstanceToken(presented))
+ */
+export function sameTokenHash(a: string | undefined, b: string | undefined): boolean {
+  if (a === undefined || b === undefined) return false;
+  const x = Buffer.from(a, 'utf8');
+  const y = Buffer.from(b, 'utf8');
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/**
+ * The token hash of a request's `X-Instance-Token` header, or `undefined` when it has none.
+ * A repeated header counts as none (never guess which one the caller meant).
+ */
+export function presentedTokenHash(header: string | string[] | undefined): string | undefined {
+  if (typeof header !== 'string' || header === '') return undefined;
+  return hashInstanceToken(header);
+}
