@@ -1,7 +1,8 @@
 /**
  * Self-healing registration against the REAL gateway: a service registered through
  * `registerService()` comes back by itself after the gateway is killed and restarted with an
- * empty in-memory store, within one heartbeat interval of the new gateway being ready.
+ * empty in-memory store, within one heartbeat interval of the new gateway being ready, and
+ * heartbeats with the instance token the new gateway issued.
  */
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
@@ -107,6 +108,19 @@ describe('registerService against the real gateway', () => {
       assert.equal(handle.instanceId, id);
       const after = (await listInstances(base)).get(id);
       assert.equal(after?.service, 'e2e-client');
+      // The restarted gateway issued a new instance token: the client's heartbeats carry it, and
+      // a heartbeat without it is refused.
+      const beatsBefore = beats;
+      await until(
+        () => beats > beatsBefore,
+        'a heartbeat with the new token',
+        Date.now() + 3 * reg.heartbeatIntervalMs,
+      );
+      const tokenless = await fetch(`${base}/internal/services/e2e-client/instances/${id}/heartbeat`, {
+        method: 'PUT',
+        signal: AbortSignal.timeout(2000),
+      });
+      assert.equal(tokenless.status, 403, 'a heartbeat without the instance token is refused');
 
       // A longer outage: the lease lapses while the gateway is down, so the client stops
       // heartbeating and registers with backoff (capped at the interval once registered).

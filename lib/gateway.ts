@@ -25,6 +25,7 @@ import type { DiscoveryProxyOptions } from './proxy/proxy-options.js';
 import type { ProxyWebSocketOptions } from './proxy/upgrade-wiring.js';
 import { createRegistry } from './registry/create-registry.js';
 import { type RegistryRouterOptions, registry as registryApi } from './registry/http/registry-router.js';
+import type { ListenAddress } from './registry/http/self-target.js';
 import type { RegistryApi } from './registry/registry-api.js';
 import { createMetrics, type FleetgateMetrics } from './telemetry/metrics.js';
 import { packageVersion } from './version.js';
@@ -120,10 +121,18 @@ export async function createGateway(options: Partial<GatewayOptions> = {}): Prom
   const ownsRegistry = options.registry === undefined;
   const registry = options.registry ?? (await createRegistry({ env, logger }));
 
-  const parts = await assemble(registry, parsed, options, logger, clock).catch(async (err: unknown) => {
-    if (ownsRegistry) await registry.close();
-    throw err;
-  });
+  // The server is created after its handlers; the registration API asks for its address lazily.
+  let serverRef: Server | undefined;
+  const listenAddresses = (): ListenAddress[] => {
+    const address = serverRef?.address();
+    return address === null || address === undefined || typeof address === 'string' ? [] : [address];
+  };
+  const parts = await assemble(registry, parsed, options, logger, clock, listenAddresses).catch(
+    async (err: unknown) => {
+      if (ownsRegistry) await registry.close();
+      throw err;
+    },
+  );
   const { middlewares } = parts;
   const handler = compose(middlewares, {
     logger,
@@ -141,6 +150,7 @@ export async function createGateway(options: Partial<GatewayOptions> = {}): Prom
     });
     handler(req, res);
   });
+  serverRef = server;
   // Attached at once (not on the first request), so an upgrade arriving first is served too.
   parts.proxy?.attach(server);
   // node:http hands CONNECT to this event, never to the request handler; the gateway tunnels nothing.
@@ -213,6 +223,7 @@ async function assemble(
   options: Partial<GatewayOptions>,
   logger: Logger,
   clock: Clock,
+  listenAddresses: () => ListenAddress[],
 ): Promise<GatewayParts> {
   const closers: (() => Promise<void>)[] = [];
   const closeAll = async (): Promise<void> => {
@@ -235,6 +246,8 @@ async function assemble(
       token: env.registryToken,
       registrationRateLimit: env.registerLimit,
       trustProxy: env.trustedProxies,
+      serviceKeys: env.serviceKeys,
+      listenAddresses,
       clock,
       logger,
       ...dropUndefined(options.registryApi ?? GATEWAY_DEFAULTS.registryApi),

@@ -27,6 +27,19 @@ describe('registerService', () => {
     const before = gw.count('PUT', '/heartbeat');
     await clock.advance(1100);
     await until(() => gw.count('PUT', '/heartbeat') === before + 1, 'heartbeat after re-registering');
+    // Every call carries the token of the latest registration; the re-registration sends the old one.
+    const tokens = gw.seen.map((s) => `${s.method} ${s.instanceToken ?? '-'}`);
+    const [firstToken, secondToken] = ['token-1', `token-${gw.seen.indexOf(posts[1]!) + 1}`];
+    assert.equal(tokens[0], 'POST -');
+    assert.equal(tokens.at(-1), `PUT ${secondToken}`);
+    assert.equal(posts[1]!.instanceToken, firstToken);
+    assert.ok(
+      gw.seen
+        .filter((s) => s.method === 'PUT')
+        .every((s) => s.instanceToken === firstToken || s.instanceToken === secondToken),
+    );
+    await h.close();
+    assert.equal(gw.seen.at(-1)?.instanceToken, secondToken, 'the deregistration carries the latest token');
   });
 
   it('keeps heartbeating through gateway errors, then re-registers after the TTL when it comes back', async () => {

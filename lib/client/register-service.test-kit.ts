@@ -20,6 +20,8 @@ export interface Seen {
   path: string;
   body: Record<string, unknown> | undefined;
   authorization: string | undefined;
+  /** The X-Instance-Token header sent, if any. */
+  instanceToken: string | undefined;
 }
 
 /**
@@ -86,6 +88,7 @@ export class FakeGateway {
       path: req.url ?? '',
       body: raw === '' ? undefined : JSON.parse(raw),
       authorization: req.headers.authorization,
+      instanceToken: req.headers['x-instance-token'] as string | undefined,
     };
     this.seen.push(seen);
     const send = (status: number, body: unknown, headers: Record<string, string> = {}): void => {
@@ -102,6 +105,7 @@ export class FakeGateway {
       return send(200, {
         service: b.service,
         instance_id: id,
+        instance_token: `token-${this.seen.length}`,
         ttl_ms: this.ttlMs,
         ...(this.heartbeatIntervalMs === undefined ? {} : { heartbeat_interval_ms: this.heartbeatIntervalMs }),
         status: 'registered',

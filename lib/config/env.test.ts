@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { isFleetgateError } from '../errors.js';
 import { parseDuration } from './duration.js';
@@ -112,5 +115,40 @@ describe('parseEnv', () => {
     invalid({ GATEWAY_NAME: 'two words' }, 'GATEWAY_NAME');
     invalid({ GATEWAY_MAX_HOPS: '0' }, 'GATEWAY_MAX_HOPS');
     assert.throws(() => parseEnv({ REGISTRY_TTL: 'banana' }), /expected a number with an optional unit/);
+  });
+});
+
+describe('REGISTRY_SERVICE_KEYS_FILE', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fg-keys-'));
+  const file = (name: string, text: string): string => {
+    const path = join(dir, name);
+    writeFileSync(path, text);
+    return path;
+  };
+
+  it('reads keys from YAML or JSON; unset means no keys', () => {
+    assert.equal(parseEnv({}).serviceKeys, undefined);
+    const yaml = file(
+      'keys.yaml',
+      'keys:\n  - name: billing\n    key: billing-secret-0123456789\n    services: [billing]\n    permissions: [billing:read]\n',
+    );
+    assert.deepEqual(parseEnv({ REGISTRY_SERVICE_KEYS_FILE: yaml }).serviceKeys, [
+      { name: 'billing', key: 'billing-secret-0123456789', services: ['billing'], permissions: ['billing:read'] },
+    ]);
+    const json = file('keys.json', JSON.stringify([{ name: 'a', sha256: 'ab'.repeat(32), services: ['*'] }]));
+    assert.deepEqual(parseEnv({ REGISTRY_SERVICE_KEYS_FILE: json }).serviceKeys, [
+      { name: 'a', sha256: 'ab'.repeat(32), services: ['*'], permissions: [] },
+    ]);
+  });
+
+  it('names the variable for a missing file or invalid content', () => {
+    invalid({ REGISTRY_SERVICE_KEYS_FILE: join(dir, 'absent.yaml') }, 'REGISTRY_SERVICE_KEYS_FILE');
+    for (const text of [
+      'keys: [{ name: x, services: [a] }]',
+      'keys: [{ name: x, key: short, services: [a] }]',
+      ': :',
+    ]) {
+      invalid({ REGISTRY_SERVICE_KEYS_FILE: file('bad.yaml', text) }, 'REGISTRY_SERVICE_KEYS_FILE');
+    }
   });
 });
