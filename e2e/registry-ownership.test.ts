@@ -9,6 +9,13 @@ import { Agent, request } from 'undici';
 import { startGateway } from './support/gateway-process.js';
 import { startUpstream, type Upstream } from './support/upstream-service.js';
 
+/** The parts of an answer the test reads. */
+interface Reply {
+  instance_token?: string;
+  upstream?: string;
+  error?: { code: string };
+}
+
 /** An HTTP caller bound to one loopback source address. */
 function caller(localAddress: string) {
   const agent = new Agent({ localAddress });
@@ -26,7 +33,7 @@ function caller(localAddress: string) {
         signal: AbortSignal.timeout(5000),
       });
       const text = await res.body.text();
-      return { status: res.statusCode, body: text === '' ? undefined : (JSON.parse(text) as Record<string, any>) };
+      return { status: res.statusCode, body: text === '' ? undefined : (JSON.parse(text) as Reply) };
     },
   };
 }
@@ -63,9 +70,9 @@ describe('registry ownership through the fleetgate bin', () => {
       const instance = `${base}/internal/services/comments/instances/comments-1`;
       for (const guess of [undefined, 'not-the-token']) {
         const hb = await other.call('PUT', `${instance}/heartbeat`, undefined, guess);
-        assert.deepEqual([hb.status, hb.body?.error.code], [403, 'ERR_FG_NOT_OWNER']);
+        assert.deepEqual([hb.status, hb.body?.error?.code], [403, 'ERR_FG_NOT_OWNER']);
         const del = await other.call('DELETE', instance, undefined, guess);
-        assert.deepEqual([del.status, del.body?.error.code], [403, 'ERR_FG_NOT_OWNER']);
+        assert.deepEqual([del.status, del.body?.error?.code], [403, 'ERR_FG_NOT_OWNER']);
         const hijack = await other.call('POST', `${base}/internal/register-service`, { ...body, url: attacker.url });
         assert.deepEqual(
           [hijack.status, hijack.body?.error?.code],
