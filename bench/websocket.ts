@@ -6,23 +6,27 @@
  *
  * 1. messages/s: BENCH_CONNECTIONS (50) clients each keep BENCH_WINDOW (8) 64-byte messages in
  *    flight for BENCH_SECONDS (5) after a 1 s warm-up, against: the upstream directly, a raw `ws`
- *    relay (baseline), fleetgate's raw upgrade proxy, and fleetgate's message routing (JSON
- *    `{path,id,data}` frames, for information). Also the server child's CPU µs per message.
+ *    relay (baseline), fleetgate's raw upgrade proxy, and fleetgate's message routing with JSON
+ *    and with MessagePack `{path,id,data}` frames (BENCH_ROUNDS (3) rounds of relay / JSON /
+ *    MessagePack, ratios taken within each round). Also the server child's CPU µs per message.
  * 2. memory per idle connection: BENCH_IDLE (2000) idle connections opened through the relay and
  *    through the gateway (raw proxy; message routing with each client pinned to an upstream link);
  *    the child's RSS and heap (+external) delta after a forced GC, per connection.
  *
- * Targets (the issue): raw upgrade proxy ≥ 0.8× the relay's messages/s; ≤ 50 KB per idle connection.
+ * Targets: raw upgrade proxy and message routing ≥ 0.8× the relay's messages/s; ≤ 50 KB per idle
+ * connection.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import { encode } from '@msgpack/msgpack';
 import WebSocket from 'ws';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const WINDOW = Number(process.env.BENCH_WINDOW ?? 8);
 const IDLE = Number(process.env.BENCH_IDLE ?? 2000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SERVERS = fileURLToPath(new URL('./websocket-servers.ts', import.meta.url));
 const PAYLOAD = 'x'.repeat(64);
 
@@ -72,14 +76,14 @@ async function startChild(kind: string, ...args: string[]): Promise<Child> {
   return child;
 }
 
-async function openAll(url: string, n: number): Promise<WebSocket[]> {
+async function openAll(url: string, n: number, protocols: string[] = []): Promise<WebSocket[]> {
   const out: WebSocket[] = [];
   for (let i = 0; i < n; i += 200) {
     const batch = Array.from(
       { length: Math.min(200, n - i) },
       () =>
         new Promise<WebSocket>((resolve, reject) => {
-          const ws = new WebSocket(url, { perMessageDeflate: false });
+          const ws = new WebSocket(url, protocols, { perMessageDeflate: false });
           ws.once('open', () => resolve(ws));
           ws.once('error', reject);
         }),
@@ -103,13 +107,18 @@ async function closeAll(sockets: WebSocket[]): Promise<void> {
 async function throughput(
   url: string,
   server: Child | undefined,
-  framed: boolean,
+  framing: 'raw' | 'json' | 'msgpack',
 ): Promise<{ rate: number; cpu: number }> {
-  const sockets = await openAll(url, CONNECTIONS);
+  const sockets = await openAll(url, CONNECTIONS, framing === 'msgpack' ? ['fleetgate.msgpack'] : []);
   let count = 0;
   let running = true;
   let id = 0;
-  const next = (): string => (framed ? JSON.stringify({ path: '/bench/x', id: id++, data: PAYLOAD }) : PAYLOAD);
+  const next = (): string | Uint8Array =>
+    framing === 'raw'
+      ? PAYLOAD
+      : framing === 'json'
+        ? JSON.stringify({ path: '/bench/x', id: id++, data: PAYLOAD })
+        : encode({ path: '/bench/x', id: id++, data: PAYLOAD });
   for (const ws of sockets) {
     ws.on('message', () => {
       count++;
@@ -153,6 +162,8 @@ async function idleMemory(url: string, server: Child, pin = false): Promise<{ rs
   return { rss: (after.rss - before.rss) / IDLE, heap: (after.heap - before.heap) / IDLE };
 }
 
+type Measure = { rate: number; cpu: number };
+
 function fmt(n: number, digits = 2): string {
   return Number.isFinite(n) ? n.toFixed(digits) : 'n/a';
 }
@@ -167,25 +178,39 @@ async function main(): Promise<void> {
   process.stderr.write('bench: direct to the upstream…\n');
   rows.push({
     label: 'direct to upstream',
-    ...(await throughput(`ws://127.0.0.1:${upstream.port}/echo/x`, undefined, false)),
+    ...(await throughput(`ws://127.0.0.1:${upstream.port}/echo/x`, undefined, 'raw')),
   });
   const relay = await startChild('relay', upstreamUrl);
   process.stderr.write('bench: raw ws relay…\n');
   rows.push({
     label: 'raw ws relay (baseline)',
-    ...(await throughput(`ws://127.0.0.1:${relay.port}/echo/x`, relay, false)),
+    ...(await throughput(`ws://127.0.0.1:${relay.port}/echo/x`, relay, 'raw')),
   });
   const gateway = await startChild('gateway', upstreamUrl, msgUrl);
   process.stderr.write('bench: fleetgate raw upgrade proxy…\n');
   rows.push({
     label: 'fleetgate upgrade proxy',
-    ...(await throughput(`ws://127.0.0.1:${gateway.port}/echo/x`, gateway, false)),
+    ...(await throughput(`ws://127.0.0.1:${gateway.port}/echo/x`, gateway, 'raw')),
   });
-  process.stderr.write('bench: fleetgate message routing…\n');
-  rows.push({
-    label: 'fleetgate message routing',
-    ...(await throughput(`ws://127.0.0.1:${gateway.port}/ws`, gateway, true)),
-  });
+  // Message routing: rounds of relay / JSON / MessagePack, so each ratio compares neighbours in time
+  // (the machine is shared; its load drifts between rounds, not within one).
+  const rounds: { relay: Measure; json: Measure; msgpack: Measure }[] = [];
+  for (let r = 1; r <= ROUNDS; r++) {
+    process.stderr.write(`bench: message routing round ${r}/${ROUNDS}…\n`);
+    rounds.push({
+      relay: await throughput(`ws://127.0.0.1:${relay.port}/echo/x`, relay, 'raw'),
+      json: await throughput(`ws://127.0.0.1:${gateway.port}/ws`, gateway, 'json'),
+      msgpack: await throughput(`ws://127.0.0.1:${gateway.port}/ws`, gateway, 'msgpack'),
+    });
+  }
+  const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+  for (const kind of ['json', 'msgpack'] as const) {
+    rows.push({
+      label: `fleetgate message routing ${kind === 'json' ? 'JSON' : 'MsgPack'}`,
+      rate: mean(rounds.map((x) => x[kind].rate)),
+      cpu: mean(rounds.map((x) => x[kind].cpu)),
+    });
+  }
   await relay.stop();
   await gateway.stop();
 
@@ -220,11 +245,30 @@ async function main(): Promise<void> {
   console.log(
     `  fleetgate message client + link: RSS ${fmt(gwMsgIdle.rss / 1024, 1)} KB, heap+external ${fmt(gwMsgIdle.heap / 1024, 1)} KB`,
   );
+  console.log('\nmessage routing, round by round (relay measured just before, same connections and window):');
+  console.log(
+    'round   relay msgs/s   JSON msgs/s  x relay   MsgPack msgs/s  x relay   CPU µs/msg relay / JSON / MsgPack',
+  );
+  const ratios: Record<'json' | 'msgpack', number[]> = { json: [], msgpack: [] };
+  for (const [i, x] of rounds.entries()) {
+    ratios.json.push(x.json.rate / x.relay.rate);
+    ratios.msgpack.push(x.msgpack.rate / x.relay.rate);
+    console.log(
+      `${String(i + 1).padStart(5)}   ${fmt(x.relay.rate, 0).padStart(12)}   ${fmt(x.json.rate, 0).padStart(11)}  ${fmt(x.json.rate / x.relay.rate).padStart(7)}   ${fmt(x.msgpack.rate, 0).padStart(14)}  ${fmt(x.msgpack.rate / x.relay.rate).padStart(7)}   ${fmt(x.relay.cpu, 1)} / ${fmt(x.json.cpu, 1)} / ${fmt(x.msgpack.cpu, 1)}`,
+    );
+  }
+  const range = (xs: number[]): string => `${fmt(Math.min(...xs))}–${fmt(Math.max(...xs))}×`;
   const proxy = rows[2]!;
   const ratio = proxy.rate / base.rate;
   const kb = Math.max(gwIdle.rss, gwIdle.heap) / 1024;
   console.log('\ntargets:');
   console.log(`  upgrade proxy ≥ 0.8× relay msgs/s: ${fmt(ratio)}× ${ratio >= 0.8 ? 'MET' : 'MISSED'}`);
+  for (const kind of ['json', 'msgpack'] as const) {
+    const low = Math.min(...ratios[kind]);
+    console.log(
+      `  message routing (${kind}) ≥ 0.8× relay msgs/s: ${range(ratios[kind])} over ${ROUNDS} rounds ${low >= 0.8 ? 'MET' : 'MISSED'}`,
+    );
+  }
   console.log(`  ≤ 50 KB per idle proxied connection: ${fmt(kb, 1)} KB ${kb <= 50 ? 'MET' : 'MISSED'}`);
   await upstream.stop();
   await msgUpstream.stop();
