@@ -6,6 +6,7 @@
 import type { SandboxClient } from '../cli/control-client.js';
 import { colour, formatDuration, formatTable } from '../cli/format.js';
 import { loadFleetFile } from '../fleet-file.js';
+import { clusterFailoverDrill } from './cluster-failover.js';
 import { crashDrill } from './crash.js';
 import { appliesTo, type Drill, type DrillResult } from './drill.js';
 import { DRILL_SUMMARIES } from './drill-names.js';
@@ -37,6 +38,7 @@ const ALL: readonly Drill[] = [
   storeOutageDrill,
   thunderingHerdDrill,
   storePartitionDrill,
+  clusterFailoverDrill,
 ];
 
 /** Every drill, in the order `drill all` runs them: the order of {@link DRILL_SUMMARIES}. */

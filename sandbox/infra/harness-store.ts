@@ -39,7 +39,8 @@ export async function startHarnessStore(
       break;
     }
     case 'redis-cluster': {
-      const h = await startRedisCluster({ nodes: 3, replicas: 0 });
+      // A replica per master, so a primary can fail over (the cluster-failover drill).
+      const h = await startRedisCluster({ nodes: 3, replicas: 1 });
       handle = h;
       url = h.addrs.join(',');
       gatewayEnv = { REGISTRY_REDIS_ADDR: url };
@@ -58,7 +59,11 @@ export async function startHarnessStore(
   let running = true;
   let closed = false;
   const server =
-    backend === 'redis-cluster' ? 'redis cluster (3 masters)' : backend === 'etcd' ? 'etcd' : 'redis-server';
+    backend === 'redis-cluster'
+      ? 'redis cluster (3 masters, 3 replicas)'
+      : backend === 'etcd'
+        ? 'etcd'
+        : 'redis-server';
   return {
     backend,
     provider: handle.provider,
@@ -91,7 +96,12 @@ export async function startHarnessStore(
         if (!res.ok) throw new Error(`etcd deleterange answered ${res.status}`);
         return;
       }
-      for (const t of flushTargets) await redisCommand(t.port, ['FLUSHALL'], { host: t.host, timeoutMs: 3000 });
+      for (const t of flushTargets) {
+        // Replicas refuse writes (READONLY); their masters' flush reaches them.
+        await redisCommand(t.port, ['FLUSHALL'], { host: t.host, timeoutMs: 3000 }).catch((err: Error) => {
+          if (!/READONLY/.test(err.message)) throw err;
+        });
+      }
     },
     async close() {
       if (closed) return;
