@@ -92,6 +92,7 @@ export const clusterFailoverDrill: Drill = {
         async () => (await register(gatewayUrls[0] as string, 'drill-failover-0')) === 200,
         15_000,
       );
+      const writesAt = Date.now() - t0;
       probeIds.push('drill-failover-0');
       for (let i = 1; i <= probes && firstOk !== undefined; i++) {
         const id = `drill-failover-${i}`;
