@@ -6,9 +6,17 @@
 import { after, before, describe, it } from 'node:test';
 import { DrillSession } from './drill-kit.js';
 
-const DRILLS = ['crash', 'slow-upstream', 'half-open-upstream', 'retry-body'] as const;
+const DRILLS = [
+  'gateway-sigterm',
+  'crash',
+  'slow-upstream',
+  'half-open-upstream',
+  'retry-body',
+  'websocket-restart',
+  'flapping-health',
+] as const;
 
-describe('drills on the memory backend', { timeout: 300_000 }, () => {
+describe('drills on the memory backend', { timeout: 400_000 }, () => {
   const session = new DrillSession();
   before(async () => {
     await session.up(['--backend', 'memory']);
