@@ -22,6 +22,7 @@ export {
 export { ETCD_IMAGE, type EtcdServer, etcdSkipReason, type StartEtcdOptions, startEtcd } from './etcd-server.js';
 export { type FreePortOptions, freePort, isPortFree, releasePorts } from './free-port.js';
 export { ManagedProcess, type ManagedProcessOptions, removeOnExit, removeTempDir } from './managed-process.js';
+export { createNetns, type NetnsLink, netnsSkipReason } from './netns.js';
 export {
   type RedisCluster,
   type RedisClusterNode,
