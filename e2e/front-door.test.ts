@@ -134,11 +134,14 @@ describe('front door through the bin', () => {
     assert.equal(seen.forwarded, 'for=203.0.113.7');
   });
 
-  it('TRACE is refused with 405 and never forwarded', async () => {
+  it('TRACE and CONNECT are refused with 405 and never forwarded', async () => {
     const before = upstream.seen.length;
     const res = await rawHttp(plain.port, ['TRACE /echo/c HTTP/1.1', 'Host: a', 'Connection: close']);
     assert.equal(res.status, 405);
     assert.equal(JSON.parse(res.body).error.code, 'ERR_FG_METHOD_NOT_ALLOWED');
+    const connect = await rawHttp(plain.port, ['CONNECT 127.0.0.1:1 HTTP/1.1', 'Host: 127.0.0.1:1']);
+    assert.equal(connect.status, 405);
+    assert.equal(JSON.parse(connect.body).error.code, 'ERR_FG_METHOD_NOT_ALLOWED');
     assert.equal(upstream.seen.length, before);
   });
 

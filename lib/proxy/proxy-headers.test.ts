@@ -9,7 +9,6 @@ import {
   upstreamHeaderOptions,
 } from './proxy-headers.js';
 import { isSafeRequestId, isTraceparent, newTraceparent } from './request-ids.js';
-import { inspectVia, PROCESS_GATEWAY_ID, VIA_LOOP } from './via.js';
 
 function fakeReq(rawHeaders: string[], remoteAddress = '10.0.0.9', encrypted = false): IncomingMessage {
   return { rawHeaders, socket: { remoteAddress, encrypted } } as unknown as IncomingMessage;
@@ -332,30 +331,6 @@ describe('buildClientHeaders', () => {
     );
     assert.equal(sink.flushHead, true);
     assert.deepEqual(m.get('x-request-id'), ['up']);
-  });
-});
-
-describe('Via', () => {
-  it('counts entries, skipping comments with commas, and finds the gateway’s own id', () => {
-    assert.equal(inspectVia('1.1 a', 'me'), 1);
-    assert.equal(inspectVia('1.0 fred, 1.1 p.example.net (Apache/1.1, x), HTTP/2 me2', 'me'), 3);
-    assert.equal(inspectVia(' , ,1.1 a,,', 'me'), 1);
-    assert.equal(inspectVia('1.1 a, 1.1 me (fleetgate)', 'me'), VIA_LOOP);
-    assert.equal(inspectVia('1.1 mee', 'me'), 1);
-    assert.equal(inspectVia('', 'me'), 0);
-    assert.match(PROCESS_GATEWAY_ID, /^fleetgate-[0-9a-f]{10}$/);
-  });
-
-  it('refuses bad gateway ids and hop limits', () => {
-    for (const bad of [
-      { gatewayId: 'a b' },
-      { gatewayId: '' },
-      { gatewayId: 'x,y' },
-      { maxHops: 0 },
-      { maxHops: 1.5 },
-    ]) {
-      assert.throws(() => upstreamHeaderOptions(bad), { code: 'ERR_FG_INVALID_CONFIG' }, JSON.stringify(bad));
-    }
   });
 });
 
