@@ -3,10 +3,10 @@
  * http-proxy-middleware, whose `router` option picks a target per request.
  */
 import type { IncomingMessage } from 'node:http';
-import { isPathFailure, normalizePath } from '../core/path-normalize.js';
 import type { RegistryApi } from '../registry/registry-api.js';
 import { type BalancerName, createBalancer } from '../routing/balancers/index.js';
 import { type SelectOptions, selectInstance } from '../routing/instance-selector.js';
+import { resolveRequest } from '../routing/resolve-request.js';
 import { RouteTable } from '../routing/route-table.js';
 import type { InstanceHealthSignals, PickContext, StaticRoute } from '../routing/types.js';
 import type { StickyOptions } from './proxy-options.js';
@@ -65,10 +65,9 @@ export function fleetgateTarget(registry: RegistryApi, options: Partial<Fleetgat
   };
 
   const router = ((req: Marked): string | undefined => {
-    const norm = normalizePath(req.originalUrl ?? req.url ?? '/');
-    if (isPathFailure(norm)) return undefined;
-    const match = table.match(req.method ?? 'GET', norm.path, norm.query);
-    if (match === undefined) return undefined;
+    const resolved = resolveRequest(table, req.method ?? 'GET', req.originalUrl ?? req.url ?? '/');
+    if (resolved.kind !== 'route') return undefined;
+    const { match } = resolved;
     let url: string | undefined;
     if (match.service === undefined) {
       url = match.target;

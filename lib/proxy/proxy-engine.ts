@@ -6,7 +6,6 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Clock } from '../clock.js';
-import { isPathFailure, normalizePath } from '../core/path-normalize.js';
 import { routingChannel } from '../diagnostics.js';
 import { FleetgateError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -15,6 +14,7 @@ import type { RegistryApi, RegistryChange } from '../registry/registry-api.js';
 import { createBalancer } from '../routing/balancers/index.js';
 import { type ExplainResult, explain } from '../routing/explain.js';
 import { type SelectOptions, selectInstance } from '../routing/instance-selector.js';
+import { resolveRequest } from '../routing/resolve-request.js';
 import { RouteTable } from '../routing/route-table.js';
 import type { Balancer, InstanceHealthSignals, PickContext, RouteMatch } from '../routing/types.js';
 import { type ProxySpan, startProxySpan } from '../telemetry/tracing.js';
@@ -140,18 +140,23 @@ export class ProxyEngine implements ExchangeHost, AsyncDisposable {
       sendProxyError(res, proxyClosedError());
       return;
     }
-    const norm = normalizePath((req as { originalUrl?: string }).originalUrl ?? req.url ?? '/');
-    if (isPathFailure(norm)) {
-      this.#refuse(res, badPathError(norm.reason), clientRequestId(req), undefined);
-      return;
-    }
     const method = req.method ?? 'GET';
-    const match = this.table.match(method, norm.path, norm.query);
-    if (match === undefined) {
-      if (next !== undefined && this.#onNoMatch !== '404') next();
-      else this.#refuse(res, noRouteError(method, norm.path), clientRequestId(req), undefined);
+    const resolved = resolveRequest(
+      this.table,
+      method,
+      (req as { originalUrl?: string }).originalUrl ?? req.url ?? '/',
+    );
+    if (resolved.kind === 'bad-path') {
+      this.#refuse(res, badPathError(resolved.reason), clientRequestId(req), undefined);
       return;
     }
+    if (resolved.kind !== 'route') {
+      // A reserved gateway path is never forwarded: whatever did not answer it, no service will.
+      if (next !== undefined && this.#onNoMatch !== '404') next();
+      else this.#refuse(res, noRouteError(method, resolved.path), clientRequestId(req), undefined);
+      return;
+    }
+    const { match } = resolved;
     if (this.#refusedMethods.has(method)) {
       this.#refuse(res, methodRefusedError(method), clientRequestId(req), match);
       return;
@@ -180,7 +185,7 @@ export class ProxyEngine implements ExchangeHost, AsyncDisposable {
       instance = selection.instance;
       if (selection.panic) this.#metrics?.recordPanicRouting?.(match.service);
       if (routingChannel.hasSubscribers) {
-        routingChannel.publish({ type: 'route', method, path: norm.path, pattern: match.pattern, ...selection });
+        routingChannel.publish({ type: 'route', method, path: resolved.path, pattern: match.pattern, ...selection });
       }
       if (instance === undefined) {
         this.#refuse(res, noHealthyInstanceError(match.service), exchange.requestId, match);

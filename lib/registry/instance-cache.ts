@@ -3,7 +3,7 @@
  * synchronously on the request path. Instances are deep-frozen so readers can share them.
  */
 import type { ServiceInstance } from './model.js';
-import { RouteClaims } from './route-conflicts.js';
+import { RouteClaims } from './route-claims.js';
 
 /** One cached instance. */
 export interface CacheEntry {

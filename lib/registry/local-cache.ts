@@ -9,7 +9,7 @@ import { sweepExpired } from './expiry-sweep.js';
 import { InstanceCache, instanceKey } from './instance-cache.js';
 import type { InstanceStatus, RegistryEvent, ServiceInstance } from './model.js';
 import type { RegistryChange } from './registry-api.js';
-import type { RouteClaims } from './route-conflicts.js';
+import type { RouteClaims } from './route-claims.js';
 import type { SelfPreservation } from './self-preservation.js';
 
 /** Receives every change the cache applies. */

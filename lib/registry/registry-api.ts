@@ -4,6 +4,7 @@
  * the contract, not on the class.
  */
 import type { InstanceStatus, OwnerProof, RegisterOwnership, RegistrationInput, ServiceInstance } from './model.js';
+import type { ClaimRef } from './route-claims.js';
 import type { StoreState } from './store-monitor.js';
 
 export type { StoreCondition, StoreState } from './store-monitor.js';
@@ -58,7 +59,8 @@ export interface RegistryApi extends AsyncDisposable {
   /** Resolves once the local cache has been filled from the backend and the watch is live. */
   ready(): Promise<void>;
   /**
-   * Registers through the backend. Throws `ERR_FG_ROUTE_CONFLICT` on a route collision, and
+   * Registers through the backend. Throws `ERR_FG_INVALID_ROUTE` for a pattern that can never
+   * match, `ERR_FG_ROUTE_CONFLICT` for one that overlaps a route it may not claim, and
    * `ERR_FG_NOT_OWNER` when `owner` is given and a live instance with that id belongs to another
    * registration (see {@link RegisterOwnership}). Without `owner` the instance is unowned.
    */
@@ -74,6 +76,11 @@ export interface RegistryApi extends AsyncDisposable {
     status: InstanceStatus,
     proof?: OwnerProof,
   ): Promise<ServiceInstance | undefined>;
+  /**
+   * Optional: explicit routes of other services that shadow `service`'s `/{service}/…` name
+   * fallback (shown in the registration answer as `warnings`).
+   */
+  nameFallbackShadows?(service: string): ClaimRef[];
   /** From the local cache, synchronously: live instances (not expired, or kept by self-preservation). */
   instances(service?: string): ServiceInstance[];
   /** From the local cache: one live instance. */

@@ -6,7 +6,7 @@ import { type Clock, realClock } from '../clock.js';
 import { FleetgateError } from '../errors.js';
 import { type Logger, noopLogger } from '../logger.js';
 import type { RegistryBackend } from './model.js';
-import type { RouteShape } from './route-conflicts.js';
+import type { RouteShape } from './route-claims.js';
 
 /** Options for the Registry. */
 export interface RegistryOptions {

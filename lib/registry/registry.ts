@@ -25,7 +25,8 @@ import {
   type ResolvedRegistryOptions,
   resolveRegistryOptions,
 } from './registry-options.js';
-import { assertNoRouteConflict, type ClaimedRoute, claimsOf, type RouteShape } from './route-conflicts.js';
+import { assertRoutesAdmissible, compileRoutes, nameShadowsOf } from './route-admission.js';
+import { type ClaimRef, RouteClaims } from './route-claims.js';
 import { SelfPreservation } from './self-preservation.js';
 import { withDeadline } from './store-deadline.js';
 import { describeError, storeUnavailableError } from './store-errors.js';
@@ -44,8 +45,8 @@ export { REGISTRY_DEFAULTS, type RegistryOptions } from './registry-options.js';
  * a probe unanswered within `probeTimeoutMs` makes the store `down` ({@link Registry.storeState},
  * the `store-state` event): writes then fail at once, and when the store answers again its
  * connections are renewed and the cache re-listed in full before it is `up`. Every store call
- * made for a client is bounded by `callTimeoutMs`. Route conflicts are checked against this gateway's cache,
- * so two gateways registering colliding routes at the same instant can both succeed.
+ * made for a client is bounded by `callTimeoutMs`. Route conflicts (lib/registry/route-admission.ts) are
+ * checked against this gateway's cache and its registrations in flight.
  *
  * @example
  * await using registry = new Registry({ backend: new MemoryBackend(), ownsBackend: true });
@@ -61,7 +62,9 @@ export class Registry extends EventEmitter<RegistryEventMap> implements Registry
   readonly #preservation: SelfPreservation;
   readonly #cache: LocalCache;
   /** Route claims of registrations in flight, so two concurrent conflicting registrations cannot both pass. */
-  readonly #pendingClaims = new Set<{ service: string; routes: readonly RouteShape[] }>();
+  readonly #pendingClaims = new RouteClaims();
+  /** Claims of the static gateway routes: no registration may overlap them. */
+  readonly #staticClaims = new RouteClaims();
   readonly #unwatch: () => void;
   readonly #sweepTimer: TimerHandle;
   readonly #monitor: StoreMonitor;
@@ -87,6 +90,7 @@ export class Registry extends EventEmitter<RegistryEventMap> implements Registry
       maxMs: opts.preserveMaxMs,
       minExpired: opts.preserveMinExpired,
     });
+    this.#staticClaims.add(undefined, opts.staticRoutes);
     this.#cache = new LocalCache(
       opts.clock,
       this.#preservation,
@@ -135,17 +139,20 @@ export class Registry extends EventEmitter<RegistryEventMap> implements Registry
     this.#assertOpen();
     await this.#ready.catch(() => {}); // conflicts are judged against a filled cache
     const routes = input.routes ?? [];
-    const claims: ClaimedRoute[] = claimsOf(this.#pendingClaims);
-    for (const route of this.#opts.staticRoutes) claims.push({ route });
-    assertNoRouteConflict(input.service, routes, claims, this.#cache.routeClaims);
-    const claim = { service: input.service, routes };
-    this.#pendingClaims.add(claim);
+    assertRoutesAdmissible(input.service, compileRoutes(routes), {
+      claims: [this.#cache.routeClaims, this.#pendingClaims],
+      staticClaims: this.#staticClaims,
+      isLiveService: (name) => this.#cache.instances(name).length > 0,
+      liveServices: () => this.#cache.services(),
+    });
+    // Claimed before the first await, so a concurrent registration sees it.
+    this.#pendingClaims.add(input.service, routes);
     try {
       const instance = await this.#call(() => this.backend.register(input, { ttlMs: this.ttlMs }, owner));
       this.#ingest({ type: 'register', service: instance.service, instanceId: instance.instanceId, instance });
       return instance;
     } finally {
-      this.#pendingClaims.delete(claim);
+      this.#pendingClaims.remove(input.service, routes);
     }
   }
 
@@ -180,6 +187,14 @@ export class Registry extends EventEmitter<RegistryEventMap> implements Registry
     // Without the capability the verdict stays local to this gateway and survives heartbeats.
     const instance = this.#cache.setLocalStatus(service, instanceId, status);
     return instance === undefined ? undefined : structuredClone(instance);
+  }
+
+  /**
+   * Explicit routes of other services (or static gateway routes) that take some of `service`'s
+   * `/{service}/…` name-fallback paths first. A registration is accepted anyway; the answer says so.
+   */
+  nameFallbackShadows(service: string): ClaimRef[] {
+    return nameShadowsOf(service, [this.#staticClaims, this.#cache.routeClaims]);
   }
 
   instances(service?: string): ServiceInstance[] {

@@ -102,4 +102,17 @@ describe('explain', () => {
     assert.equal(bad.normalizedPath, null);
     assert.match(bad.error!, /slash/);
   });
+
+  it('says when a path is a reserved gateway path, and when a name fallback is shadowed', async () => {
+    await using fx = await setup();
+    for (const raw of ['//internal/services', '/%69nternal/services', '/./health', '/health/']) {
+      const out = explain(fx.table, fx.registry, 'GET', raw);
+      assert.equal(out.match, null, raw);
+      assert.ok(out.reserved, raw);
+    }
+    await fx.registry.register({ service: 'items', instanceId: 'i1', url: 'http://127.0.0.1:7200' });
+    const shadowed = explain(fx.table, fx.registry, 'GET', '/items/7');
+    assert.equal(shadowed.match?.service, 'api');
+    assert.deepEqual(shadowed.nameFallbackShadowed, { service: 'items', by: 'api', pattern: '/items/:id' });
+  });
 });

@@ -3,13 +3,13 @@
  * steps as the proxy (normalise, match, candidates, selection) without sending anything.
  */
 
-import { isPathFailure, normalizePath } from '../core/path-normalize.js';
 import type { InstanceStatus } from '../registry/model.js';
 import type { RegistryApi } from '../registry/registry-api.js';
 import { type BalancerName, createBalancer } from './balancers/index.js';
 import { selectInstance } from './instance-selector.js';
+import { resolveRequest } from './resolve-request.js';
 import type { RouteTable } from './route-table.js';
-import type { Balancer, ExclusionReason, InstanceHealthSignals, PickContext } from './types.js';
+import type { Balancer, ExclusionReason, InstanceHealthSignals, PickContext, RouteMatch } from './types.js';
 
 /** Options of {@link explain}. */
 export interface ExplainOptions {
@@ -44,6 +44,13 @@ export interface ExplainResult {
   normalizedPath: string | null;
   /** Why the path was refused (the proxy would answer 400). */
   error?: string;
+  /** The reserved gateway path (lib/core/reserved-paths.ts) the request falls under: never forwarded. */
+  reserved?: string;
+  /**
+   * The path's first segment names a live service, but an explicit route of another service takes
+   * the request first: that service's `/{service}/…` name fallback is shadowed here.
+   */
+  nameFallbackShadowed?: { service: string; by: string | null; pattern: string };
   match: {
     pattern: string;
     service: string | null;
@@ -77,12 +84,15 @@ export function explain(
   path: string,
   opts: ExplainOptions = {},
 ): ExplainResult {
-  const base = { method: method.toUpperCase(), path };
+  const base: Pick<ExplainResult, 'method' | 'path' | 'nameFallbackShadowed'> = { method: method.toUpperCase(), path };
   const empty = { match: null, candidates: [], withoutRoute: [], excluded: [], panic: false };
-  const norm = normalizePath(path);
-  if (isPathFailure(norm)) return { ...base, normalizedPath: null, error: norm.reason, ...empty };
-  const hit = table.match(method, norm.path, norm.query);
-  if (hit === undefined) return { ...base, normalizedPath: norm.path, ...empty };
+  const norm = resolveRequest(table, method, path);
+  if (norm.kind === 'bad-path') return { ...base, normalizedPath: null, error: norm.reason, ...empty };
+  if (norm.kind === 'reserved') return { ...base, normalizedPath: norm.path, reserved: norm.reserved, ...empty };
+  if (norm.kind === 'no-route') return { ...base, normalizedPath: norm.path, ...empty };
+  const hit = norm.match;
+  const shadow = shadowedFallback(registry, norm.path, hit);
+  if (shadow !== undefined) base.nameFallbackShadowed = shadow;
 
   const match: NonNullable<ExplainResult['match']> = {
     pattern: hit.pattern,
@@ -137,4 +147,20 @@ function describe(inst: {
     weight: inst.weight,
     ...(inst.version === undefined ? {} : { version: inst.version }),
   };
+}
+
+/** The live service whose name fallback `hit` (an explicit route of someone else) takes this path from. */
+function shadowedFallback(
+  registry: RegistryApi,
+  path: string,
+  hit: RouteMatch,
+): ExplainResult['nameFallbackShadowed'] | undefined {
+  if (hit.viaNameFallback) return undefined;
+  let start = 0;
+  while (path.charCodeAt(start) === 0x2f) start++;
+  let end = path.indexOf('/', start);
+  if (end < 0) end = path.length;
+  const name = path.slice(start, end);
+  if (name === '' || name === hit.service || registry.instances(name).length === 0) return undefined;
+  return { service: name, by: hit.service ?? null, pattern: hit.pattern };
 }

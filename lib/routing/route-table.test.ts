@@ -65,18 +65,24 @@ describe('RouteTable', () => {
     );
   });
 
-  it('applies precedence across services: static > param > * > **', async () => {
+  it("applies precedence among one service's overlapping routes: static > param > * > **", async () => {
+    // Overlapping routes of different services are refused at registration; within one service
+    // precedence decides, and each route reaches only the instances that registered it.
     await using fx = await fakeRegistry();
-    await fx.registry.register(instanceInput('me', 'm1', { routes: [get('/api/users/me')] }));
-    await fx.registry.register(instanceInput('users', 'u1', { routes: [get('/api/users/:id')] }));
-    await fx.registry.register(instanceInput('star', 's1', { routes: [get('/api/users/*/*')] }));
-    await fx.registry.register(instanceInput('rest', 'r1', { routes: [any('/api/**')] }));
+    await fx.registry.register(instanceInput('api', 'me', { routes: [get('/api/users/me')] }));
+    await fx.registry.register(instanceInput('api', 'param', { routes: [get('/api/users/:id')] }));
+    await fx.registry.register(instanceInput('api', 'star', { routes: [get('/api/users/*/*')] }));
+    await fx.registry.register(instanceInput('api', 'rest', { routes: [any('/api/**')] }));
     await using table = new RouteTable({ registry: fx.registry, nameRouting: false });
-    assert.equal(route(table, 'GET', '/api/users/me')?.service, 'me');
-    assert.equal(route(table, 'GET', '/api/users/42')?.service, 'users');
-    assert.equal(route(table, 'GET', '/api/users/42/posts')?.service, 'star');
-    assert.equal(route(table, 'GET', '/api/orders')?.service, 'rest');
-    assert.equal(route(table, 'GET', '/api/users/42/posts/1')?.service, 'rest');
+    const owner = (path: string) => {
+      const hit = route(table, 'GET', path);
+      return hit === undefined ? [] : table.instancesFor(hit).map((i) => i.instanceId);
+    };
+    assert.deepEqual(owner('/api/users/me'), ['me']);
+    assert.deepEqual(owner('/api/users/42'), ['param']);
+    assert.deepEqual(owner('/api/users/42/posts'), ['star']);
+    assert.deepEqual(owner('/api/orders'), ['rest']);
+    assert.deepEqual(owner('/api/users/42/posts/1'), ['rest']);
   });
 
   it('routes by method; an exact method beats * for the same pattern', async () => {

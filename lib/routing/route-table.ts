@@ -5,12 +5,14 @@
  */
 
 import { mergeDefined } from '../core/options-merge.js';
+import { PatternCache } from '../core/pattern-cache.js';
 import { extractParams, normalizeMethod, routeShapeKeyOf } from '../core/route-pattern.js';
 import { FleetgateError } from '../errors.js';
 import type { RouteSpec, ServiceInstance } from '../registry/model.js';
 import type { RegistryApi, RegistryChange } from '../registry/registry-api.js';
+import type { RouteLookup } from './resolve-request.js';
 import { RouteTrie } from './route-trie.js';
-import { byClaim, PatternCache, sameRoute, staticTableRoute, type TableRoute, unionOfRoutes } from './table-routes.js';
+import { byClaim, sameRoute, staticTableRoute, type TableRoute, unionOfRoutes } from './table-routes.js';
 import type { RouteMatch, StaticRoute } from './types.js';
 
 /** Options of {@link RouteTable}. */
@@ -39,7 +41,7 @@ export const ROUTE_TABLE_DEFAULTS: Readonly<Omit<RouteTableOptions, 'registry'>>
  * const hit = table.match('GET', '/api/comments/7');
  * const instances = hit === undefined ? [] : table.instancesFor(hit);
  */
-export class RouteTable implements AsyncDisposable {
+export class RouteTable implements RouteLookup, AsyncDisposable {
   readonly #registry: RegistryApi;
   readonly #protocol: 'http' | 'ws';
   readonly #nameRouting: boolean;
@@ -85,6 +87,11 @@ export class RouteTable implements AsyncDisposable {
       },
       () => {},
     );
+  }
+
+  /** Which routes the table holds: `http` request routes or `ws` message routes. */
+  get protocol(): 'http' | 'ws' {
+    return this.#protocol;
   }
 
   /** Number of routes: static ones plus every service's registered ones. */

@@ -3,6 +3,7 @@
  * configuration or from the union of a service's live instances, compared and ordered.
  */
 
+import type { PatternCache } from '../core/pattern-cache.js';
 import { type CompiledPattern, compilePattern, normalizeMethod, routeShapeKeyOf } from '../core/route-pattern.js';
 import { FleetgateError } from '../errors.js';
 import type { RouteSpec, ServiceInstance } from '../registry/model.js';
@@ -21,28 +22,6 @@ export interface TableRoute {
   readonly isStatic: boolean;
   /** Earliest registration of the route; on a collision between services the older claim wins. */
   readonly since: number;
-}
-
-/** Compiled patterns by source, `null` for invalid ones; bounded. */
-export class PatternCache {
-  readonly #compiled = new Map<string, CompiledPattern | null>();
-
-  /** The compiled pattern, or `null` when `path` is not a valid pattern. */
-  compile(path: string): CompiledPattern | null {
-    let compiled = this.#compiled.get(path);
-    if (compiled === undefined) {
-      // An invalid registered pattern is skipped rather than taking the table down; the registry validates input.
-      try {
-        compiled = compilePattern(path);
-      } catch {
-        compiled = null;
-      }
-      // Patterns come from registrations; a churning fleet must not grow this without bound.
-      if (this.#compiled.size >= 10_000) this.#compiled.clear();
-      this.#compiled.set(path, compiled);
-    }
-    return compiled;
-  }
 }
 
 /**

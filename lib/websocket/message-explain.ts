@@ -5,9 +5,9 @@
  * pinning anything or moving the live balancer.
  */
 
-import { isPathFailure, normalizePath } from '../core/path-normalize.js';
 import type { ErrorCode } from '../errors.js';
 import type { InstanceStatus } from '../registry/model.js';
+import { resolveRequest } from '../routing/resolve-request.js';
 import type { RouteTable } from '../routing/route-table.js';
 import type { ExclusionReason } from '../routing/types.js';
 import type { ConnectionRegistry } from './connection-registry.js';
@@ -57,15 +57,15 @@ export function explainMessagePath(
   path: string,
 ): MessageExplainResult {
   const empty = { ws: true as const, path, match: null, servable: false, candidates: [], excluded: [] };
-  const norm = normalizePath(path);
-  if (isPathFailure(norm)) {
+  const norm = resolveRequest(table, 'GET', path);
+  if (norm.kind === 'bad-path') {
     return {
       ...empty,
       normalizedPath: null,
       refusal: { code: 'ERR_FG_INVALID_BODY', message: `bad message path: ${norm.reason}` },
     };
   }
-  const hit = table.match('GET', norm.path);
+  const hit = norm.kind === 'route' ? norm.match : undefined;
   if (hit === undefined || hit.service === undefined) {
     return {
       ...empty,

@@ -16,10 +16,10 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
-import { isPathFailure, normalizePath } from '../core/path-normalize.js';
 import type { ErrorCode } from '../errors.js';
 import { forwardedHeaders } from '../proxy/proxy-headers.js';
 import type { RegistryApi } from '../registry/registry-api.js';
+import { resolveRequest } from '../routing/resolve-request.js';
 import { RouteTable } from '../routing/route-table.js';
 import type { RouteMatch } from '../routing/types.js';
 import type { ConnectionRegistry } from './connection-registry.js';
@@ -248,12 +248,12 @@ export class MessageRouter {
   }
 
   #route(session: ClientSession, path: string, id: MessageId, raw: Buffer): void {
-    const norm = normalizePath(path);
-    if (isPathFailure(norm)) {
+    const norm = resolveRequest(this.#table, 'GET', path);
+    if (norm.kind === 'bad-path') {
       this.#reply(session, id, 'ERR_FG_INVALID_BODY', `bad message path: ${norm.reason}`);
       return;
     }
-    const match = this.#table.match('GET', norm.path);
+    const match = norm.kind === 'route' ? norm.match : undefined;
     if (match === undefined || match.service === undefined) {
       this.#reply(session, id, 'ERR_FG_NO_ROUTE', `no message route for ${norm.path}`);
       return;

@@ -11,7 +11,6 @@ import { request as httpsRequest } from 'node:https';
 import { isIP, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TimerHandle } from '../clock.js';
-import { isPathFailure, normalizePath } from '../core/path-normalize.js';
 import { FleetgateError } from '../errors.js';
 import { type RequestHeadInfo, viaEntry } from '../proxy/proxy-headers.js';
 import {
@@ -24,6 +23,7 @@ import {
   upstreamError,
 } from '../proxy/upstream-error.js';
 import type { ServiceInstance } from '../registry/model.js';
+import { resolveRequest } from '../routing/resolve-request.js';
 import type { RouteTable } from '../routing/route-table.js';
 import type { ConnectionRegistry, PinnedConnection } from './connection-registry.js';
 import type { InstancePicker } from './instance-picker.js';
@@ -108,16 +108,16 @@ export class UpgradeProxy {
       writeRawError(socket, new FleetgateError('ERR_FG_CLOSED', 'the WebSocket gateway is closed'));
       return;
     }
-    const norm = normalizePath(req.url ?? '/');
-    if (isPathFailure(norm)) {
-      writeRawError(socket, badPathError(norm.reason));
+    const resolved = resolveRequest(this.#deps.table, 'GET', req.url ?? '/');
+    if (resolved.kind === 'bad-path') {
+      writeRawError(socket, badPathError(resolved.reason));
       return;
     }
-    const match = this.#deps.table.match('GET', norm.path, norm.query);
-    if (match === undefined) {
-      writeRawError(socket, noRouteError('GET', norm.path));
+    if (resolved.kind !== 'route') {
+      writeRawError(socket, noRouteError('GET', resolved.path));
       return;
     }
+    const { match } = resolved;
     // Read once, before any instance is chosen: a Via loop or two Host headers are refused here.
     const info: RequestHeadInfo = {
       requestId: '',

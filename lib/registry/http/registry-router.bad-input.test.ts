@@ -66,7 +66,12 @@ describe('registry() HTTP API', () => {
       invalid('bad instance id', { ...FURT_BODY, instance_id: '../x' }, 'instance_id'),
       invalid('health endpoint without /', { ...FURT_BODY, health_endpoint: 'health' }, 'health_endpoint'),
       invalid('bad method', { ...FURT_BODY, routes: [{ ...route, method: 'TRACE' }] }, 'routes[0].method'),
-      invalid('.. in a route path', { ...FURT_BODY, routes: [{ ...route, path: '/api/../admin' }] }, 'routes[0].path'),
+      {
+        name: '.. in a route path',
+        ...json({ ...FURT_BODY, routes: [{ ...route, path: '/api/../admin' }] }),
+        status: 400,
+        code: 'ERR_FG_INVALID_ROUTE',
+      },
       invalid(
         '257 routes',
         { ...FURT_BODY, routes: Array.from({ length: 257 }, (_, i) => ({ method: 'GET', path: `/r/${i}` })) },

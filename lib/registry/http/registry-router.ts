@@ -23,6 +23,7 @@ import { createRegistry } from '../create-registry.js';
 import { INSTANCE_TOKEN_HEADER, issueInstanceToken, presentedTokenHash } from '../instance-token.js';
 import type { RegisterOwnership } from '../model.js';
 import type { RegistryApi } from '../registry-api.js';
+import { describeClaim } from '../route-admission.js';
 import { SERVICE_KEY_HEADER, ServiceKeys } from '../service-keys.js';
 import { createBearerCheck } from './bearer-auth.js';
 import { groupByService, instanceToJson, iso } from './instance-json.js';
@@ -156,6 +157,7 @@ export function registry(options: Partial<RegistryRouterOptions> = {}): Registry
         };
         const reg = await registryApi();
         const instance = await reg.register(input, owner);
+        const warnings = nameFallbackWarnings(reg, instance.service);
         return sendJson(res, 200, {
           service: instance.service,
           instance_id: instance.instanceId,
@@ -164,6 +166,7 @@ export function registry(options: Partial<RegistryRouterOptions> = {}): Registry
           heartbeat_interval_ms: Math.round(reg.ttlMs / 3),
           status: 'registered',
           epoch: instance.epoch,
+          ...(warnings.length === 0 ? {} : { warnings }),
         });
       }
       case 'heartbeat': {
@@ -222,6 +225,13 @@ export function registry(options: Partial<RegistryRouterOptions> = {}): Registry
     if (pending !== undefined) await (await pending.catch(() => undefined))?.close();
   };
   return Object.assign(handler, { close, [Symbol.asyncDispose]: close });
+}
+
+/** Says when explicit routes of others take part of the service's `/{service}/…` name fallback. */
+function nameFallbackWarnings(reg: RegistryApi, service: string): string[] {
+  return (reg.nameFallbackShadows?.(service) ?? []).map(
+    (ref) => `name fallback /${service}/… is shadowed by ${describeClaim(ref)}: those paths go there`,
+  );
 }
 
 /** Response headers that belong to an error (Allow, WWW-Authenticate, Retry-After). */
