@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type Clock, realClock } from './clock.js';
+import { type ConsulApiOptions, consulApi } from './compat/consul/consul-api.js';
 import { type EurekaApiOptions, eurekaApi } from './compat/eureka/eureka-api.js';
 import { parseEnv } from './config/env.js';
 import { ClientAddressResolver } from './core/client-address.js';
@@ -61,6 +62,8 @@ export interface GatewayOptions {
   admin: Partial<AdminAccessOptions>;
   /** The Eureka REST API (`/eureka/apps/`, `/eureka/v2/apps/`) behind the registration API's guards; `false` turns it off. @default {} */
   eureka: Partial<Omit<EurekaApiOptions, 'registry'>> | false;
+  /** The Consul agent/catalog/health API subset (`/v1/…`) behind the registration API's guards; `false` turns it off. @default {} */
+  consul: Partial<Omit<ConsulApiOptions, 'registry'>> | false;
 }
 
 /** Defaults for {@link GatewayOptions}. Frozen. */
@@ -70,6 +73,7 @@ export const GATEWAY_DEFAULTS: Readonly<Omit<GatewayOptions, 'env'>> = Object.fr
   clock: realClock,
   registryApi: Object.freeze({}),
   eureka: Object.freeze({}),
+  consul: Object.freeze({}),
   healthChecks: Object.freeze({}),
   proxy: Object.freeze({}),
   websocket: Object.freeze({}),
@@ -268,6 +272,20 @@ async function assemble(
             registry,
           });
     if (eureka !== undefined) closers.push(() => eureka.close());
+    const consulOptions = options.consul ?? GATEWAY_DEFAULTS.consul;
+    const consul =
+      consulOptions === false
+        ? undefined
+        : consulApi({
+            allowFrom: env.allowFrom,
+            token: env.registryToken,
+            trustProxy: env.trustedProxies,
+            clock,
+            logger,
+            ...dropUndefined(consulOptions),
+            registry,
+          });
+    if (consul !== undefined) closers.push(() => consul.close());
     const checks = options.healthChecks ?? GATEWAY_DEFAULTS.healthChecks;
     const health =
       checks === false ? undefined : await startGatewayHealth(env, registry, { logger, clock, overrides: checks });
@@ -303,6 +321,7 @@ async function assemble(
       ...(metrics === undefined ? [] : [metrics.handler()]),
       api,
       ...(eureka === undefined ? [] : [eureka]),
+      ...(consul === undefined ? [] : [consul]),
       healthAggregator({
         registry,
         version: packageVersion(),

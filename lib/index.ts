@@ -6,6 +6,8 @@
 
 export type { Clock, TimerHandle } from './clock.js';
 export { FakeClock, realClock } from './clock.js';
+export type { ConsulApiMiddleware, ConsulApiOptions } from './compat/consul/consul-api.js';
+export { CONSUL_API_DEFAULTS, consulApi } from './compat/consul/consul-api.js';
 export type { EurekaApiMiddleware, EurekaApiOptions } from './compat/eureka/eureka-api.js';
 export { EUREKA_API_DEFAULTS, eurekaApi } from './compat/eureka/eureka-api.js';
 export { DURATION_FORM, parseDuration } from './config/duration.js';

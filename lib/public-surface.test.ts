@@ -21,6 +21,7 @@ import type * as fleetgate from './index.js';
 const MAIN = [
   'ADMIN_ACCESS_DEFAULTS',
   'BALANCER_NAMES',
+  'CONSUL_API_DEFAULTS',
   'ClientAddressResolver',
   'DISCOVERY_PROXY_DEFAULTS',
   'DURATION_FORM',
@@ -56,6 +57,7 @@ const MAIN = [
   'adminGuard',
   'backendFromEnv',
   'buildHealthReport',
+  'consulApi',
   'createAdminAccess',
   'createAllowList',
   'createBalancer',

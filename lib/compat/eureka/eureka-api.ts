@@ -18,14 +18,9 @@ import { type Logger, noopLogger } from '../../logger.js';
 import type { RegistrationInput, ServiceInstance } from '../../registry/model.js';
 import type { RegistryApi, RegistryChange } from '../../registry/registry-api.js';
 import { createAccessGuard } from '../access-guard.js';
+import { fleetgateInstanceId } from '../compat-instance-id.js';
 import { applicationsJson, type EurekaAction, eurekaRecordOf, instanceToEureka } from './eureka-json.js';
-import {
-  fleetgateInstanceId,
-  parseEurekaRegistration,
-  parseEurekaStatus,
-  serviceOfApp,
-  statusFromEureka,
-} from './eureka-registration.js';
+import { parseEurekaRegistration, parseEurekaStatus, serviceOfApp, statusFromEureka } from './eureka-registration.js';
 
 /** Options of {@link eurekaApi}. */
 export interface EurekaApiOptions {

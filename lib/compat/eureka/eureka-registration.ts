@@ -4,10 +4,10 @@
  * (hostName, ipAddr, ports, vipAddress, URLs, dataCenterInfo, metadata) are kept under
  * `metadata.eureka`, and `metadata.origin` says the instance came through Eureka.
  */
-import { createHash } from 'node:crypto';
 import { FleetgateError } from '../../errors.js';
 import { isValidName } from '../../registry/http/registration-schema.js';
 import type { InstanceStatus, RegistrationInput } from '../../registry/model.js';
+import { fleetgateInstanceId } from '../compat-instance-id.js';
 
 /** Eureka's instance statuses. */
 export type EurekaStatus = 'UP' | 'DOWN' | 'STARTING' | 'OUT_OF_SERVICE' | 'UNKNOWN';
@@ -65,21 +65,6 @@ export function parseEurekaStatus(value: unknown): EurekaStatus | undefined {
 /** The fleetgate service of a Eureka app: its name lower-cased. */
 export function serviceOfApp(app: string): string {
   return app.toLowerCase();
-}
-
-/**
- * The fleetgate instance id of a Eureka instance id. Eureka ids such as `host:app:8080` hold
- * characters fleetgate ids do not; those are replaced and a hash of the original keeps ids apart.
- * @example fleetgateInstanceId('host:app:8080') // 'host-app-8080-3f2a…'
- */
-export function fleetgateInstanceId(eurekaId: string): string {
-  if (isValidName(eurekaId, MAX_NAME)) return eurekaId;
-  const safe = eurekaId
-    .replace(/[^a-z0-9._-]+/gi, '-')
-    .replace(/^[^a-z0-9]+/i, '')
-    .slice(0, 40);
-  const hash = createHash('sha256').update(eurekaId).digest('hex').slice(0, 12);
-  return safe === '' ? `eureka-${hash}` : `${safe}-${hash}`;
 }
 
 /**
