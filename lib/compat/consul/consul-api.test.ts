@@ -145,6 +145,16 @@ describe('consulApi: catalog and blocking queries', () => {
     assert.equal(short.status, 200, 'a wait runs out with the current answer');
   });
 
+  it('never replaces an instance that was not registered through Consul (403, unchanged)', async () => {
+    await using t = await setup();
+    await t.registry.register({ service: 'web', instanceId: 'web-1', url: 'http://127.0.0.1:7000' });
+    const r = await t.call('PUT', '/v1/agent/service/register', web());
+    assert.equal(r.status, 403);
+    assert.equal(r.json.error.code, 'ERR_FG_NOT_OWNER');
+    assert.equal((await t.call('PUT', '/v1/agent/service/deregister/web-1')).status, 404, 'not a Consul service');
+    assert.equal(t.registry.get('web', 'web-1')?.url, 'http://127.0.0.1:7000');
+  });
+
   it('sits behind allow-from and the token (X-Consul-Token)', async () => {
     {
       await using t = await setup({ allowFrom: ['10.0.0.0/8'] });

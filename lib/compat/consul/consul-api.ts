@@ -111,6 +111,13 @@ export function consulApi(options: Partial<ConsulApiOptions> = {}): ConsulApiMid
       case 'agent/service/register': {
         only('PUT');
         const { input, record } = parseConsulRegistration(await readJsonBody(req, { maxBytes: o.maxBodyBytes }));
+        // Consul clients hold no instance token, so this API may only change instances that came
+        // through it: a natively registered (token-owned) instance is never touched from here.
+        const existing = reg.get(input.service, input.instanceId ?? '');
+        if (existing !== undefined && consulRecordOf(existing) === undefined)
+          throw new FleetgateError('ERR_FG_NOT_OWNER', `${record.id} was not registered through Consul`, {
+            details: { service: input.service, instance_id: input.instanceId },
+          });
         const inst = await reg.register(input);
         checks.track(record, inst.service, inst.instanceId);
         return reply(200, null);

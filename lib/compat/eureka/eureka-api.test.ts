@@ -190,6 +190,26 @@ describe('eurekaApi: reads', () => {
   });
 });
 
+describe('eurekaApi: ownership', () => {
+  it('never changes an instance that was not registered through Eureka (403, unchanged)', async () => {
+    await using t = await setup();
+    await t.registry.register({ service: 'orders', instanceId: 'orders-host', url: 'http://127.0.0.1:7000' });
+    for (const [method, path, body] of [
+      ['POST', '/eureka/apps/ORDERS', instance()],
+      ['PUT', '/eureka/apps/ORDERS/orders-host', undefined],
+      ['DELETE', '/eureka/apps/ORDERS/orders-host', undefined],
+      ['PUT', '/eureka/apps/ORDERS/orders-host/status?value=OUT_OF_SERVICE', undefined],
+      ['PUT', '/eureka/apps/ORDERS/orders-host/metadata?a=b', undefined],
+    ] as const) {
+      const r = await t.call(method, path, body);
+      assert.equal(r.status, 403, `${method} ${path}`);
+      assert.equal(r.json.error.code, 'ERR_FG_NOT_OWNER');
+    }
+    const inst = t.registry.get('orders', 'orders-host');
+    assert.deepEqual([inst?.url, inst?.status, inst?.metadata], ['http://127.0.0.1:7000', 'UP', {}]);
+  });
+});
+
 describe('eurekaApi: guards', () => {
   it("sits behind the registration API's allow-from and token", async () => {
     {

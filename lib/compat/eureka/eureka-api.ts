@@ -116,6 +116,12 @@ export function eurekaApi(options: Partial<EurekaApiOptions> = {}): EurekaApiMid
     if (inst === undefined) throw unknown(app, eurekaId);
     return inst;
   };
+  // Eureka clients hold no instance token, so this API may only change instances that came
+  // through it: a natively registered (token-owned) instance is never touched from here.
+  const mayChange = (app: string, eurekaId: string): void => {
+    const inst = find(app, eurekaId);
+    if (inst !== undefined && eurekaRecordOf(inst) === undefined) throw notOwner(app, eurekaId);
+  };
 
   const serve = async (
     req: IncomingMessage,
@@ -173,6 +179,7 @@ export function eurekaApi(options: Partial<EurekaApiOptions> = {}): EurekaApiMid
       if (method === 'POST') {
         const body = await readJsonBody(req, { maxBytes: o.maxBodyBytes });
         const input = parseEurekaRegistration(app, body);
+        mayChange(app, input.metadata.eureka.instanceId);
         await reg.register(input);
         res.writeHead(204).end();
         return;
@@ -186,6 +193,7 @@ export function eurekaApi(options: Partial<EurekaApiOptions> = {}): EurekaApiMid
     if (sub === undefined) {
       only('GET', 'PUT', 'DELETE');
       if (method === 'GET') return sendJson(res, 200, { instance: instanceToEureka(mustFind(app, id), reg.ttlMs) });
+      mayChange(app, id);
       if (method === 'DELETE') {
         if (!(await reg.deregister(serviceOfApp(app), fleetgateInstanceId(id)))) throw unknown(app, id);
         return ok(res);
@@ -200,6 +208,7 @@ export function eurekaApi(options: Partial<EurekaApiOptions> = {}): EurekaApiMid
       return ok(res);
     }
     const inst = mustFind(app, id);
+    mayChange(app, id);
     if (sub === 'status') {
       only('PUT', 'DELETE');
       const value = method === 'DELETE' ? (query.get('value') ?? 'UP') : query.get('value');
@@ -278,6 +287,16 @@ function inputOf(inst: ServiceInstance): RegistrationInput {
 
 function ok(res: ServerResponse): void {
   res.writeHead(200, { 'content-length': '0' }).end();
+}
+
+function notOwner(app: string, id: string): FleetgateError {
+  return new FleetgateError(
+    'ERR_FG_NOT_OWNER',
+    `${id} of ${app} was not registered through Eureka; it is not this API's to change`,
+    {
+      details: { app, instance_id: id },
+    },
+  );
 }
 
 function unknown(app: string, id: string): FleetgateError {
