@@ -92,6 +92,15 @@ export const gatewaySigtermDrill: Drill = {
       const window = load.between(tSig - 1000);
       const failed = load.failures(tSig - 1000);
       const retried = window.filter((s) => (s.refused ?? 0) > 0);
+      if (failed.length > 0) {
+        // Where and when the failures came from, so a FAIL points at the gateway that caused it.
+        const by = new Map<string, number[]>();
+        for (const f of failed) by.set(f.gateway, [...(by.get(f.gateway) ?? []), f.done - tSig]);
+        for (const [g, at] of by)
+          log(
+            `${at.length} failed on ${g}${g === gatewayUrl ? ` (${target})` : ''}, answered ${Math.min(...at)}–${Math.max(...at)} ms after the signal (restart returned after ${r.ms} ms)`,
+          );
+      }
       checks.push(
         check(
           'zero failed requests',
