@@ -20,6 +20,7 @@ import type { HealthCheckerOptions } from './health/health-check-options.js';
 import { type AdminAccessOptions, adminGuard, createAdminAccess } from './http/admin-access.js';
 import { compose, type Middleware, pathOf } from './http/compose.js';
 import { explainEndpoint } from './http/explain-endpoint.js';
+import { normalizeRequestTarget } from './http/normalize-target.js';
 import { type Logger, noopLogger } from './logger.js';
 import { type DiscoveryProxy, discoveryProxy } from './proxy/discovery-proxy.js';
 import type { DiscoveryProxyOptions } from './proxy/proxy-options.js';
@@ -152,7 +153,9 @@ export async function createGateway(options: Partial<GatewayOptions> = {}): Prom
       inFlight--;
       if (inFlight === 0) idle?.();
     });
-    handler(req, res);
+    // One normalised dispatch: the gateway's own endpoints see the same path the proxy routes,
+    // so no spelling of /health, /internal/** or /_fleetgate/** slips past them to a service.
+    if (normalizeRequestTarget(req, res)) handler(req, res);
   });
   serverRef = server;
   // Attached at once (not on the first request), so an upgrade arriving first is served too.
