@@ -72,6 +72,10 @@ describe('consul 2.0.1 through the fleetgate bin', () => {
         services: Record<string, { instances: { metadata: { origin?: string } }[] }>;
       };
       assert.equal(listed.services.web?.instances[0]?.metadata.origin, 'consul');
+      const health = (await (await fetch(`${gateway.url}/health`)).json()) as {
+        services: Record<string, { instances: { origin?: string }[] }>;
+      };
+      assert.equal(health.services.web?.instances[0]?.origin, 'consul', '/health shows the origin');
 
       await consul.agent.service.deregister('web-1');
       assert.deepEqual(await consul.health.service('web'), []);

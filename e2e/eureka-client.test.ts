@@ -77,6 +77,10 @@ describe('eureka-js-client 4.5.0 through the fleetgate bin', () => {
       const listed = await services(gateway);
       assert.equal(listed.orders?.instances[0]?.metadata.origin, 'eureka', '/internal/services shows the origin');
       assert.equal(listed.billing?.instances.length, 1);
+      const health = (await (await fetch(`${gateway.url}/health`)).json()) as {
+        services: Record<string, { instances: { origin?: string }[] }>;
+      };
+      assert.equal(health.services.orders?.instances[0]?.origin, 'eureka', '/health shows the origin');
 
       await waitFor(() => a.getInstancesByAppId('BILLING').length === 1, { description: 'ORDERS to see BILLING' });
       assert.equal(a.getInstancesByAppId('ORDERS')[0]?.hostName, 'localhost');

@@ -23,6 +23,8 @@ export interface InstanceHealthReport {
   consecutive_failures: number;
   last_heartbeat: string;
   expires_at: string;
+  /** How the instance joined when not through the registration API: `eureka` or `consul` (lib/compat/). */
+  origin?: string;
 }
 
 /** One service: `UP` when at least one instance is UP or UNKNOWN. Summary fields come from its representative instance. */
@@ -210,6 +212,7 @@ function instanceReport(inst: ServiceInstance, h: InstanceHealth | undefined): I
     consecutive_failures: h?.consecutiveFailures ?? 0,
     last_heartbeat: new Date(inst.lastHeartbeat).toISOString(),
     expires_at: new Date(inst.expiresAt).toISOString(),
+    ...(typeof inst.metadata.origin === 'string' ? { origin: inst.metadata.origin } : {}),
   };
 }
 
