@@ -1,7 +1,7 @@
 /**
  * Reads the two fields the gateway routes by, `path` and `id`, out of a JSON text frame without
  * parsing the rest: one pass over the top-level object's bytes, values other than `path` and `id`
- * skipped (strings by `indexOf` to the next quote, nested objects by bracket depth). The gateway
+ * skipped (strings to their closing quote, nested objects by bracket depth). The gateway
  * then relays the frame's bytes as they came, so a message costs a scan instead of a
  * `JSON.parse` + `JSON.stringify` of its `data` (docs/websocket.md, "Performance").
  *
@@ -30,29 +30,57 @@ function skipSpace(b: Buffer, i: number): number {
   return i;
 }
 
-/** Index of the quote closing the string whose opening quote is at `start`; -1 when unterminated. */
+/** Set by {@link stringEnd}: whether the string it just crossed holds a backslash escape. */
+let sawEscape = false;
+
+/**
+ * Index of the quote closing the string whose opening quote is at `start`; -1 when unterminated.
+ * A plain byte loop: for the short strings of a frame it beats `Buffer#indexOf`'s call overhead.
+ */
 function stringEnd(b: Buffer, start: number): number {
-  let i = start + 1;
-  for (;;) {
-    const q = b.indexOf(QUOTE, i);
-    if (q === -1) return -1;
-    let slashes = 0;
-    for (let k = q - 1; k > start && b[k] === BACKSLASH; k--) slashes++;
-    if ((slashes & 1) === 0) return q;
-    i = q + 1;
+  sawEscape = false;
+  const len = b.length;
+  for (let i = start + 1; i < len; i++) {
+    const c = b[i];
+    if (c === QUOTE) return i;
+    if (c === BACKSLASH) {
+      sawEscape = true;
+      i++;
+    }
   }
+  return -1;
 }
 
 /** The decoded string between `start` (a quote) and `end` (its closing quote); undefined when its escapes are bad. */
-function decodeString(b: Buffer, start: number, end: number): string | undefined {
-  if (b.indexOf(BACKSLASH, start + 1) === -1 || b.indexOf(BACKSLASH, start + 1) > end) {
-    return b.toString('utf8', start + 1, end);
-  }
+function decodeString(b: Buffer, start: number, end: number, escaped: boolean): string | undefined {
+  if (!escaped) return b.toString('utf8', start + 1, end);
   try {
     return JSON.parse(b.toString('utf8', start, end + 1)) as string;
   } catch {
     return undefined;
   }
+}
+
+/** Whether the key between quotes at `start` and `end` (unescaped) is `path` (1), `id` (2), or neither (0). */
+function plainKey(b: Buffer, start: number, end: number): 0 | 1 | 2 {
+  const n = end - start - 1;
+  if (n === 4) {
+    return b[start + 1] === 0x70 && b[start + 2] === 0x61 && b[start + 3] === 0x74 && b[start + 4] === 0x68 ? 1 : 0;
+  }
+  if (n === 2) return b[start + 1] === 0x69 && b[start + 2] === 0x64 ? 2 : 0;
+  return 0;
+}
+
+/** A non-negative integer of up to 15 digits, read without allocating; -1 for anything else. */
+function smallInteger(b: Buffer, from: number, to: number): number {
+  if (to - from > 15 || to === from || (b[from] === 0x30 && to - from > 1)) return -1;
+  let v = 0;
+  for (let i = from; i < to; i++) {
+    const d = b[i]! - 0x30;
+    if (d < 0 || d > 9) return -1;
+    v = v * 10 + d;
+  }
+  return v;
 }
 
 /** Index just past the value starting at `i` (not validated beyond its brackets and strings); -1 when it never ends. */
@@ -104,46 +132,49 @@ export function scanJsonFrame(b: Buffer): FrameFields {
     return { ok: false, id: null, message: 'the frame must be a JSON object {"path","id","data"}' };
   let path: string | null | undefined;
   let id: string | number | null | undefined;
-  const bad = (message: string): FrameFields => ({ ok: false, id: isMessageId(id) ? id : null, message });
   i = skipSpace(b, i + 1);
   if (b[i] === CLOSE_BRACE) return finish(b, i, path, id);
   for (;;) {
-    if (b[i] !== QUOTE) return bad('the frame is not valid JSON');
+    if (b[i] !== QUOTE) return refuse(id, 'the frame is not valid JSON');
     const keyEnd = stringEnd(b, i);
-    if (keyEnd === -1) return bad('the frame is not valid JSON');
-    const keyLen = keyEnd - i - 1;
-    // Only keys that can spell "path" or "id" need decoding ("p\u0061th" is "path" to JSON.parse).
+    if (keyEnd === -1) return refuse(id, 'the frame is not valid JSON');
+    // Only keys that can spell "path" or "id" matter; an escaped key is decoded ("p\u0061th" is "path").
     let key: string | undefined;
-    if (keyLen === 4 || keyLen === 2) key = b.toString('latin1', i + 1, keyEnd);
-    else if (b.indexOf(BACKSLASH, i + 1) !== -1 && b.indexOf(BACKSLASH, i + 1) < keyEnd)
-      key = decodeString(b, i, keyEnd);
+    if (!sawEscape) {
+      const k = plainKey(b, i, keyEnd);
+      key = k === 1 ? 'path' : k === 2 ? 'id' : undefined;
+    } else key = decodeString(b, i, keyEnd, true);
     i = skipSpace(b, keyEnd + 1);
-    if (b[i] !== COLON) return bad('the frame is not valid JSON');
+    if (b[i] !== COLON) return refuse(id, 'the frame is not valid JSON');
     i = skipSpace(b, i + 1);
-    if (i >= b.length) return bad('the frame is not valid JSON');
+    if (i >= b.length) return refuse(id, 'the frame is not valid JSON');
     if (key === 'path' || key === 'id') {
-      if ((key === 'path' ? path : id) !== undefined) return bad(`"${key}" appears twice`);
+      if ((key === 'path' ? path : id) !== undefined) return refuse(id, `"${key}" appears twice`);
       let value: string | number | null;
       let end: number;
       if (b[i] === QUOTE) {
         const close = stringEnd(b, i);
-        if (close === -1) return bad('the frame is not valid JSON');
-        const s = decodeString(b, i, close);
-        if (s === undefined) return bad('the frame is not valid JSON');
+        if (close === -1) return refuse(id, 'the frame is not valid JSON');
+        const s = decodeString(b, i, close, sawEscape);
+        if (s === undefined) return refuse(id, 'the frame is not valid JSON');
         value = s;
         end = close + 1;
       } else {
         end = skipValue(b, i);
-        if (end === -1) return bad('the frame is not valid JSON');
-        const token = b.toString('latin1', i, end);
-        value = JSON_NUMBER.test(token) ? Number(token) : null;
+        if (end === -1) return refuse(id, 'the frame is not valid JSON');
+        const small = smallInteger(b, i, end);
+        if (small >= 0) value = small;
+        else {
+          const token = b.toString('latin1', i, end);
+          value = JSON_NUMBER.test(token) ? Number(token) : null;
+        }
       }
       if (key === 'path') path = typeof value === 'string' ? value : null;
       else id = isMessageId(value) ? value : null;
       i = end;
     } else {
       const end = skipValue(b, i);
-      if (end === -1) return bad('the frame is not valid JSON');
+      if (end === -1) return refuse(id, 'the frame is not valid JSON');
       i = end;
     }
     i = skipSpace(b, i);
@@ -152,8 +183,12 @@ export function scanJsonFrame(b: Buffer): FrameFields {
       continue;
     }
     if (b[i] === CLOSE_BRACE) return finish(b, i, path, id);
-    return bad('the frame is not valid JSON');
+    return refuse(id, 'the frame is not valid JSON');
   }
+}
+
+function refuse(id: string | number | null | undefined, message: string): FrameFields {
+  return { ok: false, id: isMessageId(id) ? id : null, message };
 }
 
 function finish(

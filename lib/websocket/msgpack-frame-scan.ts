@@ -150,6 +150,10 @@ function skip(b: Buffer, i: number, depth: number): number {
   return at;
 }
 
+function refuse(id: string | number | null | undefined, message: string): FrameFields {
+  return { ok: false, id: isMessageId(id) ? id : null, message };
+}
+
 function fits(b: Buffer, end: number): number {
   return end <= b.length ? end : TRUNCATED;
 }
@@ -174,23 +178,22 @@ export function scanMsgpackFrame(b: Buffer): FrameFields {
   } else return { ok: false, id: null, message: 'the frame must be a MessagePack map {path, id, data}' };
   let path: string | null | undefined;
   let id: string | number | null | undefined;
-  const bad = (message: string): FrameFields => ({ ok: false, id: isMessageId(id) ? id : null, message });
   for (let k = 0; k < pairs; k++) {
     const key = readScalar(b, i);
-    if (key.end === TRUNCATED) return bad('the frame is not valid MessagePack');
+    if (key.end === TRUNCATED) return refuse(id, 'the frame is not valid MessagePack');
     i = key.end;
     if (key.value === 'path' || key.value === 'id') {
-      if ((key.value === 'path' ? path : id) !== undefined) return bad(`"${key.value}" appears twice`);
+      if ((key.value === 'path' ? path : id) !== undefined) return refuse(id, `"${key.value}" appears twice`);
       const v = readScalar(b, i);
-      if (v.end === TRUNCATED) return bad('the frame is not valid MessagePack');
+      if (v.end === TRUNCATED) return refuse(id, 'the frame is not valid MessagePack');
       if (key.value === 'path') path = typeof v.value === 'string' && v.value.length <= MAX_PATH ? v.value : null;
       else id = isMessageId(v.value) ? v.value : null;
       i = v.end;
     } else {
       i = skip(b, i, 0);
-      if (i === TRUNCATED) return bad('the frame is not valid MessagePack');
+      if (i === TRUNCATED) return refuse(id, 'the frame is not valid MessagePack');
     }
   }
-  if (i !== b.length) return bad('the frame is not valid MessagePack');
+  if (i !== b.length) return refuse(id, 'the frame is not valid MessagePack');
   return { ok: true, path, id };
 }
