@@ -5,6 +5,8 @@
  *
  * - `upstream`: a `ws` echo server.
  * - `msg-upstream`: a service answering message routes (`serveMessageRoutes`), echoing `data`.
+ * - `msg-echo`: a byte-level message service (cuts `path` out of the frame), the service side of
+ *   the message-routing rows, so they weigh the gateway the way the relay rows do.
  * - `relay <upstream>`: the baseline, a minimal `ws` server that opens one `ws` client to the
  *   upstream per connection and relays messages both ways (parse + re-frame, as a naive relay does).
  * - `gateway <upstream> <msg-upstream>`: node:http + `websocketGateway()` on a Registry with a
@@ -22,6 +24,12 @@ import { Registry } from '../lib/registry/registry.js';
 import { websocketGateway } from '../lib/websocket/websocket-gateway.js';
 
 const [kind, upstreamUrl, msgUpstreamUrl] = process.argv.slice(2);
+/** `{"path":"/bench/x",` as the bench's JSON clients write it. */
+const JSON_PATH_PREFIX = '{"path":"/bench/x",'.length;
+const OPEN_BRACE = Buffer.from('{');
+/** fixmap(3) + fixstr "path" + fixstr "/bench/x", as `encode({path, id, data})` writes it. */
+const MSGPACK_PATH_PREFIX = 1 + 5 + 9;
+const MSGPACK_MAP2 = Buffer.from([0x82]);
 
 async function listenWss(onConnection: (ws: WebSocket, url: string) => void): Promise<number> {
   const server = createServer((_req, res) => res.writeHead(404).end());
@@ -40,6 +48,17 @@ async function start(): Promise<number> {
       return listenWss((ws) => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })));
     case 'msg-upstream':
       return (await serveMessageRoutes({ port: 0 }, { '/bench/*': (data) => data })).port;
+    case 'msg-echo':
+      // The cheapest correct service: answers {path:'/bench/x',id,data} with {id,data} by cutting
+      // the path out of the bytes (JSON text or MessagePack, as the client encoded it), so the
+      // message-routing rows measure the gateway, not a service's decode/encode.
+      return listenWss((ws) =>
+        ws.on('message', (data, isBinary) => {
+          const b = data as Buffer;
+          if (isBinary) ws.send(Buffer.concat([MSGPACK_MAP2, b.subarray(MSGPACK_PATH_PREFIX)]), { binary: true });
+          else ws.send(Buffer.concat([OPEN_BRACE, b.subarray(JSON_PATH_PREFIX)]), { binary: false });
+        }),
+      );
     case 'relay':
       return listenWss((client, url) => {
         const upstream = new WebSocket(upstreamUrl!.replace(/^http/, 'ws') + url, { perMessageDeflate: false });

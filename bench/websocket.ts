@@ -170,7 +170,8 @@ function fmt(n: number, digits = 2): string {
 
 async function main(): Promise<void> {
   const upstream = await startChild('upstream');
-  const msgUpstream = await startChild('msg-upstream');
+  // A byte-level echo service: the relay's upstream is a plain echo too (websocket-servers.ts).
+  const msgUpstream = await startChild('msg-echo');
   const upstreamUrl = `http://127.0.0.1:${upstream.port}`;
   const msgUrl = `http://127.0.0.1:${msgUpstream.port}`;
   const rows: { label: string; rate: number; cpu: number }[] = [];
