@@ -17,6 +17,9 @@ import { HerdSimulator } from './herd-simulator.js';
 export const thunderingHerdDrill: Drill = {
   name: 'thundering-herd',
   description: drillDescription('thundering-herd'),
+  // Issue #14 asks for Redis. On etcd a 300-herd at a 5 s TTL does not even finish registering
+  // (about 100 listed after 60 s here): a finding about the etcd backend, reported, not drilled.
+  backends: ['memory', 'redis', 'redis-cluster'],
   async run({ client, state, fleet, params, log }) {
     const size = Math.max(1, Math.min(5000, Math.round(numberParam(params, 'size', 300))));
     const service = stringParam(params, 'service') ?? 'herd';
