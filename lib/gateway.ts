@@ -21,6 +21,8 @@ import { type AdminAccessOptions, adminGuard, createAdminAccess } from './http/a
 import { compose, type Middleware, pathOf } from './http/compose.js';
 import { explainEndpoint } from './http/explain-endpoint.js';
 import { normalizeRequestTarget } from './http/normalize-target.js';
+import { probeEndpoints } from './http/probe-endpoints.js';
+import { applyServerLimits, resolveServerLimits, type ServerLimits, serverOptionsFor } from './http/server-limits.js';
 import { type Logger, noopLogger } from './logger.js';
 import { type DiscoveryProxy, discoveryProxy } from './proxy/discovery-proxy.js';
 import type { DiscoveryProxyOptions } from './proxy/proxy-options.js';
@@ -65,6 +67,11 @@ export interface GatewayOptions {
   eureka: Partial<Omit<EurekaApiOptions, 'registry'>> | false;
   /** The Consul agent/catalog/health API subset (`/v1/…`) behind the registration API's guards; `false` turns it off. @default {} */
   consul: Partial<Omit<ConsulApiOptions, 'registry'>> | false;
+  /**
+   * Server limits: headers and whole-request timeouts, keep-alive idle time, header size, connection
+   * cap (lib/http/server-limits.ts); each defaults to its `SERVER_*` variable. @default {}
+   */
+  server: Partial<ServerLimits>;
 }
 
 /** Defaults for {@link GatewayOptions}. Frozen. */
@@ -81,11 +88,17 @@ export const GATEWAY_DEFAULTS: Readonly<Omit<GatewayOptions, 'env'>> = Object.fr
   metrics: true,
   middlewares: Object.freeze([]) as readonly Middleware[],
   admin: Object.freeze({}),
+  server: Object.freeze({}),
 });
 
 /** Options for {@link Gateway.close}. */
 export interface GatewayCloseOptions {
-  /** How long in-flight requests may take to finish before their connections are cut. @default 0 */
+  /**
+   * How long `/readyz` fails (and responses say `Connection: close`) before the listener closes, so
+   * load balancers stop sending new connections first (`SHUTDOWN_DELAY` in the bin). @default 0
+   */
+  delayMs?: number;
+  /** How long in-flight requests may take to finish before their connections are cut (`SHUTDOWN_GRACE`). @default 0 */
   graceMs?: number;
 }
 
@@ -105,9 +118,15 @@ export interface Gateway extends AsyncDisposable {
   readonly health: GatewayHealth | undefined;
   /** The Prometheus metrics, unless turned off. */
   readonly metrics: FleetgateMetrics | undefined;
+  /** True from the start of {@link Gateway.close} on: `/readyz` answers 503 and responses close their connection. */
+  readonly draining: boolean;
   /** Starts listening. @default port and host from `PORT`/`ERUGATEWAYPORT` and `HOST` */
   listen(port?: number, host?: string): Promise<AddressInfo>;
-  /** Stops accepting, lets in-flight requests finish within `graceMs`, closes every connection and the registry. */
+  /**
+   * Drains: `/readyz` fails at once and every response closes its connection; after `delayMs` the
+   * listener and idle keep-alive connections close and WebSockets get close 1001; in-flight requests
+   * finish within `graceMs`, then every connection is cut and the registry closed.
+   */
   close(options?: GatewayCloseOptions): Promise<void>;
 }
 
@@ -132,7 +151,22 @@ export async function createGateway(options: Partial<GatewayOptions> = {}): Prom
     const address = serverRef?.address();
     return address === null || address === undefined || typeof address === 'string' ? [] : [address];
   };
-  const parts = await assemble(registry, parsed, options, logger, clock, listenAddresses).catch(
+  const state: GatewayState = { draining: false, loaded: false };
+  void registry.ready().then(
+    () => {
+      state.loaded = true;
+    },
+    () => {},
+  );
+  const limits = resolveServerLimits({
+    headersTimeoutMs: parsed.serverHeadersTimeoutMs,
+    requestTimeoutMs: parsed.serverRequestTimeoutMs,
+    keepAliveTimeoutMs: parsed.serverKeepAliveTimeoutMs,
+    maxHeaderSize: parsed.serverMaxHeaderSize,
+    maxConnections: parsed.serverMaxConnections,
+    ...dropUndefined(options.server ?? GATEWAY_DEFAULTS.server),
+  });
+  const parts = await assemble(registry, parsed, options, logger, clock, listenAddresses, state).catch(
     async (err: unknown) => {
       if (ownsRegistry) await registry.close();
       throw err;
@@ -147,9 +181,15 @@ export async function createGateway(options: Partial<GatewayOptions> = {}): Prom
 
   let inFlight = 0;
   let idle: (() => void) | undefined;
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+  /** Responses in flight, told to close their connection when draining starts. */
+  const open = new Set<ServerResponse>();
+  const server = createServer(serverOptionsFor(limits), (req: IncomingMessage, res: ServerResponse) => {
+    // While draining every response says `Connection: close`, so keep-alive clients reconnect elsewhere.
+    if (state.draining) res.shouldKeepAlive = false;
     inFlight++;
+    open.add(res);
     res.once('close', () => {
+      open.delete(res);
       inFlight--;
       if (inFlight === 0) idle?.();
     });
@@ -158,6 +198,7 @@ export async function createGateway(options: Partial<GatewayOptions> = {}): Prom
     if (normalizeRequestTarget(req, res)) handler(req, res);
   });
   serverRef = server;
+  applyServerLimits(server, limits);
   // Attached at once (not on the first request), so an upgrade arriving first is served too.
   parts.proxy?.attach(server);
   // node:http hands CONNECT to this event, never to the request handler; the gateway tunnels nothing.
@@ -167,8 +208,16 @@ export async function createGateway(options: Partial<GatewayOptions> = {}): Prom
   const close = (closeOptions: GatewayCloseOptions = {}): Promise<void> => {
     closing ??= (async () => {
       const graceMs = closeOptions.graceMs ?? 0;
+      const delayMs = closeOptions.delayMs ?? 0;
+      state.draining = true;
+      for (const res of open) if (!res.headersSent) res.shouldKeepAlive = false;
+      if (delayMs > 0 && server.listening) {
+        await new Promise<void>((resolve) => clock.setTimeout(resolve, delayMs));
+      }
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
+      // WebSockets hear 1001 (going away) now, so their clients reconnect while HTTP requests finish.
+      const websocketsClosed = parts.proxy?.websocket?.close();
       if (inFlight > 0 && graceMs > 0) {
         await new Promise<void>((resolve) => {
           const timer = clock.setTimeout(resolve, graceMs);
@@ -180,7 +229,7 @@ export async function createGateway(options: Partial<GatewayOptions> = {}): Prom
         if (inFlight > 0)
           logger.warn(`fleetgate: ${inFlight} requests still running after ${graceMs} ms; cutting them`);
       }
-      await parts.proxy?.websocket?.close();
+      await websocketsClosed;
       server.closeAllConnections();
       await closed;
       await parts.close();
@@ -199,6 +248,9 @@ export async function createGateway(options: Partial<GatewayOptions> = {}): Prom
     },
     health: parts.health,
     metrics: parts.metrics,
+    get draining() {
+      return state.draining;
+    },
     listen(port = parsed.port, host = parsed.host) {
       return new Promise<AddressInfo>((resolve, reject) => {
         const onError = (err: Error): void => reject(err);
@@ -212,6 +264,13 @@ export async function createGateway(options: Partial<GatewayOptions> = {}): Prom
     close,
     [Symbol.asyncDispose]: () => close(),
   };
+}
+
+/** What the gateway's own endpoints read of its lifecycle. */
+interface GatewayState {
+  draining: boolean;
+  /** The registry's local cache has been filled (registry.ready() resolved). */
+  loaded: boolean;
 }
 
 interface GatewayParts {
@@ -231,6 +290,7 @@ async function assemble(
   logger: Logger,
   clock: Clock,
   listenAddresses: () => ListenAddress[],
+  state: GatewayState,
 ): Promise<GatewayParts> {
   const closers: (() => Promise<void>)[] = [];
   const closeAll = async (): Promise<void> => {
@@ -320,6 +380,11 @@ async function assemble(
           });
     if (proxy !== undefined) closers.push(() => proxy.close());
     const middlewares: Middleware[] = [
+      probeEndpoints({
+        loaded: () => state.loaded,
+        storeConnected: () => registry.health().connected,
+        draining: () => state.draining,
+      }),
       adminGuard(admin, { registryPrefix: options.registryApi?.prefix ?? '/internal' }),
       ...(metrics === undefined ? [] : [metrics.handler()]),
       api,

@@ -11,9 +11,6 @@ import { createGateway, type Gateway } from '../gateway.js';
 import type { Logger } from '../logger.js';
 import type { TracingHandle } from '../telemetry/tracing.js';
 
-/** In-flight requests get this long to finish on SIGTERM/SIGINT. */
-const SHUTDOWN_GRACE_MS = 10_000;
-
 async function main(): Promise<void> {
   let env: ReturnType<typeof parseEnv>;
   try {
@@ -68,9 +65,10 @@ async function main(): Promise<void> {
       process.exit(1);
     }
     stopping = true;
-    log.info({ signal, graceMs: SHUTDOWN_GRACE_MS }, 'shutting down');
+    // Readiness fails first (SHUTDOWN_DELAY), then the listener closes and in-flight requests get SHUTDOWN_GRACE.
+    log.info({ signal, delayMs: env.shutdownDelayMs, graceMs: env.shutdownGraceMs }, 'draining');
     gateway
-      .close({ graceMs: SHUTDOWN_GRACE_MS })
+      .close({ delayMs: env.shutdownDelayMs, graceMs: env.shutdownGraceMs })
       .then(() => tracing?.shutdown())
       .then(
         () => {

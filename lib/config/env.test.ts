@@ -58,6 +58,13 @@ describe('parseEnv', () => {
       TRACE_URL: 'http://127.0.0.1:4318/v1/traces',
       REGISTRY_REGISTER_LIMIT: '500/100',
       PANIC_THRESHOLD: '0.5',
+      SERVER_HEADERS_TIMEOUT: '5s',
+      SERVER_REQUEST_TIMEOUT: '20s',
+      SERVER_KEEPALIVE_TIMEOUT: '2s',
+      SERVER_MAX_HEADER_SIZE: '8192',
+      SERVER_MAX_CONNECTIONS: '500',
+      SHUTDOWN_DELAY: '1s',
+      SHUTDOWN_GRACE: '30s',
       TRUSTED_PROXIES: 'loopback, 10.0.0.0/8',
       ADMIN_ALLOW_FROM: '10.1.0.0/16',
       ADMIN_TOKEN: 'ops',
@@ -67,6 +74,12 @@ describe('parseEnv', () => {
     assert.deepEqual(env.adminAllowFrom, ['10.1.0.0/16']);
     assert.equal(env.adminToken, 'ops');
     assert.equal(env.panicThreshold, 0.5);
+    assert.deepEqual(
+      [env.serverHeadersTimeoutMs, env.serverRequestTimeoutMs, env.serverKeepAliveTimeoutMs],
+      [5000, 20_000, 2000],
+    );
+    assert.deepEqual([env.serverMaxHeaderSize, env.serverMaxConnections], [8192, 500]);
+    assert.deepEqual([env.shutdownDelayMs, env.shutdownGraceMs], [1000, 30_000]);
     assert.equal(parseEnv({}).panicThreshold, 0, 'panic mode is off by default');
     assert.equal(parseEnv({ PANIC_THRESHOLD: 'off' }).panicThreshold, 0);
     assert.deepEqual(env.trustedProxies, ['127.0.0.0/8', '::1/128', '10.0.0.0/8']);
@@ -108,6 +121,10 @@ describe('parseEnv', () => {
     invalid({ REGISTRY_REGISTER_LIMIT: 'lots' }, 'REGISTRY_REGISTER_LIMIT');
     invalid({ REGISTRY_REGISTER_LIMIT: '0/5' }, 'REGISTRY_REGISTER_LIMIT');
     invalid({ PANIC_THRESHOLD: '1.5' }, 'PANIC_THRESHOLD');
+    invalid({ SERVER_REQUEST_TIMEOUT: 'forever' }, 'SERVER_REQUEST_TIMEOUT');
+    invalid({ SERVER_MAX_HEADER_SIZE: '10' }, 'SERVER_MAX_HEADER_SIZE');
+    invalid({ SERVER_MAX_CONNECTIONS: '0' }, 'SERVER_MAX_CONNECTIONS');
+    invalid({ SHUTDOWN_GRACE: '-1s' }, 'SHUTDOWN_GRACE');
     invalid({ ADMIN_ALLOW_FROM: 'anyone' }, 'ADMIN_ALLOW_FROM');
     invalid({ PANIC_THRESHOLD: 'sometimes' }, 'PANIC_THRESHOLD');
     invalid({ TRUSTED_PROXIES: 'true' }, 'TRUSTED_PROXIES');

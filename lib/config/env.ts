@@ -67,6 +67,20 @@ export interface FleetgateEnv {
   healthStopAfter: number;
   /** `PANIC_THRESHOLD`: panic routing over DOWN instances below this healthy share, `0`/`off` is off. @default 0 */
   panicThreshold: number;
+  /** `SERVER_HEADERS_TIMEOUT` (lib/http/server-limits.ts). @default 15000 */
+  serverHeadersTimeoutMs: number;
+  /** `SERVER_REQUEST_TIMEOUT`: the whole request, body included. @default 60000 */
+  serverRequestTimeoutMs: number;
+  /** `SERVER_KEEPALIVE_TIMEOUT`: idle keep-alive connections. @default 5000 */
+  serverKeepAliveTimeoutMs: number;
+  /** `SERVER_MAX_HEADER_SIZE` in bytes; larger heads get 431. @default 16384 */
+  serverMaxHeaderSize: number;
+  /** `SERVER_MAX_CONNECTIONS`. @default 10000 */
+  serverMaxConnections: number;
+  /** `SHUTDOWN_DELAY`: on SIGTERM, time between `/readyz` failing and the listener closing. @default 0 */
+  shutdownDelayMs: number;
+  /** `SHUTDOWN_GRACE`: on SIGTERM, time in-flight requests get to finish. @default 10000 */
+  shutdownGraceMs: number;
   /** `TRACE_URL`: OTLP endpoint; unset turns tracing off. */
   traceUrl: string | undefined;
   /** `LOG_LEVEL`. @default 'info' */
@@ -97,6 +111,13 @@ export const ENV_DEFAULTS: Readonly<FleetgateEnv> = Object.freeze({
   healthDownIntervalMs: 120_000,
   healthStopAfter: 10,
   panicThreshold: 0,
+  serverHeadersTimeoutMs: 15_000,
+  serverRequestTimeoutMs: 60_000,
+  serverKeepAliveTimeoutMs: 5_000,
+  serverMaxHeaderSize: 16_384,
+  serverMaxConnections: 10_000,
+  shutdownDelayMs: 0,
+  shutdownGraceMs: 10_000,
   traceUrl: undefined,
   logLevel: 'info',
 } satisfies FleetgateEnv);
@@ -277,6 +298,13 @@ export function parseEnv(env: Env = process.env): FleetgateEnv {
     healthDownIntervalMs: duration(env, 'HEALTH_DOWN_INTERVAL', d.healthDownIntervalMs),
     healthStopAfter: integer(env, 'HEALTH_STOP_AFTER', d.healthStopAfter, 1, 100_000),
     panicThreshold,
+    serverHeadersTimeoutMs: duration(env, 'SERVER_HEADERS_TIMEOUT', d.serverHeadersTimeoutMs),
+    serverRequestTimeoutMs: duration(env, 'SERVER_REQUEST_TIMEOUT', d.serverRequestTimeoutMs),
+    serverKeepAliveTimeoutMs: duration(env, 'SERVER_KEEPALIVE_TIMEOUT', d.serverKeepAliveTimeoutMs),
+    serverMaxHeaderSize: integer(env, 'SERVER_MAX_HEADER_SIZE', d.serverMaxHeaderSize, 1024, 1_048_576),
+    serverMaxConnections: integer(env, 'SERVER_MAX_CONNECTIONS', d.serverMaxConnections, 1, 10_000_000),
+    shutdownDelayMs: duration(env, 'SHUTDOWN_DELAY', d.shutdownDelayMs, 0),
+    shutdownGraceMs: duration(env, 'SHUTDOWN_GRACE', d.shutdownGraceMs, 0),
     traceUrl,
     logLevel: read(env, 'LOG_LEVEL') ?? d.logLevel,
   };

@@ -10,6 +10,7 @@
  * no-op, and their shapes stay shared: bench/proxy measures what it is worth.
  */
 import { createServer, IncomingMessage, type Server, type ServerOptions, ServerResponse } from 'node:http';
+import { applyServerLimits, resolveServerLimits, type ServerLimits, serverOptionsFor } from './server-limits.js';
 
 /** What {@link createExpressServer} needs of an app: Express 4/5 (or anything with the same shape). */
 export interface ExpressLikeApp {
@@ -20,14 +21,22 @@ export interface ExpressLikeApp {
   readonly response: object;
 }
 
-/** `http.createServer` options, minus the two classes this function provides. */
-export type ExpressServerOptions = Omit<ServerOptions, 'IncomingMessage' | 'ServerResponse'>;
+/**
+ * `http.createServer` options, minus the two classes this function provides, plus the gateway's
+ * server limits (lib/http/server-limits.ts; Node's own options such as `requestTimeout` win over them).
+ */
+export type ExpressServerOptions = Omit<ServerOptions, 'IncomingMessage' | 'ServerResponse'> & {
+  /** Timeouts, header size and connection cap. @default SERVER_LIMITS_DEFAULTS */
+  limits?: Partial<ServerLimits>;
+};
 
 /**
  * Creates the server for `app`, as `http.createServer(app)` would, with request and response
  * classes whose prototypes are `app.request` and `app.response`. Everything else is unchanged:
  * sub-apps mounted with their own prototypes still work (their requests are re-parented as
- * before), and `discoveryProxy()` handles either kind of server.
+ * before), and `discoveryProxy()` handles either kind of server. The server gets the gateway's
+ * production limits (headers 15 s, whole request 60 s, keep-alive 5 s, 16 KiB of headers,
+ * 10,000 connections) unless `options` says otherwise.
  * @example
  * const app = express();
  * app.use(discoveryProxy());
@@ -36,14 +45,25 @@ export type ExpressServerOptions = Omit<ServerOptions, 'IncomingMessage' | 'Serv
 export function createExpressServer(app: ExpressLikeApp, options: ExpressServerOptions = {}): Server {
   const Request = subclassWithPrototype(IncomingMessage, app.request);
   const Response = subclassWithPrototype(ServerResponse, app.response);
-  return createServer(
+  const { limits: given, ...nodeOptions } = options;
+  const limits = resolveServerLimits({
+    ...given,
+    ...(nodeOptions.headersTimeout === undefined ? {} : { headersTimeoutMs: nodeOptions.headersTimeout }),
+    ...(nodeOptions.requestTimeout === undefined ? {} : { requestTimeoutMs: nodeOptions.requestTimeout }),
+    ...(nodeOptions.keepAliveTimeout === undefined ? {} : { keepAliveTimeoutMs: nodeOptions.keepAliveTimeout }),
+    ...(nodeOptions.maxHeaderSize === undefined ? {} : { maxHeaderSize: nodeOptions.maxHeaderSize }),
+  });
+  const server = createServer(
     {
-      ...options,
+      ...serverOptionsFor(limits),
+      ...nodeOptions,
       IncomingMessage: Request as unknown as typeof IncomingMessage,
       ServerResponse: Response as unknown as typeof ServerResponse,
     },
     app,
   );
+  applyServerLimits(server, limits);
+  return server;
 }
 
 /**
