@@ -341,3 +341,53 @@ describe('websocket message routing: authentic replies', () => {
     }
   });
 });
+
+describe('websocket message routing: hooks when the gateway re-pins a live instance', () => {
+  it('closes the old pin once (onClose) and opens the new one once, marked repinned', async () => {
+    await using registry = await startRegistry();
+    const events: string[] = [];
+    const start = async (id: string) => {
+      const srv = await serveMessageRoutes(
+        { port: 0 },
+        {
+          '/chat/:room': (data, ctx) => {
+            if (data !== null) ctx.socket.set('name', data);
+            return { instance: id, name: ctx.socket.get('name') ?? null };
+          },
+        },
+        {
+          onOpen: (ctx) => void events.push(`${id} open repinned=${ctx.repinned}`),
+          onClose: (ctx, info) => void events.push(`${id} close ${info.code} name=${String(ctx.socket.get('name'))}`),
+        },
+      );
+      await registry.register({ service: 'chat', instanceId: id, url: `http://127.0.0.1:${srv.port}`, routes: CHAT });
+      return srv;
+    };
+    const a = await start('a');
+    const b = await start('b');
+    try {
+      await using gw = await startGateway({ registry, messagesPerSecond: 0 });
+      const ws = await openClient(`${gw.base}/ws`);
+      const inbox = new Inbox(ws);
+      ws.send(JSON.stringify({ path: '/chat/x', id: 1, data: 'eve' }));
+      const first = (await inbox.json<{ data: { instance: string } }>()).data.instance;
+      const second = first === 'a' ? 'b' : 'a';
+      // The pinned instance leaves routing while still running: the gateway closes its link.
+      await registry.deregister('chat', first);
+      assert.equal((await inbox.json<Reply>()).error?.code, 'ERR_FG_UPSTREAM_CONNECT');
+      ws.send(JSON.stringify({ path: '/chat/x', id: 2, data: null }));
+      assert.deepEqual(await inbox.json(), { id: 2, data: { instance: second, name: null } });
+      ws.close();
+      await waitFor(() => events.length === 4, 'four hook calls');
+      assert.deepEqual(events, [
+        `${first} open repinned=false`,
+        `${first} close 1001 name=eve`,
+        `${second} open repinned=true`,
+        `${second} close 1001 name=undefined`,
+      ]);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+});
