@@ -5,27 +5,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { fakeRegistry, instanceInput } from '../../fixtures/registry-doubles.js';
+import { seededRandom } from '../client/backoff.js';
 import { isPathFailure, normalizePath } from '../core/path-normalize.js';
 import { RouteTable } from './route-table.js';
-
-/** A small deterministic PRNG (mulberry32), so a failure names a reproducible seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const LITERALS = ['api', 'v1', 'a:b', 'x@y', '%7Euser', 'caf%C3%A9', "it's", 'a.b', '~t', 'x%20y', 'Q;r=1'];
 
 describe('accepted routes always route', () => {
   it('a path generated from each random valid pattern matches it in the real table', async () => {
     for (let seed = 1; seed <= 60; seed++) {
-      const rand = prng(seed);
+      const rand = seededRandom(seed); // reproducible: a failure names its seed
       const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
       const n = 1 + Math.floor(rand() * 4);
       const pattern: string[] = [`svc${seed}`]; // a unique leading literal: no cross-service overlap
