@@ -5,7 +5,7 @@
  * `ERR_FG_NO_ROUTE`; WebSocket upgrades go to the WebSocket gateway. No Express on the hot path.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, Server as NetServer } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type Clock, realClock } from './clock.js';
 import { type ConsulApiOptions, consulApi } from './compat/consul/consul-api.js';
@@ -124,8 +124,9 @@ export interface Gateway extends AsyncDisposable {
   listen(port?: number, host?: string): Promise<AddressInfo>;
   /**
    * Drains: `/readyz` fails at once and every response closes its connection; after `delayMs` the
-   * listener and idle keep-alive connections close and WebSockets get close 1001; in-flight requests
-   * finish within `graceMs`, then every connection is cut and the registry closed.
+   * listener closes and WebSockets get close 1001; in-flight requests finish within `graceMs` (idle
+   * keep-alive connections get up to their idle timeout within it), then every connection is cut and
+   * the registry closed. With `graceMs` 0 everything is cut at once.
    */
   close(options?: GatewayCloseOptions): Promise<void>;
 }
@@ -214,17 +215,40 @@ export async function createGateway(options: Partial<GatewayOptions> = {}): Prom
       if (delayMs > 0 && server.listening) {
         await new Promise<void>((resolve) => clock.setTimeout(resolve, delayMs));
       }
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
+      let allGone = false;
+      let onAllGone: (() => void) | undefined;
+      // net.Server's close stops listening and keeps the connections: http.Server's would also drop
+      // idle keep-alive connections at once, racing a client that is just sending on one. While
+      // draining, each of them closes after its next response (Connection: close) or its idle timeout.
+      const closed = new Promise<void>((resolve) =>
+        NetServer.prototype.close.call(server, () => {
+          allGone = true;
+          onAllGone?.();
+          resolve();
+        }),
+      );
+      if (graceMs === 0) server.closeIdleConnections();
       // WebSockets hear 1001 (going away) now, so their clients reconnect while HTTP requests finish.
       const websocketsClosed = parts.proxy?.websocket?.close();
-      if (inFlight > 0 && graceMs > 0) {
+      if (graceMs > 0) {
         await new Promise<void>((resolve) => {
           const timer = clock.setTimeout(resolve, graceMs);
-          idle = () => {
+          const done = (): void => {
             timer.cancel();
             resolve();
           };
+          onAllGone = done;
+          idle = () => {
+            // In-flight requests are done: idle keep-alive connections may close now without a race
+            // only if nobody is about to reuse them; give them until their idle timeout (within the grace).
+            const linger = clock.setTimeout(done, Math.min(graceMs, limits.keepAliveTimeoutMs));
+            onAllGone = () => {
+              linger.cancel();
+              done();
+            };
+          };
+          if (allGone) done();
+          else if (inFlight === 0) idle();
         });
         if (inFlight > 0)
           logger.warn(`fleetgate: ${inFlight} requests still running after ${graceMs} ms; cutting them`);
