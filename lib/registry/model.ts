@@ -146,6 +146,13 @@ export interface RegistryBackend extends AsyncDisposable {
     status: InstanceStatus,
     proof?: OwnerProof,
   ): Promise<ServiceInstance | undefined>;
+  /**
+   * Optional capability: claims `routes` for `service` in the shared store, atomically against
+   * every other gateway (throws `ERR_FG_ROUTE_CONFLICT` when one overlaps another service's live
+   * claim). Called by the Registry before the instance is written. The claim lasts `lease.ttlMs`
+   * and is renewed by the service's heartbeats.
+   */
+  claimRoutes?(service: string, routes: readonly RouteSpec[], lease: LeaseOptions): Promise<void>;
   /** Optional capability: whether the store is reachable right now. */
   isConnected?(): boolean;
   /**

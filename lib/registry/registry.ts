@@ -46,7 +46,10 @@ export { REGISTRY_DEFAULTS, type RegistryOptions } from './registry-options.js';
  * the `store-state` event): writes then fail at once, and when the store answers again its
  * connections are renewed and the cache re-listed in full before it is `up`. Every store call
  * made for a client is bounded by `callTimeoutMs`. Route conflicts (lib/registry/route-admission.ts) are
- * checked against this gateway's cache and its registrations in flight.
+ * checked against this gateway's cache and its registrations in flight, and then, when the
+ * backend has `claimRoutes` (Redis, etcd), claimed atomically in the shared store
+ * (lib/registry/backends/route-claims.ts), so of two gateways registering colliding routes at
+ * the same instant exactly one wins.
  *
  * @example
  * await using registry = new Registry({ backend: new MemoryBackend(), ownsBackend: true });
@@ -148,6 +151,11 @@ export class Registry extends EventEmitter<RegistryEventMap> implements Registry
     // Claimed before the first await, so a concurrent registration sees it.
     this.#pendingClaims.add(input.service, routes);
     try {
+      // The local check above sees this gateway only; the store's claim is the cross-gateway one.
+      const claimRoutes = this.backend.claimRoutes?.bind(this.backend);
+      if (claimRoutes !== undefined && routes.length > 0) {
+        await this.#call(() => claimRoutes(input.service, routes, { ttlMs: this.ttlMs }));
+      }
       const instance = await this.#call(() => this.backend.register(input, { ttlMs: this.ttlMs }, owner));
       this.#ingest({ type: 'register', service: instance.service, instanceId: instance.instanceId, instance });
       return instance;

@@ -48,9 +48,17 @@ export class EtcdKeys {
   /** Prefix of every instance key. */
   readonly services: string;
 
+  /** Prefix of the route-claim keys: `<root>claims/<service>` (lib/registry/backends/route-claims.ts). */
+  readonly claims: string;
+  /** The key every route claim rewrites in the same transaction, so concurrent claims serialise. */
+  readonly claimsVersion: string;
+
   /** @param root e.g. `/fleetgate/` (a trailing slash is added when missing). */
   constructor(root: string) {
-    this.services = `${root.endsWith('/') ? root : `${root}/`}services/`;
+    const base = root.endsWith('/') ? root : `${root}/`;
+    this.services = `${base}services/`;
+    this.claims = `${base}claims/`;
+    this.claimsVersion = `${base}claims-version`;
   }
 
   /** Prefix of one service's keys. A service name with `/` shares a prefix with others: filter by value. */

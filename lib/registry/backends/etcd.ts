@@ -31,6 +31,7 @@ import type {
   RegistryBackend,
   RegistryEvent,
   RegistryWatcher,
+  RouteSpec,
   ServiceInstance,
 } from '../model.js';
 import { ETCD_BACKEND_DEFAULTS, type EtcdBackendOptions } from './etcd-options.js';
@@ -47,6 +48,15 @@ import {
   validateRegistration,
   validateStatus,
 } from './registration-input.js';
+import {
+  CLAIM_ATTEMPTS,
+  ClaimTouches,
+  claimContended,
+  claimRoutesOf,
+  decideClaim,
+  parseClaim,
+  type ServiceClaim,
+} from './route-claims.js';
 import { storeCall } from './store-call.js';
 
 export { ETCD_BACKEND_DEFAULTS, type EtcdBackendOptions } from './etcd-options.js';
@@ -63,6 +73,7 @@ export class EtcdBackend implements RegistryBackend {
   readonly #keys: EtcdKeys;
   readonly #owns: boolean;
   readonly #watchers = new Set<RegistryWatcher>();
+  readonly #touches = new ClaimTouches();
   readonly #records: EtcdRecords;
   #watch: EtcdWatch | undefined;
   #probe: EtcdProbe | undefined;
@@ -152,7 +163,54 @@ export class EtcdBackend implements RegistryBackend {
         return { put: { ...cur.env, event: 'heartbeat', lease: id, instance }, result: instance };
       },
       lease,
-    );
+    ).then((instance) => {
+      if (instance.routes.length > 0 && this.#touches.due(service, this.#opts.clock.now(), lease.ttlMs)) {
+        // Lazily keeps the service's route claim alive; a failure here must not fail the heartbeat.
+        this.#claim(service, instance.routes, lease).catch(() => {});
+      }
+      return instance;
+    });
+  }
+
+  /** Claims `routes` for `service` under the claims prefix, in one transaction with the version key. */
+  async claimRoutes(service: string, routes: readonly RouteSpec[], lease: LeaseOptions): Promise<void> {
+    validateLease(lease);
+    if (routes.length === 0) return;
+    await this.#call(() => this.#claim(service, routes, lease));
+  }
+
+  async #claim(service: string, routes: readonly RouteSpec[], lease: LeaseOptions): Promise<void> {
+    const wanted = claimRoutesOf(routes);
+    const versionKey = Buffer.from(this.#keys.claimsVersion);
+    const prefix = this.#keys.claims;
+    for (let attempt = 1; attempt <= CLAIM_ATTEMPTS; attempt++) {
+      // Version first: a claim committed after this read changes it and fails our transaction.
+      const version = (await this.client.kv.range({ key: versionKey })).kvs[0];
+      const listed = await this.client.kv.range({ key: Buffer.from(prefix), range_end: prefixEnd(prefix) });
+      const current = new Map<string, ServiceClaim>();
+      for (const kv of listed.kvs) {
+        const claim = parseClaim(kv.value.toString('utf8'));
+        if (claim !== undefined) current.set(kv.key.toString('utf8').slice(prefix.length), claim);
+      }
+      const now = this.#opts.clock.now();
+      const next = decideClaim(service, wanted, current, now, lease.ttlMs);
+      const res = await this.client.kv.txn({
+        compare: [
+          version === undefined
+            ? { key: versionKey, target: 'Create', result: 'Equal', create_revision: 0 }
+            : { key: versionKey, target: 'Mod', result: 'Equal', mod_revision: version.mod_revision },
+        ],
+        success: [
+          { request_put: { key: Buffer.from(prefix + service), value: Buffer.from(JSON.stringify(next)) } },
+          { request_put: { key: versionKey, value: Buffer.from(String(now)) } },
+        ],
+      });
+      if (res.succeeded) {
+        this.#touches.noted(service, now);
+        return;
+      }
+    }
+    throw claimContended(service);
   }
 
   async deregister(service: string, instanceId: string, proof?: OwnerProof): Promise<boolean> {

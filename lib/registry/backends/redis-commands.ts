@@ -4,6 +4,7 @@
  */
 import type { Cluster, Redis } from 'ioredis';
 import {
+  CLAIM_ROUTES_LUA,
   DEREGISTER_LUA,
   HEARTBEAT_LUA,
   LIST_LUA,
@@ -26,6 +27,7 @@ export interface RegistryCommands {
   fgList(...args: string[]): Promise<unknown[]>;
   fgLockRenew(...args: string[]): Promise<number>;
   fgLockRelease(...args: string[]): Promise<number>;
+  fgClaimRoutes(...args: string[]): Promise<number>;
 }
 
 const SCRIPTS: Record<keyof RegistryCommands, { lua: string; numberOfKeys: number }> = {
@@ -37,6 +39,7 @@ const SCRIPTS: Record<keyof RegistryCommands, { lua: string; numberOfKeys: numbe
   fgList: { lua: LIST_LUA, numberOfKeys: 1 },
   fgLockRenew: { lua: LOCK_RENEW_LUA, numberOfKeys: 1 },
   fgLockRelease: { lua: LOCK_RELEASE_LUA, numberOfKeys: 1 },
+  fgClaimRoutes: { lua: CLAIM_ROUTES_LUA, numberOfKeys: 1 },
 };
 
 /**

@@ -5,6 +5,8 @@
  *   at its TTL plus a retention window so the reaper can still report its last value;
  * - `<prefix>:{<service>}:expiry`: sorted set of the service's instance ids scored by `expiresAt`;
  * - `<prefix>:services`: set of service names (its own slot; only ever used in single-key commands);
+ * - `<prefix>:{routes}:claims`: hash of every service's route claim plus a `~v` version
+ *   (lib/registry/backends/route-claims.ts), one slot;
  * - `<prefix>:reaper-lock`: the single reaper's lock; `<prefix>:events`: the change channel.
  *
  * Every key of a service carries the hash tag `{<service>}`, so a script touching one service's
@@ -23,6 +25,8 @@ export class RedisKeys {
   readonly reaperLock: string;
   /** The pub/sub channel events are published on. */
   readonly channel: string;
+  /** The route-claims hash. */
+  readonly claims: string;
 
   /** @param prefix must not contain `{` or `}` (it would change the hash tag). */
   constructor(prefix: string) {
@@ -33,6 +37,7 @@ export class RedisKeys {
     this.services = `${prefix}:services`;
     this.reaperLock = `${prefix}:reaper-lock`;
     this.channel = `${prefix}:events`;
+    this.claims = `${prefix}:{routes}:claims`;
   }
 
   /** Prefix of a service's instance keys: append the instance id. */

@@ -29,6 +29,7 @@ import type {
   RegistryBackend,
   RegistryEvent,
   RegistryWatcher,
+  RouteSpec,
   ServiceInstance,
 } from '../model.js';
 import { notOwner } from './owner-check.js';
@@ -47,6 +48,15 @@ import {
   validateRegistration,
   validateStatus,
 } from './registration-input.js';
+import {
+  CLAIM_ATTEMPTS,
+  ClaimTouches,
+  claimContended,
+  claimRoutesOf,
+  decideClaim,
+  parseClaim,
+  type ServiceClaim,
+} from './route-claims.js';
 import { storeCall } from './store-call.js';
 
 export { REDIS_BACKEND_DEFAULTS, type RedisBackendOptions } from './redis-options.js';
@@ -68,6 +78,7 @@ export class RedisBackend implements RegistryBackend {
   readonly #opts: RedisBackendOptions;
   readonly #owns: boolean;
   readonly #watchers = new Set<RegistryWatcher>();
+  readonly #touches = new ClaimTouches();
   readonly #reaper: RedisReaper;
   readonly #reaperTimer: TimerHandle;
   readonly #probe: RedisProbe;
@@ -171,7 +182,39 @@ export class RedisBackend implements RegistryBackend {
     });
     if (tuple === null) throw unknownInstance(service, instanceId);
     if (tuple === NOT_OWNER) throw notOwner(service, instanceId);
-    return instanceFromTuple(tuple as InstanceTuple);
+    const instance = instanceFromTuple(tuple as InstanceTuple);
+    if (instance.routes.length > 0 && this.#touches.due(service, this.#opts.clock.now(), lease.ttlMs)) {
+      // Lazily keeps the service's route claim alive; a failure here must not fail the heartbeat.
+      this.#claim(service, instance.routes, lease).catch(() => {});
+    }
+    return instance;
+  }
+
+  /** Claims `routes` for `service` in the shared claims hash (see route-claims.ts). */
+  async claimRoutes(service: string, routes: readonly RouteSpec[], lease: LeaseOptions): Promise<void> {
+    validateLease(lease);
+    if (routes.length === 0) return;
+    await this.#run(() => this.#claim(service, routes, lease));
+  }
+
+  async #claim(service: string, routes: readonly RouteSpec[], lease: LeaseOptions): Promise<void> {
+    const wanted = claimRoutesOf(routes);
+    for (let attempt = 1; attempt <= CLAIM_ATTEMPTS; attempt++) {
+      const all = await this.client.hgetall(this.#keys.claims);
+      const current = new Map<string, ServiceClaim>();
+      for (const [field, value] of Object.entries(all)) {
+        const claim = field === '~v' ? undefined : parseClaim(value);
+        if (claim !== undefined) current.set(field, claim);
+      }
+      const now = this.#opts.clock.now();
+      const next = decideClaim(service, wanted, current, now, lease.ttlMs);
+      const won = await this.#commands.fgClaimRoutes(this.#keys.claims, all['~v'] ?? '', service, JSON.stringify(next));
+      if (won === 1) {
+        this.#touches.noted(service, now);
+        return;
+      }
+    }
+    throw claimContended(service);
   }
 
   async deregister(service: string, instanceId: string, proof?: OwnerProof): Promise<boolean> {

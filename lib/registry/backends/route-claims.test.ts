@@ -1,0 +1,105 @@
+/**
+ * Route claims: the decision (core overlap rule, expiry, union of a service's own routes) and two
+ * gateways (two Registry instances on one real Redis, and on one real etcd) racing 50 times with
+ * colliding routes: exactly one wins each time.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import {
+  type EtcdServer,
+  etcdSkipReason,
+  type RedisServer,
+  redisSkipReason,
+  startEtcd,
+  startRedis,
+} from '../../../sandbox/servers/index.js';
+import { isFleetgateError } from '../../errors.js';
+import type { RegistryBackend } from '../model.js';
+import { Registry } from '../registry.js';
+import { EtcdBackend } from './etcd.js';
+import { RedisBackend } from './redis.js';
+import { decideClaim, type ServiceClaim } from './route-claims.js';
+
+const get = (path: string) => ({ method: 'GET', path, protocol: 'http' as const });
+
+describe('decideClaim', () => {
+  const now = 1_000_000;
+  const claims = (entries: [string, ServiceClaim][]) => new Map(entries);
+
+  it('refuses an overlap with a live claim of another service, by meaning, not by text', () => {
+    const current = claims([['victim', { routes: [get('/api/comments/*')], expiresAt: now + 1 }]]);
+    for (const path of ['/api/comments/:id', '/api/comments/7', '/**', '/api/**']) {
+      assert.throws(
+        () => decideClaim('attacker', [get(path)], current, now, 90_000),
+        (err) => isFleetgateError(err, 'ERR_FG_ROUTE_CONFLICT'),
+        path,
+      );
+    }
+    assert.doesNotThrow(() => decideClaim('other', [get('/api/comments/7/likes')], current, now, 90_000));
+    assert.doesNotThrow(() => decideClaim('other', [{ ...get('/api/comments/*'), method: 'POST' }], current, now, 1));
+  });
+
+  it('ignores expired claims; keeps and extends a service its own live routes', () => {
+    const current = claims([
+      ['gone', { routes: [get('/a/*')], expiresAt: now }],
+      ['me', { routes: [get('/b/*')], expiresAt: now + 500_000 }],
+    ]);
+    assert.deepEqual(decideClaim('new', [get('/a/:x')], current, now, 10).routes, [get('/a/:x')]);
+    const mine = decideClaim('me', [get('/b/*'), get('/c')], current, now, 10);
+    assert.deepEqual(mine, { routes: [get('/b/*'), get('/c')], expiresAt: now + 500_000 });
+  });
+});
+
+/** Two gateways on one store race `rounds` times; returns the winners per round. */
+async function race(make: () => RegistryBackend, rounds: number): Promise<void> {
+  const one = new Registry({ backend: make(), ownsBackend: true });
+  const two = new Registry({ backend: make(), ownsBackend: true });
+  try {
+    await Promise.all([one.ready(), two.ready()]);
+    const run = randomUUID().slice(0, 6);
+    for (let i = 0; i < rounds; i++) {
+      const routes = (path: string) => [{ method: 'GET', path }];
+      const results = await Promise.allSettled([
+        one.register({ service: `a-${run}-${i}`, url: 'http://127.0.0.1:7001', routes: routes(`/race/${run}/${i}/*`) }),
+        two.register({
+          service: `b-${run}-${i}`,
+          url: 'http://127.0.0.1:7002',
+          routes: routes(`/race/${run}/${i}/:id`),
+        }),
+      ]);
+      const won = results.filter((r) => r.status === 'fulfilled').length;
+      assert.equal(won, 1, `round ${i}: ${won} winners`);
+      const lost = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+      assert.ok(isFleetgateError(lost.reason, 'ERR_FG_ROUTE_CONFLICT'), `round ${i}: ${String(lost.reason)}`);
+    }
+  } finally {
+    await one.close();
+    await two.close();
+  }
+}
+
+const redisSkip = await redisSkipReason();
+const etcdSkip = await etcdSkipReason();
+let redis: RedisServer | undefined;
+let etcd: EtcdServer | undefined;
+before(async () => {
+  if (redisSkip === undefined) redis = await startRedis();
+  if (etcdSkip === undefined) etcd = await startEtcd();
+});
+after(async () => {
+  await redis?.stop();
+  await etcd?.stop();
+});
+
+describe('route claims across two gateways', () => {
+  it('on one Redis: 50 races with colliding routes, exactly one winner each', { skip: redisSkip }, async () => {
+    const prefix = `claims-${randomUUID().slice(0, 8)}`;
+    await race(() => RedisBackend.fromUrls([redis!.url], { keyPrefix: prefix }), 50);
+  });
+
+  it('on one etcd: 50 races with colliding routes, exactly one winner each', { skip: etcdSkip }, async () => {
+    const root = `/claims-${randomUUID().slice(0, 8)}/`;
+    await race(() => EtcdBackend.fromEndpoints(etcd!.endpoints, { root }), 50);
+  });
+});
