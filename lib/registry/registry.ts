@@ -48,7 +48,7 @@ export { REGISTRY_DEFAULTS, type RegistryOptions } from './registry-options.js';
  * made for a client is bounded by `callTimeoutMs`. Route conflicts (lib/registry/route-admission.ts) are
  * checked against this gateway's cache and its registrations in flight, and then, when the
  * backend has `claimRoutes` (Redis, etcd), claimed atomically in the shared store
- * (lib/registry/backends/route-claims.ts), so of two gateways registering colliding routes at
+ * (lib/registry/backends/store-route-claims.ts), so of two gateways registering colliding routes at
  * the same instant exactly one wins.
  *
  * @example

@@ -48,7 +48,7 @@ export class EtcdKeys {
   /** Prefix of every instance key. */
   readonly services: string;
 
-  /** Prefix of the route-claim keys: `<root>claims/<service>` (lib/registry/backends/route-claims.ts). */
+  /** Prefix of the route-claim keys: `<root>claims/<service>` (lib/registry/backends/store-route-claims.ts). */
   readonly claims: string;
   /** The key every route claim rewrites in the same transaction, so concurrent claims serialise. */
   readonly claimsVersion: string;

@@ -48,6 +48,7 @@ import {
   validateRegistration,
   validateStatus,
 } from './registration-input.js';
+import { storeCall } from './store-call.js';
 import {
   CLAIM_ATTEMPTS,
   ClaimTouches,
@@ -56,8 +57,7 @@ import {
   decideClaim,
   parseClaim,
   type ServiceClaim,
-} from './route-claims.js';
-import { storeCall } from './store-call.js';
+} from './store-route-claims.js';
 
 export { ETCD_BACKEND_DEFAULTS, type EtcdBackendOptions } from './etcd-options.js';
 /**

@@ -6,7 +6,7 @@
  * - `<prefix>:{<service>}:expiry`: sorted set of the service's instance ids scored by `expiresAt`;
  * - `<prefix>:services`: set of service names (its own slot; only ever used in single-key commands);
  * - `<prefix>:{routes}:claims`: hash of every service's route claim plus a `~v` version
- *   (lib/registry/backends/route-claims.ts), one slot;
+ *   (lib/registry/backends/store-route-claims.ts), one slot;
  * - `<prefix>:reaper-lock`: the single reaper's lock; `<prefix>:events`: the change channel.
  *
  * Every key of a service carries the hash tag `{<service>}`, so a script touching one service's

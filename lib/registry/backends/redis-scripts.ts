@@ -187,7 +187,7 @@ return 0
 /**
  * KEYS[1] the route-claims hash; ARGV[1] the version read ('' when none), ARGV[2] service,
  * ARGV[3] its claim JSON. Writes the claim and bumps the version only if nobody changed the hash
- * since it was read (lib/registry/backends/route-claims.ts decides the claim): 1, else 0.
+ * since it was read (lib/registry/backends/store-route-claims.ts decides the claim): 1, else 0.
  */
 export const CLAIM_ROUTES_LUA = `
 local v = redis.call('HGET', KEYS[1], '~v')

@@ -48,6 +48,7 @@ import {
   validateRegistration,
   validateStatus,
 } from './registration-input.js';
+import { storeCall } from './store-call.js';
 import {
   CLAIM_ATTEMPTS,
   ClaimTouches,
@@ -56,8 +57,7 @@ import {
   decideClaim,
   parseClaim,
   type ServiceClaim,
-} from './route-claims.js';
-import { storeCall } from './store-call.js';
+} from './store-route-claims.js';
 
 export { REDIS_BACKEND_DEFAULTS, type RedisBackendOptions } from './redis-options.js';
 
@@ -190,7 +190,7 @@ export class RedisBackend implements RegistryBackend {
     return instance;
   }
 
-  /** Claims `routes` for `service` in the shared claims hash (see route-claims.ts). */
+  /** Claims `routes` for `service` in the shared claims hash (see store-route-claims.ts). */
   async claimRoutes(service: string, routes: readonly RouteSpec[], lease: LeaseOptions): Promise<void> {
     validateLease(lease);
     if (routes.length === 0) return;

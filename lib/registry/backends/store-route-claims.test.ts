@@ -19,7 +19,7 @@ import type { RegistryBackend } from '../model.js';
 import { Registry } from '../registry.js';
 import { EtcdBackend } from './etcd.js';
 import { RedisBackend } from './redis.js';
-import { decideClaim, type ServiceClaim } from './route-claims.js';
+import { decideClaim, type ServiceClaim } from './store-route-claims.js';
 
 const get = (path: string) => ({ method: 'GET', path, protocol: 'http' as const });
 
