@@ -35,13 +35,15 @@ describe('proxy routing', () => {
 
   before(async () => {
     registry = await memoryRegistry();
-    await registerInstance(registry, 'rest', await up('rest'), [{ method: 'GET', path: '/api/**' }]);
-    await registerInstance(registry, 'star', await up('star'), [{ method: 'GET', path: '/api/*/orders' }]);
-    await registerInstance(registry, 'param', await up('param'), [{ method: 'GET', path: '/api/:tenant/items' }]);
-    await registerInstance(registry, 'exact', await up('exact'), [
-      { method: 'GET', path: '/api/acme/items' },
-      { method: 'GET', path: '/admin/users' },
-    ]);
+    // Registrations of different services may not overlap (409), so precedence between
+    // overlapping patterns is shown on static routes, which share the same trie and order.
+    const precedence = [
+      { method: 'GET', path: '/api/**', target: await up('rest') },
+      { method: 'GET', path: '/api/*/orders', target: await up('star') },
+      { method: 'GET', path: '/api/:tenant/items', target: await up('param') },
+      { method: 'GET', path: '/api/acme/items', target: await up('exact') },
+    ];
+    await registerInstance(registry, 'exact', ups.get('exact')!.url, [{ method: 'GET', path: '/admin/users' }]);
     await registerInstance(registry, 'reader', await up('reader'), [{ method: 'GET', path: '/m/things' }]);
     await registerInstance(registry, 'writer', await up('writer'), [{ method: 'POST', path: '/m/things' }]);
     await registerInstance(registry, 'pub', await up('pub'), [{ method: 'GET', path: '/public/**' }]);
@@ -56,7 +58,10 @@ describe('proxy routing', () => {
     ]);
     await registry.setStatus('draining', drainingId, 'DRAINING');
 
-    proxy = discoveryProxy({ registry, staticRoutes: [{ method: 'GET', path: '/admin/**', target: staticUp }] });
+    proxy = discoveryProxy({
+      registry,
+      staticRoutes: [{ method: 'GET', path: '/admin/**', target: staticUp }, ...precedence],
+    });
     strict = discoveryProxy({ registry, nameRouting: false });
     gw = await listen((req, res) => proxy(req, res));
     strictGw = await listen((req, res) => strict(req, res));
