@@ -125,7 +125,12 @@ SHAPES.forEach(([label], i) => {
   console.log(`${label.padEnd(44)} ${range(f, 0).padEnd(22)} ${range(p, 0).padEnd(22)} ${range(added, 0)}`);
 });
 const cpu = rounds.map((r) => r.proxyCpuNs);
-console.log(`\nfleetgate standalone CPU per proxied request: ${range(cpu.map((n) => n / 1000), 1)} µs`);
+console.log(
+  `\nfleetgate standalone CPU per proxied request: ${range(
+    cpu.map((n) => n / 1000),
+    1,
+  )} µs`,
+);
 // The plain GET is the shape the proxy bench sends; the worst shape bounds the rest.
 const shareWhole = rounds.map((r) => (100 * Math.max(...r.fullNs)) / r.proxyCpuNs);
 const shareAdded = rounds.map((r) => (100 * Math.max(...r.fullNs.map((f, i) => f - r.plainNs[i]!))) / r.proxyCpuNs);

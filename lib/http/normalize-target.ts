@@ -9,9 +9,14 @@ import { reservedPathOf } from '../core/reserved-paths.js';
 import { sendError } from '../core/send-error.js';
 import { FleetgateError } from '../errors.js';
 
+/** Methods the gateway's own endpoints never answer: TRACE reflects, CONNECT tunnels. */
+const REFUSED_AT_ENDPOINTS: ReadonlySet<string> = new Set(['TRACE', 'CONNECT']);
+
 /**
  * Rewrites `req.url` to its normalised form (path + verbatim query), or answers 400
- * `ERR_FG_BAD_PATH` and returns `false`. A reserved gateway path loses its trailing slash.
+ * `ERR_FG_BAD_PATH` and returns `false`. A reserved gateway path loses its trailing slash, and a
+ * request for one is held to the same edge rules as proxied requests (lib/proxy/proxy-headers.ts):
+ * TRACE and CONNECT 405 `ERR_FG_METHOD_NOT_ALLOWED`, more than one `Host` 400 `ERR_FG_BAD_HEADER`.
  * @example if (normalizeRequestTarget(req, res)) handler(req, res);
  */
 export function normalizeRequestTarget(req: IncomingMessage, res: ServerResponse): boolean {
@@ -24,9 +29,31 @@ export function normalizeRequestTarget(req: IncomingMessage, res: ServerResponse
     return false;
   }
   let path = norm.path;
-  // The gateway's own endpoints do not tell `/health/` from `/health`; services' routes may.
-  if (path.length > 1 && path.endsWith('/') && reservedPathOf(path) !== undefined) path = path.slice(0, -1);
+  if (reservedPathOf(path) !== undefined) {
+    const refusal = endpointRefusal(req);
+    if (refusal !== undefined) {
+      sendError(res, refusal, { headers: { 'x-gateway': 'fleetgate' } });
+      return false;
+    }
+    // The gateway's own endpoints do not tell `/health/` from `/health`; services' routes may.
+    if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1);
+  }
   const url = path + norm.query;
   if (url !== raw) req.url = url;
   return true;
+}
+
+/** Why a request for one of the gateway's own endpoints is refused, if it is. */
+function endpointRefusal(req: IncomingMessage): FleetgateError | undefined {
+  const method = req.method ?? 'GET';
+  if (REFUSED_AT_ENDPOINTS.has(method)) {
+    return new FleetgateError('ERR_FG_METHOD_NOT_ALLOWED', `${method} is not answered by this gateway`);
+  }
+  let hosts = 0;
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === 4 && raw[i]!.toLowerCase() === 'host') hosts++;
+  if (hosts > 1) {
+    return new FleetgateError('ERR_FG_BAD_HEADER', `the request has ${hosts} Host headers; exactly one is allowed`);
+  }
+  return undefined;
 }
