@@ -2,12 +2,14 @@
  * Issue #13 points 4–7 through the `fleetgate` bin: operator endpoints refuse outsiders and
  * `/health` is redacted for them; a service DOWN by active health checks answers 503 at once with
  * no request reaching the upstream, and 200 again after recovery (furt's criterion); a client
- * sending its body slowly is cut at SERVER_REQUEST_TIMEOUT while others are served at once.
+ * sending its body slowly is cut at SERVER_REQUEST_TIMEOUT while others are served at once; on
+ * SIGTERM readiness fails first, WebSocket clients hear 1001 and the process exits cleanly.
  */
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { connect } from 'node:net';
 import { describe, it } from 'node:test';
+import { WebSocket, WebSocketServer } from 'ws';
 import { startGateway } from './support/gateway-process.js';
 
 async function until(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
@@ -143,5 +145,38 @@ describe('fleetgate bin: operator endpoints, DOWN means out, slow bodies', () =>
       `# slow body cut after ${Math.round(cutAfter)} ms; ${others.length} other requests, slowest ${slowest.toFixed(1)} ms\n`,
     );
     assert.ok(slowest < 500, `other clients served at once (slowest ${slowest.toFixed(1)} ms)`);
+  });
+
+  it('on SIGTERM fails /readyz first, closes WebSockets with 1001, and exits 0', async () => {
+    const upstream = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise((resolve) => upstream.once('listening', resolve));
+    upstream.on('connection', (socket) => socket.on('message', (data) => socket.send(data)));
+    const port = (upstream.address() as { port: number }).port;
+    try {
+      await using gw = await startGateway({ SHUTDOWN_DELAY: '400ms', SHUTDOWN_GRACE: '2s' });
+      const reg = await gw.register({
+        service: 'live',
+        url: `http://127.0.0.1:${port}`,
+        routes: [{ method: 'GET', path: '/live/**' }],
+      });
+      assert.equal(reg.status, 200);
+      const client = new WebSocket(`${gw.url.replace('http', 'ws')}/live/room`);
+      await new Promise((resolve, reject) => client.once('open', resolve).once('error', reject));
+      const echoed = new Promise<string>((resolve) => client.once('message', (d) => resolve(String(d))));
+      client.send('ping');
+      assert.equal(await echoed, 'ping');
+      const closed = new Promise<number>((resolve) => client.once('close', (code) => resolve(code)));
+      assert.equal((await fetch(`${gw.url}/readyz`)).status, 200);
+      gw.child.kill('SIGTERM');
+      // Within SHUTDOWN_DELAY the gateway still serves, but says it is not ready.
+      await until(async () => (await fetch(`${gw.url}/readyz`)).status === 503, 2000, '/readyz to fail');
+      assert.equal((await fetch(`${gw.url}/livez`)).status, 200);
+      assert.equal(await closed, 1001);
+      const exit = await gw.exited;
+      assert.deepEqual([exit.code, exit.signal], [0, null]);
+    } finally {
+      for (const socket of upstream.clients) socket.terminate();
+      await new Promise((resolve) => upstream.close(resolve));
+    }
   });
 });
