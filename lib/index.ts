@@ -32,6 +32,7 @@ export type { CheckLease } from './health/check-lease.js';
 export { MemoryCheckLease, RedisCheckLease } from './health/check-lease.js';
 export type { EtcdCheckLease } from './health/etcd-check-lease.js';
 export type {
+  HealthAggregatorMiddleware,
   HealthAggregatorOptions,
   HealthReport,
   InstanceHealthReport,
@@ -88,6 +89,8 @@ export { MEMORY_BACKEND_DEFAULTS, MemoryBackend } from './registry/backends/memo
 export type { RedisBackend, RedisBackendOptions } from './registry/backends/redis.js';
 export type { CreateRegistryOptions } from './registry/create-registry.js';
 export { createRegistry } from './registry/create-registry.js';
+export type { DefaultRegistryLease } from './registry/default-registry.js';
+export { closeDefaultRegistry, defaultRegistry } from './registry/default-registry.js';
 export type { RegistryMiddleware, RegistryRouterOptions } from './registry/http/registry-router.js';
 export { REGISTRY_ROUTER_DEFAULTS, registry } from './registry/http/registry-router.js';
 export type { RegistrationRateLimit } from './registry/http/registry-router-options.js';

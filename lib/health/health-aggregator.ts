@@ -5,7 +5,9 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { dropUndefined } from '../core/options-merge.js';
-import { FleetgateError } from '../errors.js';
+import { sendError } from '../core/send-error.js';
+import { FleetgateError, isFleetgateError } from '../errors.js';
+import { type DefaultRegistryLease, leaseDefaultRegistry } from '../registry/default-registry.js';
 import type { InstanceStatus, ServiceInstance } from '../registry/model.js';
 import type { RegistryApi } from '../registry/registry-api.js';
 import type { InstanceHealth } from './health-checker.js';
@@ -68,8 +70,12 @@ export interface RedactedHealthReport {
 
 /** Options of {@link healthAggregator}. */
 export interface HealthAggregatorOptions {
-  /** Source of instances and of the registry's own health. Required. */
-  registry: RegistryApi;
+  /**
+   * Source of instances and of the registry's own health. When absent, the process-wide default
+   * registry (lib/registry/default-registry.ts), shared with a zero-argument `registry()` and
+   * `discoveryProxy()`. @default undefined
+   */
+  registry: RegistryApi | undefined;
   /** Source of probe detail (last ping, response time, failures). @default undefined (fields are null/0) */
   checker: { get(service: string, instanceId: string): InstanceHealth | undefined } | undefined;
   /** Reported as `version`; omitted when undefined. @default undefined */
@@ -91,7 +97,8 @@ export interface HealthAggregatorOptions {
 }
 
 /** Defaults of {@link HealthAggregatorOptions}. Frozen. */
-export const HEALTH_AGGREGATOR_DEFAULTS: Readonly<Omit<HealthAggregatorOptions, 'registry'>> = Object.freeze({
+export const HEALTH_AGGREGATOR_DEFAULTS: Readonly<HealthAggregatorOptions> = Object.freeze({
+  registry: undefined,
   checker: undefined,
   version: undefined,
   serviceName: 'fleetgate',
@@ -166,6 +173,13 @@ export function redactHealthReport(report: HealthReport): RedactedHealthReport {
   return { status: report.status, service: report.service, services };
 }
 
+/** The middleware returned by {@link healthAggregator}. */
+export interface HealthAggregatorMiddleware extends AsyncDisposable {
+  (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): void;
+  /** Gives back its lease on the default registry (the last lease closes it); nothing when given a registry. */
+  close(): Promise<void>;
+}
+
 /**
  * The `/health` middleware: `GET`/`HEAD` on `path` answer 200 with {@link HealthReport} (or
  * {@link RedactedHealthReport} for callers `fullReportFor` refuses) whatever the fleet's state:
@@ -173,22 +187,21 @@ export function redactHealthReport(report: HealthReport): RedactedHealthReport {
  * fails a probe because upstreams are DOWN (use `/livez` and `/readyz` for orchestrators).
  * Other requests go to `next`.
  * @example app.use(healthAggregator({ registry, checker, version: pkg.version }));
+ * @example app.use(healthAggregator()); // the default registry, shared with registry() and discoveryProxy()
  */
-export function healthAggregator(
-  options: Partial<HealthAggregatorOptions> & { registry: RegistryApi },
-): (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void {
-  if (options.registry === undefined || typeof options.registry.instances !== 'function') {
-    throw new FleetgateError('ERR_FG_INVALID_CONFIG', 'healthAggregator: a registry is required');
+export function healthAggregator(options: Partial<HealthAggregatorOptions> = {}): HealthAggregatorMiddleware {
+  const given = options.registry;
+  if (given !== undefined && (given === null || typeof given.instances !== 'function')) {
+    throw new FleetgateError('ERR_FG_INVALID_CONFIG', 'healthAggregator: option registry must be a registry');
   }
   const path = options.path ?? HEALTH_AGGREGATOR_DEFAULTS.path;
   const fullReportFor = options.fullReportFor ?? HEALTH_AGGREGATOR_DEFAULTS.fullReportFor;
-  return (req, res, next) => {
-    const q = req.url?.indexOf('?') ?? -1;
-    const reqPath = q === -1 ? req.url : req.url?.slice(0, q);
-    if (reqPath !== path || (req.method !== 'GET' && req.method !== 'HEAD')) return next();
+  const lease = given === undefined ? leaseDefaultRegistry() : undefined;
+
+  const answer = (registry: RegistryApi, req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => {
     let report: HealthReport | RedactedHealthReport;
     try {
-      const full = buildHealthReport(options);
+      const full = buildHealthReport({ ...options, registry });
       report = fullReportFor(req) ? full : redactHealthReport(full);
     } catch (err) {
       return next(err);
@@ -200,6 +213,34 @@ export function healthAggregator(
     res.setHeader('Content-Length', Buffer.byteLength(body));
     res.end(req.method === 'HEAD' ? undefined : body);
   };
+
+  const handler = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): void => {
+    const q = req.url?.indexOf('?') ?? -1;
+    const reqPath = q === -1 ? req.url : req.url?.slice(0, q);
+    if (reqPath !== path || (req.method !== 'GET' && req.method !== 'HEAD')) {
+      next();
+      return;
+    }
+    const registry = given ?? lease?.peek();
+    if (registry !== undefined) {
+      answer(registry, req, res, next);
+      return;
+    }
+    (lease as DefaultRegistryLease).get().then(
+      (created) => answer(created, req, res, next),
+      (err: unknown) =>
+        sendError(
+          res,
+          isFleetgateError(err)
+            ? err
+            : new FleetgateError('ERR_FG_STORE_UNAVAILABLE', 'the registry could not be created', { cause: err }),
+        ),
+    );
+  };
+  const close = async (): Promise<void> => {
+    await lease?.release();
+  };
+  return Object.assign(handler, { close, [Symbol.asyncDispose]: close });
 }
 
 function instanceReport(inst: ServiceInstance, h: InstanceHealth | undefined): InstanceHealthReport {

@@ -6,7 +6,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { FleetgateError, isFleetgateError } from '../errors.js';
-import { createRegistry } from '../registry/create-registry.js';
+import { leaseDefaultRegistry } from '../registry/default-registry.js';
 import type { RegistryApi } from '../registry/registry-api.js';
 import type { ExplainResult } from '../routing/explain.js';
 import type { RouteTable } from '../routing/route-table.js';
@@ -42,15 +42,16 @@ export interface DiscoveryProxy extends AsyncDisposable {
   attach(server: Server | UpgradeServer): void;
   /** The WebSocket gateway, once created; `undefined` when the `websocket` option is `false`. */
   readonly websocket: WebSocketGateway | undefined;
-  /** Stops routing, closes WebSockets, upstream pools and, when the proxy created it, the registry. Idempotent. */
+  /** Stops routing, closes WebSockets and upstream pools, and gives back its lease on the default registry. Idempotent. */
   close(): Promise<void>;
 }
 
 /**
  * Creates the discovery proxy middleware.
  *
- * Without a `registry` option, one is created from the environment (`REGISTRY_TYPE`, …) on the
- * first request (or `ready()`) and closed with the proxy. When no route matches, the request goes
+ * Without a `registry` option, the process-wide default registry is used (created from the
+ * environment, `REGISTRY_TYPE`, …, on the first request or `ready()`, and shared with a
+ * zero-argument `registry()` and `healthAggregator()`); it closes when the last of them closes. When no route matches, the request goes
  * to `next()` inside Express/Connect, else it is answered 404 `ERR_FG_NO_ROUTE`.
  * @example
  * const registry = await createRegistry();
@@ -64,18 +65,19 @@ export function discoveryProxy(options: Partial<DiscoveryProxyOptions> = {}): Di
   const opts: ResolvedProxyOptions = resolveProxyOptions(options);
   let engine: ProxyEngine | undefined =
     opts.registry === undefined ? undefined : new ProxyEngine(opts.registry, opts, false);
+  // Without a registry option: the process-wide default one (lib/registry/default-registry.ts),
+  // shared with a zero-argument registry() and healthAggregator().
+  const lease = opts.registry === undefined ? leaseDefaultRegistry() : undefined;
   let starting: Promise<ProxyEngine> | undefined;
   let closed: Promise<void> | undefined;
 
   const start = (): Promise<ProxyEngine> => {
     if (engine !== undefined) return Promise.resolve(engine);
-    starting ??= createRegistry({ clock: opts.clock }).then(
-      async (registry) => {
-        if (closed !== undefined) {
-          await registry.close();
-          throw proxyClosedError();
-        }
-        engine = new ProxyEngine(registry, opts, true);
+    if (lease === undefined) return Promise.reject(proxyClosedError());
+    starting ??= lease.get().then(
+      (registry) => {
+        if (closed !== undefined) throw proxyClosedError();
+        engine = new ProxyEngine(registry, opts, false);
         return engine;
       },
       (err: unknown) => {
@@ -145,6 +147,7 @@ export function discoveryProxy(options: Partial<DiscoveryProxyOptions> = {}): Di
         await upgrades?.close();
         if (engine === undefined && starting !== undefined) await starting.catch(() => undefined);
         await engine?.close();
+        await lease?.release();
       })();
       return closed;
     },

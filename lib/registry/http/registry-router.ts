@@ -19,7 +19,7 @@ import { type ComposedHandler, type Next, pathOf } from '../../http/compose.js';
 import { exceedsDepth } from '../../http/json-depth.js';
 import { readJsonBody } from '../../http/read-json-body.js';
 import { generateInstanceId } from '../backends/registration-input.js';
-import { createRegistry } from '../create-registry.js';
+import { type DefaultRegistryLease, leaseDefaultRegistry } from '../default-registry.js';
 import { INSTANCE_TOKEN_HEADER, issueInstanceToken, presentedTokenHash } from '../instance-token.js';
 import type { RegisterOwnership } from '../model.js';
 import type { RegistryApi } from '../registry-api.js';
@@ -46,7 +46,7 @@ export { REGISTRY_ROUTER_DEFAULTS, type RegistryRouterOptions };
 
 /** The middleware returned by {@link registry}; `close()` releases what it created. */
 export interface RegistryMiddleware extends ComposedHandler, AsyncDisposable {
-  /** Forgets rate-limit state and closes the registry if this middleware created it. */
+  /** Forgets rate-limit state and gives back its lease on the default registry (the last lease closes it). */
   close(): Promise<void>;
 }
 
@@ -79,20 +79,12 @@ export function registry(options: Partial<RegistryRouterOptions> = {}): Registry
   const schema = createRegistrationSchema({ maxNameLength: o.maxNameLength, maxRoutes: o.maxRoutes });
   const serviceKeys = o.serviceKeys === undefined ? undefined : new ServiceKeys(o.serviceKeys);
   const { logger } = o;
-  let created: Promise<RegistryApi> | undefined;
+  // Without a registry option: the process-wide default one, shared with a zero-argument
+  // discoveryProxy() so what registers here routes there (lib/registry/default-registry.ts).
+  const lease = o.registry === undefined ? leaseDefaultRegistry() : undefined;
 
-  const registryApi = (): Promise<RegistryApi> => {
-    if (o.registry !== undefined) return Promise.resolve(o.registry);
-    if (created === undefined) {
-      const pending = createRegistry({ logger });
-      created = pending;
-      // A store that was down at the first request must not stay "down" forever.
-      pending.catch(() => {
-        if (created === pending) created = undefined;
-      });
-    }
-    return created;
-  };
+  const registryApi = (): Promise<RegistryApi> =>
+    o.registry !== undefined ? Promise.resolve(o.registry) : (lease as DefaultRegistryLease).get();
 
   const serve = async (req: IncomingMessage, res: ServerResponse, endpoint: Endpoint | undefined, path: string) => {
     const address = clients.addressOf(req);
@@ -220,9 +212,7 @@ export function registry(options: Partial<RegistryRouterOptions> = {}): Registry
 
   const close = async (): Promise<void> => {
     await limiter?.close();
-    const pending = created;
-    created = undefined;
-    if (pending !== undefined) await (await pending.catch(() => undefined))?.close();
+    await lease?.release();
   };
   return Object.assign(handler, { close, [Symbol.asyncDispose]: close });
 }
