@@ -15,10 +15,20 @@ export const ERROR_CODES = {
   ERR_FG_BODY_TOO_LARGE: { status: 413, description: 'The request body exceeds the size limit.' },
   ERR_FG_UNSUPPORTED_MEDIA_TYPE: { status: 415, description: 'The request body is not application/json.' },
   ERR_FG_UNAUTHORIZED: { status: 401, description: 'The bearer token is missing or wrong.' },
+  ERR_FG_UNAUTHENTICATED: {
+    status: 401,
+    description:
+      'The request needs credentials it did not present or that are not valid: no API key or token, a malformed, unknown or expired API key, or a token that is oversized, unsigned (`alg: none`), badly signed, expired, not yet valid, or for another issuer or audience. `details.reason` says which; `WWW-Authenticate` names the scheme.',
+  },
   ERR_FG_FORBIDDEN: {
     status: 403,
     description:
-      'The caller may not do this: its address is not in REGISTRY_ALLOW_FROM (registration API), an operator endpoint was asked by a caller outside ADMIN_ALLOW_FROM without ADMIN_TOKEN, or its service key does not name the service or a route permission (details say what was missing).',
+      "The caller may not do this: its address is not in REGISTRY_ALLOW_FROM (registration API), an operator endpoint was asked by a caller outside ADMIN_ALLOW_FROM without ADMIN_TOKEN, its service key does not name the service or a route permission, or its API key or token lacks the route's permission, scopes or roles (details say what was missing).",
+  },
+  ERR_FG_AUTH_UNAVAILABLE: {
+    status: 503,
+    description:
+      'Credentials could not be checked right now: the API key store did not answer, the JWKS could not be fetched and no keys are cached, or the route table is not ready yet. Retry later.',
   },
   ERR_FG_NOT_OWNER: {
     status: 403,

@@ -4,6 +4,18 @@
  * suite is `fleetgate/conformance`.
  */
 
+export { loadApiKeyFile } from './auth/api-key-file.js';
+export type { ApiKeyRecord, ApiKeySpec } from './auth/api-key-spec.js';
+export { hashApiKey, parseApiKeySpecs } from './auth/api-key-spec.js';
+export type { ApiKeyIdentity, ApiKeysMiddleware } from './auth/api-keys.js';
+export { apiKeyOf, apiKeys } from './auth/api-keys.js';
+export type { ApiKeysOptions } from './auth/api-keys-options.js';
+export { API_KEYS_DEFAULTS } from './auth/api-keys-options.js';
+export type { FailedAttemptsOptions } from './auth/failed-attempts.js';
+export type { KeyStore } from './auth/key-store.js';
+export { MemoryKeyStore } from './auth/memory-key-store.js';
+export type { RedisKeyStoreOptions } from './auth/redis-key-store.js';
+export { REDIS_KEY_STORE_DEFAULTS, RedisKeyStore } from './auth/redis-key-store.js';
 export type { Clock, TimerHandle } from './clock.js';
 export { FakeClock, realClock } from './clock.js';
 export type { ConsulApiMiddleware, ConsulApiOptions } from './compat/consul/consul-api.js';
@@ -127,6 +139,7 @@ export {
 } from './routing/balancers/index.js';
 export type { ExplainOptions, ExplainResult } from './routing/explain.js';
 export { explain } from './routing/explain.js';
+export type { RouteSource } from './routing/request-resolution.js';
 export type { RouteTableOptions } from './routing/route-table.js';
 export { ROUTE_TABLE_DEFAULTS, RouteTable } from './routing/route-table.js';
 export type {

@@ -20,6 +20,7 @@ import type * as fleetgate from './index.js';
 /** Runtime export names of `fleetgate`, sorted (as const: the compiler checks them too). */
 const MAIN = [
   'ADMIN_ACCESS_DEFAULTS',
+  'API_KEYS_DEFAULTS',
   'BALANCER_NAMES',
   'CONSUL_API_DEFAULTS',
   'ClientAddressResolver',
@@ -40,13 +41,16 @@ const MAIN = [
   'METRICS_DEFAULTS',
   'MemoryBackend',
   'MemoryCheckLease',
+  'MemoryKeyStore',
   'MemoryStore',
   'RATE_LIMIT_DEFAULTS',
+  'REDIS_KEY_STORE_DEFAULTS',
   'REGISTRY_DEFAULTS',
   'REGISTRY_ROUTER_DEFAULTS',
   'REGISTRY_TYPES',
   'ROUTE_TABLE_DEFAULTS',
   'RedisCheckLease',
+  'RedisKeyStore',
   'RedisStore',
   'Registry',
   'RoundRobinBalancer',
@@ -55,6 +59,8 @@ const MAIN = [
   'WEBSOCKET_GATEWAY_DEFAULTS',
   'WeightedBalancer',
   'adminGuard',
+  'apiKeyOf',
+  'apiKeys',
   'backendFromEnv',
   'buildHealthReport',
   'closeDefaultRegistry',
@@ -73,14 +79,17 @@ const MAIN = [
   'explain',
   'explainEndpoint',
   'fleetgateTarget',
+  'hashApiKey',
   'healthAggregator',
   'healthChannel',
   'isFleetgateError',
   'isRouteConflictError',
   'isStoreUnavailableError',
   'isUnknownInstanceError',
+  'loadApiKeyFile',
   'noopLogger',
   'packageVersion',
+  'parseApiKeySpecs',
   'parseCidr',
   'parseDuration',
   'parseEnv',
@@ -174,9 +183,12 @@ expectType<Equal<Parameters<Barrel['rateLimit']>[0], Partial<fleetgate.RateLimit
 expectType<Equal<ReturnType<Barrel['rateLimit']>, fleetgate.RateLimitMiddleware>>();
 expectType<Equal<ReturnType<Barrel['registry']>, fleetgate.RegistryMiddleware>>();
 expectType<Equal<ReturnType<Barrel['discoveryProxy']>, fleetgate.DiscoveryProxy>>();
+expectType<Equal<Parameters<Barrel['apiKeys']>[0], Partial<fleetgate.ApiKeysOptions> | undefined>>();
+expectType<Equal<ReturnType<Barrel['apiKeys']>, fleetgate.ApiKeysMiddleware>>();
 // The pluggable interfaces users implement.
 expectType<Equal<keyof fleetgate.RateLimitStore, 'name' | 'take' | 'close'>>();
 expectType<Equal<keyof fleetgate.CheckLease, 'tryAcquire' | 'release'>>();
+expectType<Equal<keyof fleetgate.KeyStore, 'name' | 'lookup' | 'put' | 'remove' | 'close'>>();
 // The conformance suites accept the stores the barrel exports.
 expectType<fleetgate.MemoryStore extends Awaited<ReturnType<RateLimitStoreFactory>> ? true : false>();
 expectType<fleetgate.MemoryCheckLease extends Awaited<ReturnType<CheckLeaseFactory>> ? true : false>();

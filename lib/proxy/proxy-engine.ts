@@ -14,7 +14,7 @@ import type { RegistryApi, RegistryChange } from '../registry/registry-api.js';
 import { createBalancer } from '../routing/balancers/index.js';
 import { type ExplainResult, explain } from '../routing/explain.js';
 import { type SelectOptions, selectInstance } from '../routing/instance-selector.js';
-import { resolveRequest } from '../routing/resolve-request.js';
+import { resolveIncoming } from '../routing/request-resolution.js';
 import { RouteTable } from '../routing/route-table.js';
 import type { Balancer, InstanceHealthSignals, PickContext, RouteMatch } from '../routing/types.js';
 import { type ProxySpan, startProxySpan } from '../telemetry/tracing.js';
@@ -141,11 +141,8 @@ export class ProxyEngine implements ExchangeHost, AsyncDisposable {
       return;
     }
     const method = req.method ?? 'GET';
-    const resolved = resolveRequest(
-      this.table,
-      method,
-      (req as { originalUrl?: string }).originalUrl ?? req.url ?? '/',
-    );
+    // Shared with the middlewares before it (apiKeys() judged this very route's permission).
+    const resolved = resolveIncoming(this.table, req, method);
     if (resolved.kind === 'bad-path') {
       this.#refuse(res, badPathError(resolved.reason), clientRequestId(req), undefined);
       return;

@@ -19,7 +19,7 @@ export interface RouteSpec {
   protocol?: 'http' | 'ws';
   /** WebSocket routes only: reachable from outside the gateway. @default false */
   public?: boolean;
-  /** Free-form permission label (furt compatibility); the gateway passes it on. */
+  /** What a caller needs to use the route (furt: `comments:read`); enforced by `apiKeys()`, and by `jwtAuth()` when asked. */
   permission?: string;
   /** Per-route upstream response timeout in ms. */
   timeoutMs?: number;

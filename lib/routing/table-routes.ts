@@ -44,6 +44,7 @@ export function staticTableRoute(sr: StaticRoute, protocol: 'http' | 'ws'): Tabl
     path: sr.path,
     protocol,
     ...(sr.timeoutMs === undefined ? {} : { timeoutMs: sr.timeoutMs }),
+    ...(sr.permission === undefined ? {} : { permission: sr.permission }),
   };
   return {
     compiled,

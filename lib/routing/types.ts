@@ -14,6 +14,8 @@ export interface StaticRoute {
   target?: string;
   /** Upstream response timeout in ms for this route. */
   timeoutMs?: number;
+  /** What a caller needs to use the route, enforced by `apiKeys()` (and `jwtAuth()` when asked), e.g. `comments:read`. */
+  permission?: string;
   /** Which table the route belongs to: plain HTTP or WebSocket message routes. @default 'http' */
   protocol?: 'http' | 'ws';
 }

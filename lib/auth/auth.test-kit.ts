@@ -1,0 +1,68 @@
+/**
+ * Test support for the auth middlewares: a gateway on 127.0.0.1 made of the middlewares under
+ * test in front of a real `discoveryProxy()` and an echo upstream (which answers the headers it
+ * received), so tests see exactly what a service would get.
+ */
+import type { Server } from 'node:http';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { compose, type Middleware } from '../http/compose.js';
+import { type DiscoveryProxy, discoveryProxy } from '../proxy/discovery-proxy.js';
+import type { Registry } from '../registry/registry.js';
+import type { StaticRoute } from '../routing/types.js';
+import { echoUpstream, memoryRegistry, registerInstance, type TestServer } from '../test-support/http-test-kit.js';
+
+/** A gateway under test. */
+export interface AuthGateway extends AsyncDisposable {
+  readonly base: string;
+  readonly upstream: TestServer;
+  readonly registry: Registry;
+  readonly proxy: DiscoveryProxy;
+}
+
+/**
+ * Starts an echo service `sagjan` with furt's comment routes, a registry, a proxy with
+ * `staticRoutes` (whose `target` may be the string `'upstream'`), and a server running
+ * `middlewares(proxy)` then the proxy.
+ */
+export async function authGateway(
+  middlewares: (proxy: DiscoveryProxy) => Middleware[],
+  staticRoutes: StaticRoute[] = [],
+): Promise<AuthGateway> {
+  const upstream = await echoUpstream('sagjan');
+  const registry = await memoryRegistry();
+  await registerInstance(registry, 'sagjan', upstream.url, [
+    { method: 'GET', path: '/api/comments/*', permission: 'comments:read' },
+    { method: 'POST', path: '/api/comments/*', permission: 'comments:write' },
+    { method: 'GET', path: '/api/public/**' },
+  ]);
+  const proxy = discoveryProxy({
+    registry,
+    staticRoutes: staticRoutes.map((r) => (r.target === 'upstream' ? { ...r, target: upstream.url } : r)),
+  });
+  const handler = compose([...middlewares(proxy), proxy as Middleware]);
+  const server: Server = http.createServer((req, res) => handler(req, res));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    base,
+    upstream,
+    registry,
+    proxy,
+    async [Symbol.asyncDispose]() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await proxy.close();
+      await registry.close();
+      await upstream.close();
+    },
+  };
+}
+
+/** The echo upstream's answer. */
+export interface Echo {
+  name: string;
+  method: string;
+  url: string;
+  headers: Record<string, string | string[] | undefined>;
+}
