@@ -80,7 +80,9 @@ describe('rate limit on a real Redis', { skip }, () => {
     const capacity = 600;
     const windowS = 3600; // refill 1 token / 6 s: negligible, and accounted for below
     const tenant = `acme-${randomUUID()}`;
-    const options = { limit: capacity, window: `${windowS}s`, key: { header: 'x-tenant' } };
+    // The budget is the subject here, not the fail mode (tested below): a loaded machine may take
+    // longer than the default 100 ms store timeout, which would fail open and admit extra requests.
+    const options = { limit: capacity, window: `${windowS}s`, key: { header: 'x-tenant' }, storeTimeoutMs: 10_000 };
     const gateways = await Promise.all([0, 1, 2].map(() => startGateway(redis.url, options)));
     const pools = gateways.map((g) => new Pool(g.url, { connections: 16 }));
     try {

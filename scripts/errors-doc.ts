@@ -11,7 +11,8 @@ const rows = Object.entries(ERROR_CODES).map(
 const doc = `# Error codes
 
 Every error fleetgate raises on purpose is a \`FleetgateError\` with a stable \`code\`. Over HTTP it is
-sent as \`{"error":{"code":"ERR_FG_…","message":"…","details":…}}\` with the status below (a few
+sent as \`{"error":{"code":"ERR_FG_…","message":"…","details":…,"request_id":"…"}}\` (the request id also in
+\`X-Request-Id\`: the client's own when it sent a safe one) with the status below (a few
 call sites override the status, e.g. 405 for a wrong method on a known path). Test for one with
 \`isFleetgateError(err, 'ERR_FG_…')\`.
 

@@ -6,6 +6,7 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { isFleetgateError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { isSafeRequestId, newRequestId } from './request-ids.js';
 
 /**
  * The code of an unexpected failure. Not in ERROR_CODES yet (requested from the lead); used
@@ -15,7 +16,7 @@ export const INTERNAL_ERROR_CODE = 'ERR_FG_INTERNAL';
 
 /** The JSON body of an error response. */
 export interface ErrorBody {
-  error: { code: string; message: string; details?: unknown };
+  error: { code: string; message: string; details?: unknown; request_id?: string };
 }
 
 /** Options for {@link sendError}. */
@@ -36,8 +37,10 @@ export function errorResponse(err: unknown): { status: number; body: ErrorBody }
 }
 
 /**
- * Writes `err` as a JSON error response. When the response has already started, the only
- * honest signal left is to abort it, so the connection is destroyed instead.
+ * Writes `err` as a JSON error response carrying a request id (`request_id` in the body and
+ * `X-Request-Id`): the client's own when it sent a safe one, else a new one, so an operator can
+ * find the log line a caller quotes. When the response has already started, the only honest
+ * signal left is to abort it, so the connection is destroyed instead.
  * @example sendError(res, new FleetgateError('ERR_FG_FORBIDDEN', '10.1.2.3 is not allowed'));
  */
 export function sendError(res: ServerResponse, err: unknown, options: SendErrorOptions = {}): void {
@@ -47,7 +50,15 @@ export function sendError(res: ServerResponse, err: unknown, options: SendErrorO
     if (!res.writableEnded) res.destroy();
     return;
   }
-  sendJson(res, status, body, options.headers);
+  const requestId = requestIdOf(res);
+  body.error.request_id = requestId;
+  sendJson(res, status, body, { ...options.headers, 'x-request-id': requestId });
+}
+
+/** The request id of the request `res` answers: the client's when safe, else a fresh one. */
+function requestIdOf(res: ServerResponse): string {
+  const sent = res.req?.headers['x-request-id'];
+  return typeof sent === 'string' && isSafeRequestId(sent) ? sent : newRequestId();
 }
 
 /**

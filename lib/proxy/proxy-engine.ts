@@ -6,6 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Clock } from '../clock.js';
+import { isSafeRequestId, newRequestId } from '../core/request-ids.js';
 import { routingChannel } from '../diagnostics.js';
 import { FleetgateError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -24,7 +25,6 @@ import { HeaderDeadlines } from './header-deadlines.js';
 import { OutlierDetector } from './outlier-detector.js';
 import { type UpstreamHeaderOptions, upstreamHeaderOptions, viaEntry } from './proxy-headers.js';
 import type { ProxyMetricsSink, ResolvedProxyOptions, StickyOptions } from './proxy-options.js';
-import { isSafeRequestId, newRequestId } from './request-ids.js';
 import { RetryBudget } from './retry-policy.js';
 import { settleShapes } from './settle-shape.js';
 import { stickyKeyOf } from './sticky-key.js';

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import { describe, it } from 'node:test';
+import { isSafeRequestId, isTraceparent, newTraceparent } from '../core/request-ids.js';
 import {
   buildClientHeaders,
   buildUpstreamHeaders,
@@ -8,7 +9,6 @@ import {
   type UpstreamHeaderSettings,
   upstreamHeaderOptions,
 } from './proxy-headers.js';
-import { isSafeRequestId, isTraceparent, newTraceparent } from './request-ids.js';
 
 function fakeReq(rawHeaders: string[], remoteAddress = '10.0.0.9', encrypted = false): IncomingMessage {
   return { rawHeaders, socket: { remoteAddress, encrypted } } as unknown as IncomingMessage;

@@ -15,8 +15,8 @@
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { ClientAddressResolver, normaliseIp } from '../core/client-address.js';
+import { isSafeRequestId, isTraceparent, newRequestId, newTraceparent } from '../core/request-ids.js';
 import { FleetgateError } from '../errors.js';
-import { isSafeRequestId, isTraceparent, newRequestId, newTraceparent } from './request-ids.js';
 import { DEFAULT_MAX_HOPS, inspectVia, isGatewayId, loopError, PROCESS_GATEWAY_ID, VIA_LOOP } from './via.js';
 
 const DROP = 1;
