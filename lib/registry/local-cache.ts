@@ -73,10 +73,19 @@ export class LocalCache {
     return frozen || !InstanceCache.expired(entry, this.#clock.now()) ? entry.instance : undefined;
   }
 
+  /** Whether `service` has a live instance; stops at the first one found. */
+  hasLive(service: string): boolean {
+    const now = this.#clock.now();
+    const frozen = this.#preservation.active || !this.#storeHealthy();
+    for (const entry of this.#cache.serviceEntries(service))
+      if (frozen || !InstanceCache.expired(entry, now)) return true;
+    return false;
+  }
+
   /** Names of services with at least one live instance. */
   services(): string[] {
     const out: string[] = [];
-    for (const name of this.#cache.serviceNames()) if (this.instances(name).length > 0) out.push(name);
+    for (const name of this.#cache.serviceNames()) if (this.hasLive(name)) out.push(name);
     return out;
   }
 

@@ -145,7 +145,7 @@ export class Registry extends EventEmitter<RegistryEventMap> implements Registry
     assertRoutesAdmissible(input.service, compileRoutes(routes), {
       claims: [this.#cache.routeClaims, this.#pendingClaims],
       staticClaims: this.#staticClaims,
-      isLiveService: (name) => this.#cache.instances(name).length > 0,
+      isLiveService: (name) => this.#cache.hasLive(name),
       liveServices: () => this.#cache.services(),
     });
     // Claimed before the first await, so a concurrent registration sees it.

@@ -1,7 +1,10 @@
 /**
- * The routes claimed by services (and by static gateway routes), indexed so that the overlap test
- * of lib/core/route-overlap.ts runs only against claims that share the new route's leading
- * literal segment, plus the few claims that start with a wildcard: never a scan of the fleet.
+ * The routes claimed by services (and by static gateway routes), indexed by their leading run of
+ * literal segments (`/api/orders/:id` sits at `api` → `orders`), so that the overlap test of
+ * lib/core/route-overlap.ts runs only against claims that could match a request together with the
+ * new route: those whose literal run is a prefix of the new route's (`/api/**`, `/**`) and, when
+ * the new route continues with a wildcard, those below its run (`/api/orders/7`). A thousand
+ * services under `/api/…` cost a registration a few comparisons, never a scan of the fleet.
  */
 import { PatternCache } from '../core/pattern-cache.js';
 import { patternsOverlap, routesOverlap } from '../core/route-overlap.js';
@@ -47,8 +50,15 @@ interface Claim extends ClaimedRoute {
   count: number;
 }
 
-/** Bucket of patterns without segments (`/`): nothing static starts with an empty literal. */
-const ROOT = '';
+/** One node of the literal-prefix index: the claims whose literal run ends here, and longer runs. */
+interface PrefixNode {
+  readonly claims: Map<string, Claim>;
+  readonly children: Map<string, PrefixNode>;
+}
+
+function newPrefixNode(): PrefixNode {
+  return { claims: new Map(), children: new Map() };
+}
 
 /**
  * Reference-counted claims per (owner, protocol, method, pattern shape).
@@ -59,10 +69,8 @@ const ROOT = '';
  */
 export class RouteClaims {
   readonly #patterns: PatternCache;
-  /** Leading literal → claim key → claim. */
-  readonly #byFirst = new Map<string, Map<string, Claim>>();
-  /** Claims whose first segment is `:param`, `*` or `**`: they may overlap anything. */
-  readonly #wildFirst = new Map<string, Claim>();
+  /** Claims by their leading literal run; the root holds those that start with a wildcard (or are `/`). */
+  readonly #root: PrefixNode = newPrefixNode();
 
   /** @param patterns shared compile cache. @default a new PatternCache */
   constructor(patterns: PatternCache = new PatternCache()) {
@@ -74,10 +82,19 @@ export class RouteClaims {
     for (const route of routes) {
       const r = compileRoute(route, this.#patterns);
       if (r === undefined) continue;
-      const bucket = this.#bucket(r.compiled, true)!;
+      let node = this.#root;
+      for (const seg of r.compiled.segments) {
+        if (seg.kind !== 'static') break;
+        let child = node.children.get(seg.value);
+        if (child === undefined) {
+          child = newPrefixNode();
+          node.children.set(seg.value, child);
+        }
+        node = child;
+      }
       const key = claimKey(owner, r);
-      const claim = bucket.get(key);
-      if (claim === undefined) bucket.set(key, { ...r, owner, count: 1 });
+      const claim = node.claims.get(key);
+      if (claim === undefined) node.claims.set(key, { ...r, owner, count: 1 });
       else claim.count++;
     }
   }
@@ -87,13 +104,29 @@ export class RouteClaims {
     for (const route of routes) {
       const r = compileRoute(route, this.#patterns);
       if (r === undefined) continue;
-      const bucket = this.#bucket(r.compiled, false);
+      const path: [PrefixNode, string][] = [];
+      let node: PrefixNode | undefined = this.#root;
+      for (const seg of r.compiled.segments) {
+        if (seg.kind !== 'static') break;
+        const child: PrefixNode | undefined = node.children.get(seg.value);
+        if (child === undefined) {
+          node = undefined;
+          break;
+        }
+        path.push([node, seg.value]);
+        node = child;
+      }
       const key = claimKey(owner, r);
-      const claim = bucket?.get(key);
+      const claim = node?.claims.get(key);
       if (claim === undefined || --claim.count > 0) continue;
-      bucket!.delete(key);
-      const first = firstLiteral(r.compiled);
-      if (first !== undefined && bucket!.size === 0) this.#byFirst.delete(first);
+      node!.claims.delete(key);
+      // Services come and go for the gateway's whole life: empty branches must not pile up.
+      for (let i = path.length - 1; i >= 0; i--) {
+        const [parent, label] = path[i]!;
+        const child = parent.children.get(label)!;
+        if (child.claims.size > 0 || child.children.size > 0) break;
+        parent.children.delete(label);
+      }
     }
   }
 
@@ -115,27 +148,37 @@ export class RouteClaims {
     return out;
   }
 
+  /**
+   * Claims that could overlap `compiled`: two patterns can match one path only if their literal
+   * segments agree wherever both have one. So: the claims along `compiled`'s literal run (their
+   * run is a prefix of it) and, when a wildcard follows the run, every claim below it.
+   */
   *#candidates(compiled: CompiledPattern): IterableIterator<Claim> {
-    const first = firstLiteral(compiled);
-    if (first === undefined) {
-      for (const bucket of this.#byFirst.values()) yield* bucket.values();
-    } else {
-      const bucket = this.#byFirst.get(first);
-      if (bucket !== undefined) yield* bucket.values();
+    let node = this.#root;
+    let wildAfterRun = false;
+    for (const seg of compiled.segments) {
+      yield* node.claims.values();
+      if (seg.kind !== 'static') {
+        wildAfterRun = true;
+        break;
+      }
+      const child = node.children.get(seg.value);
+      if (child === undefined) return;
+      node = child;
     }
-    yield* this.#wildFirst.values();
+    if (!wildAfterRun) {
+      // A fully literal route: claims whose run is longer need more segments than it has.
+      yield* node.claims.values();
+      return;
+    }
+    yield* subtreeClaims(node, false);
   }
+}
 
-  #bucket(compiled: CompiledPattern, create: boolean): Map<string, Claim> | undefined {
-    const first = firstLiteral(compiled);
-    if (first === undefined) return this.#wildFirst;
-    let bucket = this.#byFirst.get(first);
-    if (bucket === undefined && create) {
-      bucket = new Map();
-      this.#byFirst.set(first, bucket);
-    }
-    return bucket;
-  }
+/** Every claim below `node` (and at it when `self`). */
+function* subtreeClaims(node: PrefixNode, self: boolean): IterableIterator<Claim> {
+  if (self) yield* node.claims.values();
+  for (const child of node.children.values()) yield* subtreeClaims(child, true);
 }
 
 /**
@@ -149,13 +192,6 @@ export function compileRoute(route: RouteShape, patterns?: PatternCache): Claime
 }
 
 const defaultPatterns = new PatternCache();
-
-/** The leading literal of a pattern, `''` for `/`, `undefined` when it starts with a wildcard. */
-function firstLiteral(compiled: CompiledPattern): string | undefined {
-  const first = compiled.segments[0];
-  if (first === undefined) return ROOT;
-  return first.kind === 'static' ? first.value : undefined;
-}
 
 function claimKey(owner: string | undefined, r: ClaimedRoute): string {
   return `${owner ?? ''}\0${r.protocol}\0${r.method}\0${r.compiled.shape}`;

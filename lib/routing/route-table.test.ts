@@ -206,6 +206,48 @@ describe('RouteTable', () => {
     assert.equal(table.size, 0);
   });
 
+  it('a heartbeat leaves every table entry untouched and never re-reads the service', async () => {
+    await using fx = await fakeRegistry({ ttlMs: 10_000 });
+    const { registry, reads } = countingReads(fx.registry);
+    await using table = new RouteTable({ registry, nameRouting: false });
+    for (let i = 0; i < 50; i++) {
+      await fx.registry.register(instanceInput('big', `b${i}`, { routes: [get('/big/:id'), get('/big/x/*')] }));
+    }
+    const before = table.entryOf('big', 'GET', '/big/:id');
+    const beforeRoutes = table.routesOf('big');
+    assert.ok(before);
+    reads.count = 0;
+    await fx.clock.advance(1000);
+    for (let i = 0; i < 50; i++) await fx.registry.heartbeat('big', `b${i}`);
+    assert.equal(reads.count, 0, 'no heartbeat walks the service');
+    assert.equal(table.entryOf('big', 'GET', '/big/:id'), before);
+    for (const [i, r] of table.routesOf('big').entries()) assert.equal(r, beforeRoutes[i]);
+    assert.equal(route(table, 'GET', '/big/1')?.route, before.route);
+  });
+
+  it("a registration swaps only the routes it changes and leaves other services' entries alone", async () => {
+    await using fx = await fakeRegistry();
+    const { registry, reads } = countingReads(fx.registry);
+    await using table = new RouteTable({ registry, nameRouting: false });
+    for (let s = 0; s < 20; s++) {
+      await fx.registry.register(instanceInput(`s${s}`, 'i1', { routes: [get(`/s${s}/a`), get(`/s${s}/b/:id`)] }));
+    }
+    const others = Array.from({ length: 20 }, (_, s) => table.entryOf(`s${s}`, 'GET', `/s${s}/a`));
+    const keptB = table.entryOf('s3', 'GET', '/s3/b/:id');
+    reads.count = 0;
+    // A second instance of s3 adds one route and repeats one: only the new one enters the table.
+    await fx.registry.register(instanceInput('s3', 'i2', { routes: [get('/s3/a'), get('/s3/c')] }));
+    assert.equal(reads.count, 0, 'the registration did not re-read any service');
+    for (const [s, entry] of others.entries()) assert.equal(table.entryOf(`s${s}`, 'GET', `/s${s}/a`), entry, `s${s}`);
+    assert.equal(table.entryOf('s3', 'GET', '/s3/b/:id'), keptB);
+    assert.equal(route(table, 'GET', '/s3/c')?.service, 's3');
+    assert.deepEqual(table_ids(table, route(table, 'GET', '/s3/c')!), ['i2']);
+    // Leaving takes only that instance's own route out.
+    await fx.registry.deregister('s3', 'i2');
+    assert.equal(route(table, 'GET', '/s3/c'), undefined);
+    assert.equal(table.entryOf('s3', 'GET', '/s3/a'), others[3]);
+  });
+
   it('during a rolling deploy sends a new route only to instances that registered it', async () => {
     await using fx = await fakeRegistry();
     await fx.registry.register(instanceInput('api', 'old', { routes: [get('/a')], version: '1' }));
@@ -315,6 +357,24 @@ describe('RouteTable', () => {
     await table.close();
   });
 });
+
+/** The registry seen through a proxy that counts reads of `instances()` (a walk over a service). */
+function countingReads(target: Registry): { registry: RegistryApi; reads: { count: number } } {
+  const reads = { count: 0 };
+  const registry = new Proxy(target, {
+    get(t, prop) {
+      if (prop === 'instances') {
+        return (service?: string) => {
+          reads.count++;
+          return t.instances(service);
+        };
+      }
+      const value = Reflect.get(t, prop, t);
+      return typeof value === 'function' ? value.bind(t) : value;
+    },
+  });
+  return { registry, reads };
+}
 
 function table_ids(table: RouteTable, hit: NonNullable<ReturnType<RouteTable['match']>>): string[] {
   return table.instancesFor(hit).map((i) => i.instanceId);

@@ -1,7 +1,8 @@
 /**
  * The gateway's local route table: static gateway routes plus the routes that live instances
- * registered, compiled into tries and kept current from the registry's `change` events, one
- * service at a time. The request path only reads it; it never waits on the store.
+ * registered, compiled into tries and kept current from the registry's `change` events by the
+ * difference: a registration swaps only the route keys it changes (lib/routing/service-routes.ts),
+ * a heartbeat swaps nothing. The request path only reads it; it never waits on the store.
  */
 
 import { mergeDefined } from '../core/options-merge.js';
@@ -12,7 +13,8 @@ import type { RouteSpec, ServiceInstance } from '../registry/model.js';
 import type { RegistryApi, RegistryChange } from '../registry/registry-api.js';
 import type { RouteLookup } from './resolve-request.js';
 import { RouteTrie } from './route-trie.js';
-import { byClaim, sameRoute, staticTableRoute, type TableRoute, unionOfRoutes } from './table-routes.js';
+import { type RouteSwap, ServiceRoutes } from './service-routes.js';
+import { byClaim, staticTableRoute, type TableRoute } from './table-routes.js';
 import type { RouteMatch, StaticRoute } from './types.js';
 
 /** Options of {@link RouteTable}. */
@@ -47,9 +49,8 @@ export class RouteTable implements RouteLookup, AsyncDisposable {
   readonly #nameRouting: boolean;
   readonly #static = new RouteTrie<TableRoute>();
   readonly #registered = new RouteTrie<TableRoute>(byClaim);
-  readonly #byService = new Map<string, Map<string, TableRoute>>();
-  /** Services with at least one live instance (the name fallback's targets). */
-  readonly #live = new Set<string>();
+  /** Each service's route union; a service is here while it has instances (the name fallback's targets). */
+  readonly #byService = new Map<string, ServiceRoutes>();
   readonly #fallbackRoutes = new Map<string, RouteSpec>();
   readonly #keyOfRoute = new WeakMap<RouteSpec, string>();
   readonly #keysOfInstance = new WeakMap<readonly RouteSpec[], Set<string>>();
@@ -127,7 +128,7 @@ export class RouteTable implements RouteLookup, AsyncDisposable {
     if (end < 0) end = path.length;
     if (end === start) return undefined;
     const service = path.slice(start, end);
-    if (!this.#live.has(service)) return undefined;
+    if (this.#byService.get(service) === undefined) return undefined;
     const rest = path.slice(end);
     return {
       service,
@@ -151,13 +152,26 @@ export class RouteTable implements RouteLookup, AsyncDisposable {
     if (match.viaNameFallback || match.isStatic) return all;
     const key = this.#keyOfRoute.get(match.route) ?? this.#keyOf(match.route);
     if (key === undefined) return [];
-    return all.filter((inst) => this.#instanceKeys(inst).has(key));
+    const index = this.#byService.get(match.service);
+    return all.filter((inst) => index?.offers(inst.instanceId, key) ?? this.#instanceKeys(inst).has(key));
   }
 
   /** The routes `service` currently contributes (the union over its live instances). */
   routesOf(service: string): RouteSpec[] {
     const routes = this.#byService.get(service);
-    return routes === undefined ? [] : [...routes.values()].map((r) => r.route);
+    return routes === undefined ? [] : [...routes.routes()].map((r) => r.route);
+  }
+
+  /**
+   * The table's entry for one registered route, by identity: a heartbeat never replaces it, and a
+   * registration replaces only the entries whose route it changes.
+   */
+  entryOf(service: string, method: string, path: string): TableRoute | undefined {
+    const key = this.#keyOf({ method, path, protocol: this.#protocol });
+    const routes = this.#byService.get(service);
+    if (key === undefined || routes === undefined) return undefined;
+    for (const r of routes.routes()) if (r.key === key) return r;
+    return undefined;
   }
 
   /** The static routes, as configured. */
@@ -179,38 +193,60 @@ export class RouteTable implements RouteLookup, AsyncDisposable {
 
   #apply(change: RegistryChange): void {
     if (this.#closed) return;
-    if (change.type === 'resync' || change.service === undefined) this.#rebuildAll();
-    else this.#refresh(change.service);
+    const { service, instanceId } = change;
+    if (change.type === 'resync' || service === undefined) {
+      this.#rebuildAll();
+    } else if (
+      instanceId === undefined ||
+      (change.type !== 'deregister' && change.type !== 'expire' && change.instance === undefined)
+    ) {
+      this.#refresh(service);
+    } else if (change.type === 'deregister' || change.type === 'expire') {
+      const routes = this.#byService.get(service);
+      if (routes === undefined) return;
+      this.#swap(routes.remove(instanceId));
+      if (routes.instanceCount === 0) this.#drop(service);
+    } else {
+      // register, heartbeat, status: O(the instance's routes); a heartbeat swaps nothing.
+      this.#swap(this.#routesFor(service).upsert(change.instance!));
+    }
   }
 
   #rebuildAll(): void {
-    const names = new Set([...this.#byService.keys(), ...this.#live, ...this.#registry.services()]);
+    const names = new Set([...this.#byService.keys(), ...this.#registry.services()]);
     for (const service of names) this.#refresh(service);
   }
 
-  /** Recomputes one service's routes from its live instances and swaps the difference in. */
+  /** Re-reads one service from the registry and swaps the difference in. O(its instances). */
   #refresh(service: string): void {
     const instances = this.#registry.instances(service);
-    if (instances.length > 0) this.#live.add(service);
-    else this.#live.delete(service);
+    if (instances.length === 0 && !this.#byService.has(service)) return;
+    this.#swap(this.#routesFor(service).sync(instances));
+    if (instances.length === 0) this.#drop(service);
+  }
 
-    const next = unionOfRoutes(service, instances, this.#protocol, this.#patterns);
-    const prev = this.#byService.get(service);
-    if (prev !== undefined) {
-      for (const [key, old] of prev) {
-        const now = next.get(key);
-        if (now !== undefined && now.since === old.since && sameRoute(now.route, old.route)) next.set(key, old);
-        else this.#registered.remove(old.method, old);
+  #routesFor(service: string): ServiceRoutes {
+    let routes = this.#byService.get(service);
+    if (routes === undefined) {
+      routes = new ServiceRoutes(service, this.#protocol, this.#patterns);
+      this.#byService.set(service, routes);
+    }
+    return routes;
+  }
+
+  #drop(service: string): void {
+    this.#byService.delete(service);
+    this.#fallbackRoutes.delete(service);
+  }
+
+  #swap(swaps: readonly RouteSwap[]): void {
+    for (const { before, after } of swaps) {
+      if (before !== undefined) this.#registered.remove(before.method, before);
+      if (after !== undefined) {
+        this.#keyOfRoute.set(after.route, after.key);
+        this.#registered.insert(after.method, after);
       }
     }
-    for (const [key, r] of next) {
-      if (prev?.get(key) === r) continue;
-      this.#keyOfRoute.set(r.route, key);
-      this.#registered.insert(r.method, r);
-    }
-    if (next.size === 0) this.#byService.delete(service);
-    else this.#byService.set(service, next);
-    if (!this.#live.has(service)) this.#fallbackRoutes.delete(service);
   }
 
   #keyOf(route: RouteSpec): string | undefined {

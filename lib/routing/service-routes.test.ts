@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { makeInstance } from '../../fixtures/routing-instances.js';
+import { PatternCache } from '../core/pattern-cache.js';
+import type { RouteSpec } from '../registry/model.js';
+import { ServiceRoutes } from './service-routes.js';
+
+const get = (path: string, extra: Partial<RouteSpec> = {}): RouteSpec => ({ method: 'GET', path, ...extra });
+
+describe('ServiceRoutes', () => {
+  it('a heartbeat (same registration, equal routes) swaps nothing', () => {
+    const routes = new ServiceRoutes('s', 'http', new PatternCache());
+    const inst = makeInstance('s', 'i1', { routes: [get('/a'), get('/b/:id')] });
+    assert.equal(routes.upsert(inst).length, 2);
+    const copy = structuredClone({ ...inst, lastHeartbeat: inst.lastHeartbeat + 1, expiresAt: inst.expiresAt + 1 });
+    assert.deepEqual(routes.upsert(copy), []);
+  });
+
+  it('takes details from the newest holder and the claim age from the oldest, through joins and leaves', () => {
+    const routes = new ServiceRoutes('s', 'http', new PatternCache());
+    routes.upsert(makeInstance('s', 'old', { registeredAt: 100, routes: [get('/a', { timeoutMs: 1 })] }));
+    const [joined] = routes.upsert(
+      makeInstance('s', 'new', { registeredAt: 200, routes: [get('/a', { timeoutMs: 2 })] }),
+    );
+    assert.equal(joined?.after?.route.timeoutMs, 2);
+    assert.equal(joined?.after?.since, 100);
+    const [oldLeft] = routes.remove('old');
+    assert.equal(oldLeft?.after?.since, 200);
+    assert.equal(oldLeft?.after?.route.timeoutMs, 2);
+    // A middle holder leaving changes neither the newest nor the oldest: nothing to swap.
+    routes.upsert(makeInstance('s', 'mid', { registeredAt: 250, routes: [get('/a', { timeoutMs: 2 })] }));
+    routes.upsert(makeInstance('s', 'newest', { registeredAt: 300, routes: [get('/a', { timeoutMs: 2 })] }));
+    assert.deepEqual(routes.remove('mid'), []);
+    const [last] = [...routes.remove('new'), ...routes.remove('newest')].slice(-1);
+    assert.equal(last?.after, undefined);
+    assert.equal([...routes.routes()].length, 0);
+    assert.equal(routes.instanceCount, 0);
+  });
+
+  it('answers which instance offers a key; sync keeps unchanged entries and drops the missing', () => {
+    const routes = new ServiceRoutes('s', 'http', new PatternCache());
+    const a = makeInstance('s', 'a', { routes: [get('/x')] });
+    const b = makeInstance('s', 'b', { routes: [get('/x'), get('/y')] });
+    routes.sync([a, b]);
+    const [x, y] = [...routes.routes()];
+    assert.equal(routes.offers('a', y!.key), false);
+    assert.equal(routes.offers('b', y!.key), true);
+    assert.equal(routes.offers('nobody', x!.key), undefined);
+    const swaps = routes.sync([a]);
+    assert.deepEqual(swaps, [{ before: y, after: undefined }]);
+    assert.equal([...routes.routes()][0], x);
+  });
+
+  it('ignores routes of the other protocol and patterns that never compile', () => {
+    const routes = new ServiceRoutes('s', 'http', new PatternCache());
+    routes.upsert(
+      makeInstance('s', 'i', { routes: [get('/ok'), get('/bad/**/x'), { method: '*', path: '/m', protocol: 'ws' }] }),
+    );
+    assert.deepEqual(
+      [...routes.routes()].map((r) => r.route.path),
+      ['/ok'],
+    );
+  });
+});
