@@ -63,7 +63,15 @@ export interface RegistrationInput {
   metadata?: Record<string, unknown>;
   /** Initial status. @default 'UP' */
   status?: InstanceStatus;
+  /**
+   * This instance's own lease in ms (Eureka's `leaseInfo.durationInSecs`): clamped to
+   * [{@link MIN_LEASE_MS}, the registry's TTL], kept by every heartbeat. @default the registry's TTL
+   */
+  leaseMs?: number;
 }
+
+/** The shortest lease an instance may ask for. */
+export const MIN_LEASE_MS = 1000;
 
 /**
  * What a caller presents to change a live instance (heartbeat, deregister, status): the SHA-256

@@ -54,6 +54,37 @@ describe('Registry', () => {
     assert.deepEqual(registry.instances(), []);
   });
 
+  test("an instance's own lease: shorter honoured and kept by heartbeats, longer capped at the TTL", async () => {
+    const clock = new FakeClock();
+    await using registry = new Registry({
+      backend: new MemoryBackend({ clock, sweepIntervalMs: 3_600_000 }),
+      clock,
+      ttlMs: 90_000,
+      sweepIntervalMs: 3_600_000,
+      ownsBackend: true,
+    });
+    await registry.ready();
+    const short = await registry.register({ ...instanceInput('a', 'a1'), leaseMs: 30_000 });
+    assert.equal(short.expiresAt - short.lastHeartbeat, 30_000);
+    const long = await registry.register({ ...instanceInput('b', 'b1'), leaseMs: 3_600_000 });
+    assert.equal(long.expiresAt - long.lastHeartbeat, 90_000, 'capped at the registry TTL');
+    const tiny = await registry.register({ ...instanceInput('c', 'c1'), leaseMs: 5 });
+    assert.equal(tiny.expiresAt - tiny.lastHeartbeat, 1000, 'at least MIN_LEASE_MS');
+    await clock.advance(20_000);
+    const renewed = await registry.heartbeat('a', 'a1');
+    assert.equal(renewed.expiresAt - renewed.lastHeartbeat, 30_000, 'a heartbeat renews the same lease');
+    await clock.advance(29_000);
+    assert.deepEqual(
+      registry.instances().map((i) => i.instanceId),
+      ['a1', 'b1'],
+    );
+    await clock.advance(2_000);
+    assert.deepEqual(
+      registry.instances().map((i) => i.instanceId),
+      ['b1'],
+    );
+  });
+
   test('the cache is fed by the backend watch, without re-listing', async () => {
     await using fx = await fakeRegistry();
     const changes: string[] = [];

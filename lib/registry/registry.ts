@@ -9,14 +9,15 @@ import { mergeDefined } from '../core/options-merge.js';
 import { registryChannel } from '../diagnostics.js';
 import { FleetgateError, isFleetgateError } from '../errors.js';
 import { LocalCache } from './local-cache.js';
-import type {
-  InstanceStatus,
-  OwnerProof,
-  RegisterOwnership,
-  RegistrationInput,
-  RegistryBackend,
-  RegistryEvent,
-  ServiceInstance,
+import {
+  type InstanceStatus,
+  MIN_LEASE_MS,
+  type OwnerProof,
+  type RegisterOwnership,
+  type RegistrationInput,
+  type RegistryBackend,
+  type RegistryEvent,
+  type ServiceInstance,
 } from './model.js';
 import type { RegistryApi, RegistryChange, RegistryEventMap, RegistryHealth } from './registry-api.js';
 import {
@@ -148,6 +149,8 @@ export class Registry extends EventEmitter<RegistryEventMap> implements Registry
       isLiveService: (name) => this.#cache.hasLive(name),
       liveServices: () => this.#cache.services(),
     });
+    const { leaseMs, ...rest } = input;
+    const lease = { ttlMs: this.#leaseOf(leaseMs) };
     // Claimed before the first await, so a concurrent registration sees it.
     this.#pendingClaims.add(input.service, routes);
     try {
@@ -156,7 +159,7 @@ export class Registry extends EventEmitter<RegistryEventMap> implements Registry
       if (claimRoutes !== undefined && routes.length > 0) {
         await this.#call(() => claimRoutes(input.service, routes, { ttlMs: this.ttlMs }));
       }
-      const instance = await this.#call(() => this.backend.register(input, { ttlMs: this.ttlMs }, owner));
+      const instance = await this.#call(() => this.backend.register(rest, lease, owner));
       this.#ingest({ type: 'register', service: instance.service, instanceId: instance.instanceId, instance });
       return instance;
     } finally {
@@ -164,9 +167,25 @@ export class Registry extends EventEmitter<RegistryEventMap> implements Registry
     }
   }
 
+  /** The lease a registration gets: its own `leaseMs` within [MIN_LEASE_MS, ttlMs], else ttlMs. */
+  #leaseOf(leaseMs: number | undefined): number {
+    if (leaseMs === undefined || !Number.isFinite(leaseMs)) return this.ttlMs;
+    return Math.min(this.ttlMs, Math.max(MIN_LEASE_MS, Math.round(leaseMs)));
+  }
+
+  /**
+   * The lease a heartbeat renews: the one the instance was registered with, read from the stored
+   * instance (its expiry minus its last renewal), so every gateway of a fleet renews it alike.
+   */
+  #leaseOfLive(service: string, instanceId: string): number {
+    const known = this.#cache.get(service, instanceId);
+    return known === undefined ? this.ttlMs : this.#leaseOf(known.expiresAt - known.lastHeartbeat);
+  }
+
   async heartbeat(service: string, instanceId: string, proof?: OwnerProof): Promise<ServiceInstance> {
     this.#assertOpen();
-    const instance = await this.#call(() => this.backend.heartbeat(service, instanceId, { ttlMs: this.ttlMs }, proof));
+    const lease = { ttlMs: this.#leaseOfLive(service, instanceId) };
+    const instance = await this.#call(() => this.backend.heartbeat(service, instanceId, lease, proof));
     this.#ingest({ type: 'heartbeat', service, instanceId, instance });
     return instance;
   }

@@ -171,6 +171,22 @@ describe('eurekaApi: reads', () => {
     assert.equal((await t.call('GET', '/eureka/v2/instances/nobody')).status, 404);
   });
 
+  it("applies the client's leaseInfo.durationInSecs as the instance's lease, capped at the registry TTL", async () => {
+    await using t = await setup();
+    await t.call('POST', '/eureka/apps/ORDERS', instance({ leaseInfo: { durationInSecs: 30 } }));
+    const inst = t.registry.get('orders', 'orders-host')!;
+    assert.equal(inst.expiresAt - inst.lastHeartbeat, 30_000);
+    assert.equal((await t.call('PUT', '/eureka/apps/ORDERS/orders-host')).status, 200);
+    const renewed = t.registry.get('orders', 'orders-host')!;
+    assert.equal(renewed.expiresAt - renewed.lastHeartbeat, 30_000);
+    const got = await t.call('GET', '/eureka/apps/ORDERS/orders-host');
+    assert.equal(got.json.instance.leaseInfo.durationInSecs, 30);
+    assert.equal(got.json.instance.leaseInfo.renewalIntervalInSecs, 10);
+    await t.call('POST', '/eureka/apps/BILLING', instance({ app: 'BILLING', leaseInfo: { durationInSecs: 900 } }));
+    const billing = (await t.call('GET', '/eureka/apps/BILLING')).json.application.instance[0];
+    assert.equal(billing.leaseInfo.durationInSecs, 90);
+  });
+
   it('serves deltas with actionType from the registry changes', async () => {
     await using t = await setup();
     await t.call('POST', '/eureka/apps/ORDERS', instance());

@@ -61,7 +61,7 @@ export function eurekaRecordOf(instance: ServiceInstance): EurekaRecord | undefi
 }
 
 /**
- * An instance in Eureka's shape; `ttlMs` is the registry's lease.
+ * An instance in Eureka's shape; `ttlMs` is the registry's lease, for an instance without its own.
  * @example instanceToEureka(registry.get('orders', 'host-1')!, registry.ttlMs).port // { $: 8080, '@enabled': 'true' }
  */
 export function instanceToEureka(
@@ -76,7 +76,9 @@ export function instanceToEureka(
   const secure = url.protocol === 'https:';
   const status = statusToEureka(inst.status);
   const home = rec?.homePageUrl ?? `${inst.url}/`;
-  const durationInSecs = Math.max(1, Math.round(ttlMs / 1000));
+  // The instance's own lease (its expiry minus its last renewal), else the registry's.
+  const leaseMs = inst.expiresAt - inst.lastHeartbeat;
+  const durationInSecs = Math.max(1, Math.round((leaseMs > 0 ? leaseMs : ttlMs) / 1000));
   return {
     instanceId: rec?.instanceId ?? inst.instanceId,
     hostName: rec?.hostName ?? host,

@@ -26,7 +26,7 @@ export interface EurekaRecord {
   statusPageUrl?: string;
   healthCheckUrl?: string;
   dataCenterInfo: { name: string; '@class'?: string };
-  /** Lease duration the client asked for, in seconds (reported; the registry's TTL applies). */
+  /** Lease duration the client asked for, in seconds: the instance's lease, capped at the registry's TTL. */
   durationInSecs?: number;
   metadata: Record<string, string>;
 }
@@ -165,6 +165,8 @@ export function parseEurekaRegistration(
     ...(healthEndpoint === undefined ? {} : { healthEndpoint }),
     status: statusFromEureka(status ?? 'UP'),
     metadata: { origin: 'eureka', eureka: record },
+    // Eureka's lease becomes the instance's own (the registry caps it at its TTL).
+    ...(record.durationInSecs === undefined ? {} : { leaseMs: record.durationInSecs * 1000 }),
   };
 }
 
