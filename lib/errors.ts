@@ -48,6 +48,21 @@ export const ERROR_CODES = {
       "Some request could match both this route and one of another service, a static gateway route, a reserved gateway path or another service's name prefix; details name the owner and both patterns.",
   },
   ERR_FG_RATE_LIMITED: { status: 429, description: 'Too many requests from this caller.' },
+  ERR_FG_MAX_INSTANCES: {
+    status: 429,
+    description:
+      'The gateway holds its limit of instances in total (`REGISTRY_MAX_INSTANCES`, option `maxInstances`); a new instance may register once others leave. Details name the limit, its value and the count.',
+  },
+  ERR_FG_MAX_SERVICE_INSTANCES: {
+    status: 429,
+    description:
+      'The service holds its limit of instances (`REGISTRY_MAX_INSTANCES_PER_SERVICE`, option `maxInstancesPerService`); a new instance may register once others leave. Details name the limit, its value and the count.',
+  },
+  ERR_FG_MAX_SERVICE_ROUTES: {
+    status: 409,
+    description:
+      'The registration would give the service more distinct routes than its limit (`REGISTRY_MAX_ROUTES_PER_SERVICE`, option `maxRoutesPerService`). Details name the limit, its value and the count it would reach.',
+  },
   ERR_FG_BAD_PATH: {
     status: 400,
     description: 'The request path is malformed or tries to escape its route (encoded slashes, traversal).',

@@ -55,6 +55,12 @@ export interface FleetgateEnv {
   registerLimit: { capacity: number; refillPerSecond: number } | false;
   /** `REGISTRY_PRESERVE_THRESHOLD`. @default 0.15 */
   preserveThreshold: number;
+  /** `REGISTRY_MAX_INSTANCES`: instances this gateway holds in total. @default 20000 */
+  maxInstances: number;
+  /** `REGISTRY_MAX_INSTANCES_PER_SERVICE`. @default 5000 */
+  maxInstancesPerService: number;
+  /** `REGISTRY_MAX_ROUTES_PER_SERVICE`: distinct routes of one service. @default 500 */
+  maxRoutesPerService: number;
   /** `HEALTH_CHECK_INTERVAL`. @default 30000 */
   healthIntervalMs: number;
   /** `HEALTH_CHECK_TIMEOUT`. @default 5000 */
@@ -105,6 +111,9 @@ export const ENV_DEFAULTS: Readonly<FleetgateEnv> = Object.freeze({
   serviceKeys: undefined,
   registerLimit: Object.freeze({ capacity: 20, refillPerSecond: 5 }),
   preserveThreshold: 0.15,
+  maxInstances: 20_000,
+  maxInstancesPerService: 5_000,
+  maxRoutesPerService: 500,
   healthIntervalMs: 30_000,
   healthTimeoutMs: 5_000,
   healthMaxFailures: 3,
@@ -292,6 +301,9 @@ export function parseEnv(env: Env = process.env): FleetgateEnv {
     serviceKeys: serviceKeysFile(env),
     registerLimit,
     preserveThreshold,
+    maxInstances: integer(env, 'REGISTRY_MAX_INSTANCES', d.maxInstances, 1, 10_000_000),
+    maxInstancesPerService: integer(env, 'REGISTRY_MAX_INSTANCES_PER_SERVICE', d.maxInstancesPerService, 1, 10_000_000),
+    maxRoutesPerService: integer(env, 'REGISTRY_MAX_ROUTES_PER_SERVICE', d.maxRoutesPerService, 1, 1_000_000),
     healthIntervalMs: duration(env, 'HEALTH_CHECK_INTERVAL', d.healthIntervalMs),
     healthTimeoutMs: duration(env, 'HEALTH_CHECK_TIMEOUT', d.healthTimeoutMs),
     healthMaxFailures: integer(env, 'HEALTH_MAX_FAILURES', d.healthMaxFailures, 1, 1000),

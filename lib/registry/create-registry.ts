@@ -19,7 +19,7 @@ export interface CreateRegistryOptions extends Partial<Omit<RegistryOptions, 'ba
 
 /**
  * Creates a registry and waits for its initial fill. Without `backend`, `REGISTRY_TYPE`,
- * `REGISTRY_TTL` and `REGISTRY_PRESERVE_THRESHOLD` are read from `env` (explicit options win)
+ * `REGISTRY_TTL`, `REGISTRY_PRESERVE_THRESHOLD` and the `REGISTRY_MAX_*` limits are read from `env` (explicit options win)
  * and the registry owns (closes) the backend it built.
  * @example
  * await using registry = await createRegistry(); // INMEMORY unless REGISTRY_TYPE says otherwise
@@ -36,6 +36,9 @@ export async function createRegistry(options: CreateRegistryOptions = {}): Promi
     registry = new Registry({
       ttlMs: parsed.registryTtlMs,
       preserveThreshold: parsed.preserveThreshold,
+      maxInstances: parsed.maxInstances,
+      maxInstancesPerService: parsed.maxInstancesPerService,
+      maxRoutesPerService: parsed.maxRoutesPerService,
       ownsBackend: true,
       ...dropUndefined(rest),
       backend: built,

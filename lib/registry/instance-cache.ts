@@ -62,6 +62,11 @@ export class InstanceCache {
     return this.#byService.get(service)?.values() ?? [];
   }
 
+  /** Number of entries of one service. */
+  serviceSize(service: string): number {
+    return this.#byService.get(service)?.size ?? 0;
+  }
+
   serviceNames(): IterableIterator<string> {
     return this.#byService.keys();
   }

@@ -73,6 +73,11 @@ export class LocalCache {
     return frozen || !InstanceCache.expired(entry, this.#clock.now()) ? entry.instance : undefined;
   }
 
+  /** Instances held, live or awaiting the sweep, of one service or in total. O(1). */
+  held(service?: string): number {
+    return service === undefined ? this.#cache.size : this.#cache.serviceSize(service);
+  }
+
   /** Whether `service` has a live instance; stops at the first one found. */
   hasLive(service: string): boolean {
     const now = this.#clock.now();

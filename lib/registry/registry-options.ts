@@ -24,6 +24,12 @@ export interface RegistryOptions {
   preserveMaxMs: number | undefined;
   /** Fewest expiries in one sweep that can freeze eviction (one crash is never a mass event). @default 2 */
   preserveMinExpired: number;
+  /** Most instances this gateway holds in total; a new one beyond it is refused with `ERR_FG_MAX_INSTANCES` (429). @default 20000 */
+  maxInstances: number;
+  /** Most instances of one service; a new one beyond it is refused with `ERR_FG_MAX_SERVICE_INSTANCES` (429). @default 5000 */
+  maxInstancesPerService: number;
+  /** Most distinct routes (method, pattern shape, protocol) one service may hold; beyond: `ERR_FG_MAX_SERVICE_ROUTES` (409). @default 500 */
+  maxRoutesPerService: number;
   /** Gateway routes registrations may not override (RouteSpec and static gateway routes both fit). @default [] */
   staticRoutes: readonly RouteShape[];
   /** Pause between liveness probes of a backend with `probe()`, in ms. @default 250 */
@@ -47,6 +53,9 @@ export const REGISTRY_DEFAULTS: Readonly<Omit<RegistryOptions, 'backend'>> = Obj
   preserveMaxMs: undefined,
   preserveMinExpired: 2,
   staticRoutes: Object.freeze([]) as readonly RouteShape[],
+  maxInstances: 20_000,
+  maxInstancesPerService: 5_000,
+  maxRoutesPerService: 500,
   probeIntervalMs: 250,
   probeTimeoutMs: 500,
   callTimeoutMs: 900,
@@ -85,6 +94,9 @@ export function resolveRegistryOptions(options: Omit<RegistryOptions, 'preserveM
     bad('preserveMinExpired', o.preserveMinExpired, 'an integer ≥ 1');
   for (const name of ['probeIntervalMs', 'probeTimeoutMs', 'callTimeoutMs'] as const) {
     if (!(Number.isFinite(o[name]) && o[name] > 0)) bad(name, o[name], 'a positive number of ms');
+  }
+  for (const name of ['maxInstances', 'maxInstancesPerService', 'maxRoutesPerService'] as const) {
+    if (!(Number.isInteger(o[name]) && o[name] >= 1)) bad(name, o[name], 'an integer ≥ 1');
   }
   if (!Array.isArray(o.staticRoutes)) bad('staticRoutes', o.staticRoutes, 'an array of routes');
   return { ...o, preserveMaxMs } satisfies ResolvedRegistryOptions;

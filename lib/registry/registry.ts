@@ -20,6 +20,7 @@ import {
   type ServiceInstance,
 } from './model.js';
 import type { RegistryApi, RegistryChange, RegistryEventMap, RegistryHealth } from './registry-api.js';
+import { assertWithinLimits } from './registry-limits.js';
 import {
   REGISTRY_DEFAULTS,
   type RegistryOptions,
@@ -69,6 +70,9 @@ export class Registry extends EventEmitter<RegistryEventMap> implements Registry
   readonly #pendingClaims = new RouteClaims();
   /** Claims of the static gateway routes: no registration may overlap them. */
   readonly #staticClaims = new RouteClaims();
+  /** New instances (ids not yet held) being registered, per service: they count against the limits. */
+  readonly #pendingNew = new Map<string, number>();
+  #pendingNewTotal = 0;
   readonly #unwatch: () => void;
   readonly #sweepTimer: TimerHandle;
   readonly #monitor: StoreMonitor;
@@ -143,6 +147,19 @@ export class Registry extends EventEmitter<RegistryEventMap> implements Registry
     this.#assertOpen();
     await this.#ready.catch(() => {}); // conflicts are judged against a filled cache
     const routes = input.routes ?? [];
+    const held = input.instanceId === undefined ? undefined : this.#cache.cached(input.service, input.instanceId);
+    assertWithinLimits(
+      input.service,
+      routes,
+      {
+        total: this.#cache.held() + this.#pendingNewTotal,
+        inService: this.#cache.held(input.service) + (this.#pendingNew.get(input.service) ?? 0),
+        known: held !== undefined,
+        previousRoutes: held?.routes,
+        claims: this.#cache.routeClaims,
+      },
+      this.#opts,
+    );
     assertRoutesAdmissible(input.service, compileRoutes(routes), {
       claims: [this.#cache.routeClaims, this.#pendingClaims],
       staticClaims: this.#staticClaims,
@@ -151,8 +168,10 @@ export class Registry extends EventEmitter<RegistryEventMap> implements Registry
     });
     const { leaseMs, ...rest } = input;
     const lease = { ttlMs: this.#leaseOf(leaseMs) };
-    // Claimed before the first await, so a concurrent registration sees it.
+    // Claimed and counted before the first await, so a concurrent registration sees it.
     this.#pendingClaims.add(input.service, routes);
+    const isNew = held === undefined;
+    if (isNew) this.#countPending(input.service, 1);
     try {
       // The local check above sees this gateway only; the store's claim is the cross-gateway one.
       const claimRoutes = this.backend.claimRoutes?.bind(this.backend);
@@ -164,7 +183,15 @@ export class Registry extends EventEmitter<RegistryEventMap> implements Registry
       return instance;
     } finally {
       this.#pendingClaims.remove(input.service, routes);
+      if (isNew) this.#countPending(input.service, -1);
     }
+  }
+
+  #countPending(service: string, delta: 1 | -1): void {
+    this.#pendingNewTotal += delta;
+    const n = (this.#pendingNew.get(service) ?? 0) + delta;
+    if (n === 0) this.#pendingNew.delete(service);
+    else this.#pendingNew.set(service, n);
   }
 
   /** The lease a registration gets: its own `leaseMs` within [MIN_LEASE_MS, ttlMs], else ttlMs. */

@@ -71,6 +71,8 @@ export class RouteClaims {
   readonly #patterns: PatternCache;
   /** Claims by their leading literal run; the root holds those that start with a wildcard (or are `/`). */
   readonly #root: PrefixNode = newPrefixNode();
+  /** Distinct claims per owner (`''` for static gateway routes). */
+  readonly #distinct = new Map<string, number>();
 
   /** @param patterns shared compile cache. @default a new PatternCache */
   constructor(patterns: PatternCache = new PatternCache()) {
@@ -94,8 +96,10 @@ export class RouteClaims {
       }
       const key = claimKey(owner, r);
       const claim = node.claims.get(key);
-      if (claim === undefined) node.claims.set(key, { ...r, owner, count: 1 });
-      else claim.count++;
+      if (claim === undefined) {
+        node.claims.set(key, { ...r, owner, count: 1 });
+        this.#distinct.set(owner ?? '', (this.#distinct.get(owner ?? '') ?? 0) + 1);
+      } else claim.count++;
     }
   }
 
@@ -120,6 +124,9 @@ export class RouteClaims {
       const claim = node?.claims.get(key);
       if (claim === undefined || --claim.count > 0) continue;
       node!.claims.delete(key);
+      const left = (this.#distinct.get(owner ?? '') ?? 1) - 1;
+      if (left === 0) this.#distinct.delete(owner ?? '');
+      else this.#distinct.set(owner ?? '', left);
       // Services come and go for the gateway's whole life: empty branches must not pile up.
       for (let i = path.length - 1; i >= 0; i--) {
         const [parent, label] = path[i]!;
@@ -128,6 +135,22 @@ export class RouteClaims {
         parent.children.delete(label);
       }
     }
+  }
+
+  /** Number of distinct routes `owner` claims (each counted once however many instances hold it). */
+  distinctOf(owner: string): number {
+    return this.#distinct.get(owner) ?? 0;
+  }
+
+  /** How many instances of `owner` hold `route` (0 when none does). */
+  holders(owner: string, route: ClaimedRoute): number {
+    let node: PrefixNode | undefined = this.#root;
+    for (const seg of route.compiled.segments) {
+      if (seg.kind !== 'static') break;
+      node = node.children.get(seg.value);
+      if (node === undefined) return 0;
+    }
+    return node.claims.get(claimKey(owner, route))?.count ?? 0;
   }
 
   /** The first claim of another owner that one request could match together with `route`. */
