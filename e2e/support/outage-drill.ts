@@ -11,7 +11,18 @@ import { startFleetService } from './fleet-service.js';
 import { errorCodeOf, type GatewayProbe, type HealthBody, type LoadSample, type RawAnswer } from './gateway-probe.js';
 import { type GatewayProcess, startGateway } from './gateway-process.js';
 import type { ServiceProcess } from './service-process.js';
-import type { SharedStore } from './shared-store-scenario.js';
+
+/** A store the scenario can crash and restart. */
+export interface SharedStore {
+  /** `REGISTRY_*` variables that point a gateway at it. */
+  readonly env: Record<string, string>;
+  /** SIGKILL; address and data directory are kept. */
+  kill(): Promise<void>;
+  /** Starts it again on the same address (resolves once it answers). */
+  restart(): Promise<void>;
+  /** Stops it for good. */
+  stop(): Promise<void>;
+}
 
 /** How long the store stays down. A fixed span: the outage is the scenario, not a wait. */
 export const OUTAGE_MS = 3000;

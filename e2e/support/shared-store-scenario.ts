@@ -15,20 +15,11 @@ import { waitUntil } from '../../sandbox/servers/wait.js';
 import { startFleetService } from './fleet-service.js';
 import { GatewayProbe } from './gateway-probe.js';
 import { type GatewayProcess, startGateway } from './gateway-process.js';
-import { type RunningFleet, runOutageDrill } from './outage-drill.js';
-import { startServiceProcess } from './service-process.js';
+import { type RunningFleet, runOutageDrill, type SharedStore } from './outage-drill.js';
 
-/** A store the scenario can crash and restart. */
-export interface SharedStore {
-  /** `REGISTRY_*` variables that point a gateway at it. */
-  readonly env: Record<string, string>;
-  /** SIGKILL; address and data directory are kept. */
-  kill(): Promise<void>;
-  /** Starts it again on the same address (resolves once it answers). */
-  restart(): Promise<void>;
-  /** Stops it for good. */
-  stop(): Promise<void>;
-}
+export type { SharedStore } from './outage-drill.js';
+
+import { startServiceProcess } from './service-process.js';
 
 /** One store's run of the scenario. */
 export interface SharedStoreScenario {

@@ -15,12 +15,32 @@ import { BALANCER_NAMES, type BalancerName, type VersionWeights } from '../routi
 import type { StaticRoute } from '../routing/types.js';
 import type { ProxyRequestRecord } from '../telemetry/metrics.js';
 import type { DroppedFrameRecord } from '../websocket/dropped-frames.js';
+import type { WebSocketGatewayOptions } from '../websocket/websocket-options.js';
 import { BREAKER_DEFAULTS, type BreakerOptions } from './circuit-breakers.js';
 import { OUTLIER_DEFAULTS, type OutlierOptions } from './outlier-detector.js';
 import { upstreamHeaderOptions } from './proxy-headers.js';
 import { RETRY_DEFAULTS, type RetryOptions } from './retry-policy.js';
-import type { ProxyWebSocketOptions } from './upgrade-wiring.js';
 import { DEFAULT_MAX_HOPS, PROCESS_GATEWAY_ID } from './via.js';
+
+/**
+ * What the proxy's `websocket` option may set; registry, tables, signals, clock, logger and
+ * upstream TLS are the proxy's.
+ */
+export type ProxyWebSocketOptions = Partial<
+  Omit<
+    WebSocketGatewayOptions,
+    | 'registry'
+    | 'routeTable'
+    | 'signals'
+    | 'clock'
+    | 'logger'
+    | 'upstreamTls'
+    | 'metrics'
+    | 'trustProxy'
+    | 'gatewayId'
+    | 'maxHops'
+  >
+>;
 
 /** Where the sticky balancer finds a request's key. */
 export interface StickyOptions {

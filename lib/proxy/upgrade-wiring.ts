@@ -13,27 +13,8 @@ import { writeRawError } from '../websocket/raw-response.js';
 import { type UpgradeServer, type WebSocketGateway, websocketGateway } from '../websocket/websocket-gateway.js';
 import type { WebSocketGatewayOptions } from '../websocket/websocket-options.js';
 import type { ProxyEngine } from './proxy-engine.js';
+import type { ProxyWebSocketOptions } from './proxy-options.js';
 import { proxyClosedError } from './upstream-error.js';
-
-/**
- * What the proxy's `websocket` option may set; registry, tables, signals, clock, logger and
- * upstream TLS are the proxy's.
- */
-export type ProxyWebSocketOptions = Partial<
-  Omit<
-    WebSocketGatewayOptions,
-    | 'registry'
-    | 'routeTable'
-    | 'signals'
-    | 'clock'
-    | 'logger'
-    | 'upstreamTls'
-    | 'metrics'
-    | 'trustProxy'
-    | 'gatewayId'
-    | 'maxHops'
-  >
->;
 
 /** What {@link ProxyUpgrades} hands the gateway: the `websocket` option plus the proxy's `upstreamTls` and `metrics`. */
 type UpgradeOptions = ProxyWebSocketOptions & Pick<Partial<WebSocketGatewayOptions>, 'upstreamTls' | 'metrics'>;

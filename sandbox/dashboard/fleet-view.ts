@@ -8,10 +8,9 @@ import { Agent, request } from 'undici';
 import type { EventLog, SandboxEvent } from '../event-log.js';
 import type { FleetRunner } from '../fleet-runner.js';
 import type { ProcessRecord } from '../state-file.js';
-import { diffRegistry, type RegistryMemory } from './registry-diff.js';
+import { diffRegistry, type RegistryMemory, type RegistryStatus } from './registry-diff.js';
 
-/** Registry status of an instance as the gateways report it; `ABSENT` = no gateway lists it. */
-export type RegistryStatus = 'UP' | 'DOWN' | 'UNKNOWN' | 'DRAINING' | 'ABSENT';
+export type { RegistryStatus } from './registry-diff.js';
 
 /** One instance on the dashboard. */
 export interface ViewInstance {

@@ -4,7 +4,9 @@
  * (a herd) becomes one summary line instead of hundreds.
  */
 import type { SandboxEvent } from '../event-log.js';
-import type { RegistryStatus } from './fleet-view.js';
+
+/** Registry status of an instance as the gateways report it; `ABSENT` = no gateway lists it. */
+export type RegistryStatus = 'UP' | 'DOWN' | 'UNKNOWN' | 'DRAINING' | 'ABSENT';
 
 /** What was seen of each instance (`service/instanceId` → status, url, epoch) at the last poll. */
 export type RegistryMemory = Map<
