@@ -36,6 +36,9 @@ const MAIN = [
   'HEALTH_CHECK_DEFAULTS',
   'HealthChecker',
   'INSTANCE_STATUSES',
+  'JWKS_CACHE_DEFAULTS',
+  'JWT_AUTH_DEFAULTS',
+  'JwksCache',
   'LeastConnectionsBalancer',
   'MEMORY_BACKEND_DEFAULTS',
   'METRICS_DEFAULTS',
@@ -86,6 +89,8 @@ const MAIN = [
   'isRouteConflictError',
   'isStoreUnavailableError',
   'isUnknownInstanceError',
+  'jwtAuth',
+  'jwtClaimsOf',
   'loadApiKeyFile',
   'noopLogger',
   'packageVersion',
@@ -185,6 +190,8 @@ expectType<Equal<ReturnType<Barrel['registry']>, fleetgate.RegistryMiddleware>>(
 expectType<Equal<ReturnType<Barrel['discoveryProxy']>, fleetgate.DiscoveryProxy>>();
 expectType<Equal<Parameters<Barrel['apiKeys']>[0], Partial<fleetgate.ApiKeysOptions> | undefined>>();
 expectType<Equal<ReturnType<Barrel['apiKeys']>, fleetgate.ApiKeysMiddleware>>();
+expectType<Equal<Parameters<Barrel['jwtAuth']>[0], Partial<fleetgate.JwtAuthOptions> | undefined>>();
+expectType<Equal<ReturnType<Barrel['jwtAuth']>, fleetgate.JwtAuthMiddleware>>();
 // The pluggable interfaces users implement.
 expectType<Equal<keyof fleetgate.RateLimitStore, 'name' | 'take' | 'close'>>();
 expectType<Equal<keyof fleetgate.CheckLease, 'tryAcquire' | 'release'>>();

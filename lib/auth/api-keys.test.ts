@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -10,7 +9,7 @@ import { discoveryProxy } from '../proxy/discovery-proxy.js';
 import { send } from '../test-support/http-test-kit.js';
 import { hashApiKey } from './api-key-spec.js';
 import { apiKeyOf, apiKeys } from './api-keys.js';
-import { authGateway, type Echo } from './auth.test-kit.js';
+import { authGateway, type Echo, fakeRequest, fakeResponse } from './auth.test-kit.js';
 import type { KeyStore } from './key-store.js';
 
 const READER = 'reader-key-0123456789abcdef';
@@ -317,41 +316,3 @@ describe('apiKeys(): refusals', () => {
     assert.equal(down.status(), 503);
   });
 });
-
-/** A request object with the fields the middleware reads. */
-function fakeRequest(headers: Record<string, string>, address = '192.0.2.7'): IncomingMessage {
-  const rawHeaders: string[] = [];
-  for (const [k, v] of Object.entries(headers)) rawHeaders.push(k, v);
-  return {
-    method: 'GET',
-    url: '/api/comments/1',
-    headers: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v])),
-    rawHeaders,
-    socket: { remoteAddress: address },
-  } as unknown as IncomingMessage;
-}
-
-/** A response that records what was written. */
-function fakeResponse(): { res: ServerResponse; status(): number; body(): string; done: Promise<void> } {
-  let status = 0;
-  let text = '';
-  let finish!: () => void;
-  const done = new Promise<void>((resolve) => {
-    finish = resolve;
-  });
-  const res = {
-    headersSent: false,
-    writableEnded: false,
-    req: { method: 'GET' },
-    writeHead(s: number) {
-      status = s;
-      return res;
-    },
-    end(b?: string) {
-      text = b ?? '';
-      res.writableEnded = true;
-      finish();
-    },
-  };
-  return { res: res as unknown as ServerResponse, status: () => status, body: () => text, done };
-}

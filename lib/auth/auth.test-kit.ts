@@ -3,7 +3,7 @@
  * test in front of a real `discoveryProxy()` and an echo upstream (which answers the headers it
  * received), so tests see exactly what a service would get.
  */
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { compose, type Middleware } from '../http/compose.js';
@@ -65,4 +65,61 @@ export interface Echo {
   method: string;
   url: string;
   headers: Record<string, string | string[] | undefined>;
+}
+
+/** A request object with the fields the middleware reads. */
+export function fakeRequest(
+  headers: Record<string, string>,
+  address = '192.0.2.7',
+  method = 'GET',
+  url = '/api/comments/1',
+): IncomingMessage {
+  const rawHeaders: string[] = [];
+  for (const [k, v] of Object.entries(headers)) rawHeaders.push(k, v);
+  return {
+    method,
+    url,
+    headers: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v])),
+    rawHeaders,
+    socket: { remoteAddress: address },
+  } as unknown as IncomingMessage;
+}
+
+/** A response that records what was written. */
+export function fakeResponse(): {
+  res: ServerResponse;
+  status(): number;
+  body(): string;
+  header(name: string): unknown;
+  done: Promise<void>;
+} {
+  let status = 0;
+  let text = '';
+  let finish!: () => void;
+  const done = new Promise<void>((resolve) => {
+    finish = resolve;
+  });
+  const res = {
+    headersSent: false,
+    writableEnded: false,
+    req: { method: 'GET' },
+    headers: {} as Record<string, unknown>,
+    writeHead(s: number, h?: Record<string, unknown>) {
+      status = s;
+      res.headers = { ...h };
+      return res;
+    },
+    end(b?: string) {
+      text = b ?? '';
+      res.writableEnded = true;
+      finish();
+    },
+  };
+  return {
+    res: res as unknown as ServerResponse,
+    status: () => status,
+    body: () => text,
+    header: (name: string) => res.headers[name],
+    done,
+  };
 }
