@@ -102,7 +102,7 @@ export function fakeResponse(): {
   const res = {
     headersSent: false,
     writableEnded: false,
-    req: { method: 'GET' },
+    req: { method: 'GET', headers: {} },
     headers: {} as Record<string, unknown>,
     writeHead(s: number, h?: Record<string, unknown>) {
       status = s;
