@@ -4,7 +4,7 @@
  *
  *   node --import tsx bench/header-cost.ts
  *
- * 1. `buildUpstreamHeaders` (lib/proxy/proxy-headers.ts: Connection-nominated headers, trusted
+ * 1. `buildUpstreamHeaders` (lib/upstream/proxy-headers.ts: Connection-nominated headers, trusted
  *    proxies, Via and its loop check, Host count, request-id bounds) timed in a tight loop on four
  *    request shapes, side by side with a plain copy of the same headers plus `X-Forwarded-For`,
  *    `X-Forwarded-Proto`, `X-Request-Id` and `traceparent` (the least any proxy does), in
@@ -18,7 +18,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { buildUpstreamHeaders, type RequestHeadInfo, upstreamHeaderOptions } from '../lib/proxy/proxy-headers.js';
+import { buildUpstreamHeaders, type RequestHeadInfo, upstreamHeaderOptions } from '../lib/upstream/proxy-headers.js';
 import { runLoad, startChild } from './lib/load.js';
 import { BENCH_PATH } from './lib/proxy-servers.js';
 

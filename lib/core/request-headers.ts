@@ -1,6 +1,6 @@
 /**
  * Editing an incoming request's headers before it is forwarded. The proxy copies
- * `req.rawHeaders` (lib/proxy/proxy-headers.ts) and frameworks read `req.headers`, so a
+ * `req.rawHeaders` (lib/upstream/proxy-headers.ts) and frameworks read `req.headers`, so a
  * middleware that removes a credential or adds an identity header must change both, or the two
  * views disagree and the upstream sees what the gateway meant to hide.
  */

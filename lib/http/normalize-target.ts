@@ -15,7 +15,7 @@ const REFUSED_AT_ENDPOINTS: ReadonlySet<string> = new Set(['TRACE', 'CONNECT']);
 /**
  * Rewrites `req.url` to its normalised form (path + verbatim query), or answers 400
  * `ERR_FG_BAD_PATH` and returns `false`. A reserved gateway path loses its trailing slash, and a
- * request for one is held to the same edge rules as proxied requests (lib/proxy/proxy-headers.ts):
+ * request for one is held to the same edge rules as proxied requests (lib/upstream/proxy-headers.ts):
  * TRACE and CONNECT 405 `ERR_FG_METHOD_NOT_ALLOWED`, more than one `Host` 400 `ERR_FG_BAD_HEADER`.
  * @example if (normalizeRequestTarget(req, res)) handler(req, res);
  */

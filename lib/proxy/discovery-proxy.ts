@@ -10,11 +10,11 @@ import { leaseDefaultRegistry } from '../registry/default-registry.js';
 import type { RegistryApi } from '../registry/registry-api.js';
 import type { ExplainResult } from '../routing/explain.js';
 import type { RouteTable } from '../routing/route-table.js';
+import { proxyClosedError, sendProxyError } from '../upstream/upstream-error.js';
 import type { UpgradeServer, WebSocketGateway } from '../websocket/websocket-gateway.js';
 import { type NextFunction, ProxyEngine } from './proxy-engine.js';
 import { type DiscoveryProxyOptions, type ResolvedProxyOptions, resolveProxyOptions } from './proxy-options.js';
 import { ProxyUpgrades } from './upgrade-wiring.js';
-import { proxyClosedError, sendProxyError } from './upstream-error.js';
 
 /** The middleware returned by {@link discoveryProxy}, with its handles. */
 export interface DiscoveryProxy extends AsyncDisposable {

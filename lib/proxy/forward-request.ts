@@ -14,24 +14,24 @@ import type { Logger } from '../logger.js';
 import type { ServiceInstance } from '../registry/model.js';
 import type { RouteMatch } from '../routing/types.js';
 import type { ProxySpan } from '../telemetry/tracing.js';
-import { hasParsedBody, serializeParsedBody } from './body-replay.js';
-import type { DeadlineTarget, HeaderDeadlines } from './header-deadlines.js';
-import { setBodyHeaders, writeHeadArray } from './header-lists.js';
+import { setBodyHeaders, writeHeadArray } from '../upstream/header-lists.js';
 import {
   buildClientHeaders,
   buildUpstreamHeaders,
   type RequestHeadInfo,
   type ResponseHeadInfo,
   type UpstreamHeaderOptions,
-} from './proxy-headers.js';
-import { type BodyMode, mayRetry, type RetryBudget } from './retry-policy.js';
+} from '../upstream/proxy-headers.js';
 import {
   classifyUpstreamError,
   sendProxyError,
   type UpstreamFailureKind,
   upstreamError,
   upstreamFailureLog,
-} from './upstream-error.js';
+} from '../upstream/upstream-error.js';
+import { hasParsedBody, serializeParsedBody } from './body-replay.js';
+import type { DeadlineTarget, HeaderDeadlines } from './header-deadlines.js';
+import { type BodyMode, mayRetry, type RetryBudget } from './retry-policy.js';
 import type { Upstream } from './upstream-pools.js';
 
 /** Where an attempt goes. */

@@ -19,15 +19,8 @@ import { resolveIncoming } from '../routing/request-resolution.js';
 import { RouteTable } from '../routing/route-table.js';
 import type { Balancer, InstanceHealthSignals, PickContext, RouteMatch } from '../routing/types.js';
 import { type ProxySpan, startProxySpan } from '../telemetry/tracing.js';
-import { CircuitBreakers } from './circuit-breakers.js';
-import { type AttemptTarget, type ExchangeHost, ProxyExchange } from './forward-request.js';
-import { HeaderDeadlines } from './header-deadlines.js';
-import { OutlierDetector } from './outlier-detector.js';
-import { type UpstreamHeaderOptions, upstreamHeaderOptions, viaEntry } from './proxy-headers.js';
-import type { ProxyMetricsSink, ResolvedProxyOptions, StickyOptions } from './proxy-options.js';
-import { RetryBudget } from './retry-policy.js';
-import { settleShapes } from './settle-shape.js';
-import { stickyKeyOf } from './sticky-key.js';
+import { OutlierDetector } from '../upstream/outlier-detector.js';
+import { type UpstreamHeaderOptions, upstreamHeaderOptions, viaEntry } from '../upstream/proxy-headers.js';
 import {
   badPathError,
   isConnectFailure,
@@ -36,7 +29,14 @@ import {
   proxyClosedError,
   sendProxyError,
   type UpstreamFailureKind,
-} from './upstream-error.js';
+} from '../upstream/upstream-error.js';
+import { CircuitBreakers } from './circuit-breakers.js';
+import { type AttemptTarget, type ExchangeHost, ProxyExchange } from './forward-request.js';
+import { HeaderDeadlines } from './header-deadlines.js';
+import type { ProxyMetricsSink, ResolvedProxyOptions, StickyOptions } from './proxy-options.js';
+import { RetryBudget } from './retry-policy.js';
+import { settleShapes } from './settle-shape.js';
+import { stickyKeyOf } from './sticky-key.js';
 import { UpstreamPools } from './upstream-pools.js';
 
 /** A `next` callback of Express/Connect. */

@@ -14,13 +14,13 @@ import type { RegistryApi } from '../registry/registry-api.js';
 import { BALANCER_NAMES, type BalancerName, type VersionWeights } from '../routing/balancers/index.js';
 import type { StaticRoute } from '../routing/types.js';
 import type { ProxyRequestRecord } from '../telemetry/metrics.js';
+import { OUTLIER_DEFAULTS, type OutlierOptions } from '../upstream/outlier-detector.js';
+import { upstreamHeaderOptions } from '../upstream/proxy-headers.js';
+import { DEFAULT_MAX_HOPS, PROCESS_GATEWAY_ID } from '../upstream/via.js';
 import type { DroppedFrameRecord } from '../websocket/dropped-frames.js';
 import type { WebSocketGatewayOptions } from '../websocket/websocket-options.js';
 import { BREAKER_DEFAULTS, type BreakerOptions } from './circuit-breakers.js';
-import { OUTLIER_DEFAULTS, type OutlierOptions } from './outlier-detector.js';
-import { upstreamHeaderOptions } from './proxy-headers.js';
 import { RETRY_DEFAULTS, type RetryOptions } from './retry-policy.js';
-import { DEFAULT_MAX_HOPS, PROCESS_GATEWAY_ID } from './via.js';
 
 /**
  * What the proxy's `websocket` option may set; registry, tables, signals, clock, logger and

@@ -3,7 +3,7 @@
  * DESIGN.md §4), and the retry budget that keeps retries from multiplying load during an outage.
  */
 import { type Clock, realClock } from '../clock.js';
-import { isConnectFailure, type UpstreamFailureKind } from './upstream-error.js';
+import { isConnectFailure, type UpstreamFailureKind } from '../upstream/upstream-error.js';
 
 /** Retry options of the discovery proxy. */
 export interface RetryOptions {

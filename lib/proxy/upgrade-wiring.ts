@@ -9,12 +9,12 @@ import type { Duplex } from 'node:stream';
 import type { Clock } from '../clock.js';
 import { FleetgateError, isFleetgateError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { proxyClosedError } from '../upstream/upstream-error.js';
 import { writeRawError } from '../websocket/raw-response.js';
 import { type UpgradeServer, type WebSocketGateway, websocketGateway } from '../websocket/websocket-gateway.js';
 import type { WebSocketGatewayOptions } from '../websocket/websocket-options.js';
 import type { ProxyEngine } from './proxy-engine.js';
 import type { ProxyWebSocketOptions } from './proxy-options.js';
-import { proxyClosedError } from './upstream-error.js';
 
 /** What {@link ProxyUpgrades} hands the gateway: the `websocket` option plus the proxy's `upstreamTls` and `metrics`. */
 type UpgradeOptions = ProxyWebSocketOptions & Pick<Partial<WebSocketGatewayOptions>, 'upstreamTls' | 'metrics'>;

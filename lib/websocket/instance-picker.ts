@@ -7,11 +7,11 @@
 import type { Clock } from '../clock.js';
 import { routingChannel } from '../diagnostics.js';
 import type { Logger } from '../logger.js';
-import { OutlierDetector } from '../proxy/outlier-detector.js';
 import type { ServiceInstance } from '../registry/model.js';
 import { createBalancer } from '../routing/balancers/index.js';
 import { selectInstance } from '../routing/instance-selector.js';
 import type { Balancer, InstanceHealthSignals, Selection } from '../routing/types.js';
+import { OutlierDetector } from '../upstream/outlier-detector.js';
 import type { ConnectionRegistry } from './connection-registry.js';
 import type { WebSocketBalancerName } from './websocket-options.js';
 

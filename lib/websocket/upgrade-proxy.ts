@@ -12,7 +12,10 @@ import { isIP, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TimerHandle } from '../clock.js';
 import { FleetgateError } from '../errors.js';
-import { type RequestHeadInfo, viaEntry } from '../proxy/proxy-headers.js';
+import type { ServiceInstance } from '../registry/model.js';
+import { resolveRequest } from '../routing/resolve-request.js';
+import type { RouteTable } from '../routing/route-table.js';
+import { type RequestHeadInfo, viaEntry } from '../upstream/proxy-headers.js';
 import {
   badPathError,
   classifyUpstreamError,
@@ -21,10 +24,7 @@ import {
   noRouteError,
   type UpstreamFailureKind,
   upstreamError,
-} from '../proxy/upstream-error.js';
-import type { ServiceInstance } from '../registry/model.js';
-import { resolveRequest } from '../routing/resolve-request.js';
-import type { RouteTable } from '../routing/route-table.js';
+} from '../upstream/upstream-error.js';
 import type { ConnectionRegistry, PinnedConnection } from './connection-registry.js';
 import type { InstancePicker } from './instance-picker.js';
 import { MessageBudget } from './message-budget.js';

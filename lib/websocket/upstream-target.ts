@@ -4,8 +4,8 @@
  * (`metadata.ws_path`, default `/ws`).
  */
 import type { IncomingMessage } from 'node:http';
-import { buildUpstreamHeaders, type RequestHeadInfo, type UpstreamHeaderOptions } from '../proxy/proxy-headers.js';
 import type { ServiceInstance } from '../registry/model.js';
+import { buildUpstreamHeaders, type RequestHeadInfo, type UpstreamHeaderOptions } from '../upstream/proxy-headers.js';
 
 /** An instance's base URL, parsed. */
 export interface UpstreamEndpoint {
@@ -59,7 +59,7 @@ function parse(url: string): UpstreamEndpoint | null {
  * The header list (flat `[name, value, …]`) of the upgrade request sent upstream, without `Host`
  * (added per instance): the client's headers without hop-by-hop ones, the gateway's
  * `X-Forwarded-*`, `Via`, `X-Request-Id` and `traceparent` (exactly as the HTTP proxy sends them:
- * lib/proxy/proxy-headers.ts), then the upgrade pair itself. A refusal found on the way (two
+ * lib/upstream/proxy-headers.ts), then the upgrade pair itself. A refusal found on the way (two
  * `Host` headers, a `Via` loop) lands in `info.refusal`.
  */
 export function upgradeRequestHeaders(

@@ -1,5 +1,5 @@
 /**
- * Flat `[name, value, …]` header lists after they are built (lib/proxy/proxy-headers.ts): body
+ * Flat `[name, value, …]` header lists after they are built (lib/upstream/proxy-headers.ts): body
  * framing replaced when a parsed body is re-serialised, and the response head written without
  * losing repeated names.
  */
