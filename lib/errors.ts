@@ -8,6 +8,10 @@ export const ERROR_CODES = {
   ERR_FG_INVALID_CONFIG: { status: 500, description: 'An option or environment variable has an invalid value.' },
   ERR_FG_INVALID_BODY: { status: 400, description: 'The request body failed schema validation.' },
   ERR_FG_MALFORMED_JSON: { status: 400, description: 'The request body is not valid JSON.' },
+  ERR_FG_INVALID_QUERY: {
+    status: 400,
+    description: 'A query parameter is invalid (a listing filter, page size or cursor); details name the parameter.',
+  },
   ERR_FG_SELF_TARGET: {
     status: 400,
     description: "The instance URL points at the gateway's own listen address; it would loop through the gateway.",

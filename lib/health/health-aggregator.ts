@@ -11,6 +11,15 @@ import { type DefaultRegistryLease, leaseDefaultRegistry } from '../registry/def
 import type { InstanceStatus, ServiceInstance } from '../registry/model.js';
 import type { RegistryApi } from '../registry/registry-api.js';
 import type { InstanceHealth } from './health-checker.js';
+import {
+  buildHealthSummary,
+  fleetCensus,
+  type HealthSummaryReport,
+  overallHealth,
+  registryReport,
+} from './health-summary.js';
+
+export type { HealthSummaryReport } from './health-summary.js';
 
 /** The overall verdict. */
 export type OverallHealth = 'healthy' | 'degraded' | 'unhealthy';
@@ -94,6 +103,13 @@ export interface HealthAggregatorOptions {
    * its operator guard (lib/http/admin-access.ts). @default () => true (everyone: mount it behind your own guard)
    */
   fullReportFor: (req: IncomingMessage) => boolean;
+  /**
+   * Above this many live instances `/health` answers {@link HealthSummaryReport} (counts per
+   * service, bounded by the number of services) unless the request asks for detail: `?detail=1`
+   * for the full report, `?service=a,b` for those services' instances. At or below it, the full
+   * furt-format report, as for every small fleet. @default 500
+   */
+  summaryAbove: number;
 }
 
 /** Defaults of {@link HealthAggregatorOptions}. Frozen. */
@@ -105,6 +121,7 @@ export const HEALTH_AGGREGATOR_DEFAULTS: Readonly<HealthAggregatorOptions> = Obj
   path: '/health',
   panicThreshold: 0,
   fullReportFor: () => true,
+  summaryAbove: 500,
 });
 
 /**
@@ -116,48 +133,32 @@ export const HEALTH_AGGREGATOR_DEFAULTS: Readonly<HealthAggregatorOptions> = Obj
  *   it explains why it is degraded);
  * - `healthy` otherwise (an empty, connected fleet is healthy).
  */
-export function buildHealthReport(options: Partial<HealthAggregatorOptions> & { registry: RegistryApi }): HealthReport {
+export function buildHealthReport(
+  options: Partial<HealthAggregatorOptions> & { registry: RegistryApi },
+  only?: ReadonlySet<string>,
+): HealthReport {
   const o = { ...HEALTH_AGGREGATOR_DEFAULTS, ...dropUndefined(options), registry: options.registry };
   const rh = o.registry.health();
-  const byService = new Map<string, ServiceInstance[]>();
-  for (const inst of o.registry.instances()) {
-    const list = byService.get(inst.service);
-    if (list === undefined) byService.set(inst.service, [inst]);
-    else list.push(inst);
-  }
+  const census = fleetCensus(o.registry.instances());
   const services: Record<string, ServiceHealthReport> = {};
   const panicOn = o.panicThreshold > 0;
-  let down = 0;
-  for (const name of [...byService.keys()].sort()) {
-    const instances = (byService.get(name) ?? [])
+  // `only` (`?service=`): detail for those services; the verdict still covers the whole fleet.
+  const names = only === undefined ? [...census.byService.keys()].sort() : [...only].sort();
+  for (const name of names) {
+    const list = census.byService.get(name)?.instances;
+    if (list === undefined) continue;
+    const instances = list
       .sort((a, b) => (a.instanceId < b.instanceId ? -1 : a.instanceId > b.instanceId ? 1 : 0))
       .map((inst) => instanceReport(inst, o.checker?.get(inst.service, inst.instanceId)));
     const report = serviceReport(instances);
     if (panicOn) report.panic = inPanic(instances, o.panicThreshold);
-    if (report.status === 'DOWN') down++;
     services[name] = report;
   }
-  const count = byService.size;
-  const preserving = rh.selfPreservation.active;
-  const status: OverallHealth =
-    (!rh.connected && count === 0) || (count > 0 && down === count)
-      ? 'unhealthy'
-      : !rh.connected || rh.degradedReason !== undefined || preserving || down > 0
-        ? 'degraded'
-        : 'healthy';
   return {
-    status,
+    status: overallHealth(rh, census.byService.size, census.servicesDown),
     service: o.serviceName,
     ...(o.version === undefined ? {} : { version: o.version }),
-    registry: {
-      type: rh.type,
-      connected: rh.connected,
-      self_preservation: preserving,
-      ...(preserving && rh.selfPreservation.reason !== undefined
-        ? { self_preservation_reason: rh.selfPreservation.reason }
-        : {}),
-      ...(rh.degradedReason === undefined ? {} : { degraded_reason: rh.degradedReason }),
-    },
+    registry: registryReport(rh),
     ...(panicOn ? { routing: { panic_threshold: o.panicThreshold } } : {}),
     services,
   };
@@ -167,7 +168,7 @@ export function buildHealthReport(options: Partial<HealthAggregatorOptions> & { 
  * The report for an outside caller: overall and per-service status only.
  * @example redactHealthReport(buildHealthReport({ registry })).services.sagjan // { status: 'UP' }
  */
-export function redactHealthReport(report: HealthReport): RedactedHealthReport {
+export function redactHealthReport(report: HealthReport | HealthSummaryReport): RedactedHealthReport {
   const services: RedactedHealthReport['services'] = {};
   for (const [name, s] of Object.entries(report.services)) services[name] = { status: s.status };
   return { status: report.status, service: report.service, services };
@@ -196,12 +197,19 @@ export function healthAggregator(options: Partial<HealthAggregatorOptions> = {})
   }
   const path = options.path ?? HEALTH_AGGREGATOR_DEFAULTS.path;
   const fullReportFor = options.fullReportFor ?? HEALTH_AGGREGATOR_DEFAULTS.fullReportFor;
+  const summaryAbove = options.summaryAbove ?? HEALTH_AGGREGATOR_DEFAULTS.summaryAbove;
+  if (!(Number.isInteger(summaryAbove) && summaryAbove >= 0)) {
+    throw new FleetgateError(
+      'ERR_FG_INVALID_CONFIG',
+      `healthAggregator: summaryAbove must be an integer ≥ 0, got ${summaryAbove}`,
+    );
+  }
   const lease = given === undefined ? leaseDefaultRegistry() : undefined;
 
   const answer = (registry: RegistryApi, req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => {
-    let report: HealthReport | RedactedHealthReport;
+    let report: HealthReport | HealthSummaryReport | RedactedHealthReport;
     try {
-      const full = buildHealthReport({ ...options, registry });
+      const full = buildForRequest({ ...options, registry }, req.url ?? '', summaryAbove);
       report = fullReportFor(req) ? full : redactHealthReport(full);
     } catch (err) {
       return next(err);
@@ -290,4 +298,27 @@ function inPanic(instances: readonly InstanceHealthReport[], threshold: number):
 
 function iso(ms: number | undefined): string | null {
   return ms === undefined ? null : new Date(ms).toISOString();
+}
+
+/**
+ * The report a request asks for: `?service=a,b` → those services in full; `?detail=1` → everything
+ * in full; otherwise the full report up to `summaryAbove` live instances and a summary above it.
+ */
+function buildForRequest(
+  options: Partial<HealthAggregatorOptions> & { registry: RegistryApi },
+  url: string,
+  summaryAbove: number,
+): HealthReport | HealthSummaryReport {
+  const q = url.indexOf('?');
+  const params = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
+  const only = params
+    .getAll('service')
+    .flatMap((v) => v.split(','))
+    .filter((v) => v !== '');
+  if (only.length > 0) return buildHealthReport(options, new Set(only.slice(0, 100)));
+  const detail = params.get('detail');
+  if (detail === '1' || detail === 'true') return buildHealthReport(options);
+  if (options.registry.instances().length <= summaryAbove) return buildHealthReport(options);
+  const o = { ...HEALTH_AGGREGATOR_DEFAULTS, ...dropUndefined(options), registry: options.registry };
+  return buildHealthSummary(o);
 }

@@ -27,6 +27,7 @@ import { describeClaim } from '../route-admission.js';
 import { SERVICE_KEY_HEADER, ServiceKeys } from '../service-keys.js';
 import { createBearerCheck } from './bearer-auth.js';
 import { groupByService, instanceToJson, iso } from './instance-json.js';
+import { listingPage, parseListingQuery } from './instance-listing.js';
 import {
   createRegistrationSchema,
   issuesOf,
@@ -184,11 +185,14 @@ export function registry(options: Partial<RegistryRouterOptions> = {}): Registry
         return sendJson(res, 200, { status: 'deregistered' });
       }
       case 'list': {
+        // Bounded: one page per answer, `next_cursor` for the rest (lib/registry/http/instance-listing.ts).
+        const query = parseListingQuery(new URLSearchParams(queryOf(req.url)));
+        const page = listingPage(await registryApi(), query);
         const services: Record<string, { instances: ReturnType<typeof instanceToJson>[] }> = {};
-        for (const [name, list] of groupByService((await registryApi()).instances())) {
+        for (const [name, list] of groupByService(page.instances)) {
           services[name] = { instances: list.map(instanceToJson) };
         }
-        return sendJson(res, 200, { services });
+        return sendJson(res, 200, { services, next_cursor: page.nextCursor ?? null });
       }
     }
   };
@@ -263,4 +267,10 @@ function decode(segment: string): string {
   } catch {
     return segment; // an invalid escape can never be a valid name; the name check rejects it
   }
+}
+
+/** The query string of a request target, without the `?`. */
+function queryOf(url: string | undefined): string {
+  const at = url?.indexOf('?') ?? -1;
+  return at < 0 ? '' : url!.slice(at + 1);
 }
