@@ -389,7 +389,7 @@ async function assemble(
             panicThreshold: env.panicThreshold,
             trustProxy: env.trustedProxies,
             maxHops: env.maxHops,
-            ...(env.gatewayName === undefined ? {} : { gatewayId: env.gatewayName }),
+            ...(env.gatewayName === undefined ? {} : { gatewayId: env.gatewayName, gatewayName: env.gatewayName }),
             ...dropUndefined(proxyOptions),
             registry,
             clock,

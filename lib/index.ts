@@ -33,6 +33,9 @@ export type { FleetgateEnv, RegistryType } from './config/env.js';
 export { ENV_DEFAULTS, parseEnv, REGISTRY_TYPES } from './config/env.js';
 export type { AllowList, Cidr, ClientAddress, TrustProxy } from './core/client-address.js';
 export { ClientAddressResolver, createAllowList, parseCidr } from './core/client-address.js';
+export type { RequestClaims } from './core/request-claims.js';
+export { requestClaims, setRequestClaims } from './core/request-claims.js';
+export type { RoutePredicates, ValueCondition } from './core/route-predicates.js';
 export { healthChannel, rateLimitChannel, registryChannel, routingChannel } from './diagnostics.js';
 export type { ErrorCode, FleetgateErrorOptions } from './errors.js';
 export {

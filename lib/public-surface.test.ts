@@ -104,7 +104,9 @@ const MAIN = [
   'redactHealthReport',
   'registry',
   'registryChannel',
+  'requestClaims',
   'routingChannel',
+  'setRequestClaims',
   'startTracing',
   'websocketGateway',
 ] as const;

@@ -65,7 +65,7 @@ export function fleetgateTarget(registry: RegistryApi, options: Partial<Fleetgat
   };
 
   const router = ((req: Marked): string | undefined => {
-    const resolved = resolveRequest(table, req.method ?? 'GET', req.originalUrl ?? req.url ?? '/');
+    const resolved = resolveRequest(table, req.method ?? 'GET', req.originalUrl ?? req.url ?? '/', req);
     if (resolved.kind !== 'route') return undefined;
     const { match } = resolved;
     let url: string | undefined;

@@ -86,7 +86,12 @@ export class ProxyEngine implements ExchangeHost, AsyncDisposable {
     this.#clock = opts.clock;
     this.logger = opts.logger;
     this.#ownsRegistry = ownsRegistry;
-    this.table = new RouteTable({ registry, staticRoutes: opts.staticRoutes, nameRouting: opts.nameRouting });
+    this.table = new RouteTable({
+      registry,
+      staticRoutes: opts.staticRoutes,
+      nameRouting: opts.nameRouting,
+      gatewayName: opts.gatewayName,
+    });
     this.pools = new UpstreamPools({
       connectTimeoutMs: opts.connectTimeoutMs,
       keepAliveTimeoutMs: opts.keepAliveTimeoutMs,

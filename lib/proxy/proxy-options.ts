@@ -67,6 +67,11 @@ export interface DiscoveryProxyOptions {
   staticRoutes: readonly StaticRoute[];
   /** Route `/{service}/rest` to `service` when no pattern matches. @default true */
   nameRouting: boolean;
+  /**
+   * This gateway's name for route targeting (`GATEWAY_NAME`): routes that list `gateways` are
+   * served only by the gateways named there. @default undefined (only routes that list none)
+   */
+  gatewayName: string | undefined;
   /** Balancing strategy. @default 'round-robin' ('sticky' when `sticky` is given) */
   balancer: BalancerName;
   /** Sticky sessions by cookie or header; implies the sticky balancer. @default undefined */
@@ -155,6 +160,7 @@ export const DISCOVERY_PROXY_DEFAULTS: Readonly<DiscoveryProxyOptions> = Object.
   registry: undefined,
   staticRoutes: Object.freeze([]) as readonly StaticRoute[],
   nameRouting: true,
+  gatewayName: undefined,
   balancer: 'round-robin',
   sticky: undefined,
   versionWeights: undefined,

@@ -2,6 +2,7 @@
  * The registry data model and the {@link RegistryBackend} interface every store implements.
  * DESIGN.md §2.
  */
+import type { RoutePredicates } from '../core/route-predicates.js';
 
 /** An instance's routing status. Only `UP` (and `UNKNOWN` before the first health check) take traffic. */
 export type InstanceStatus = 'UP' | 'DOWN' | 'UNKNOWN' | 'DRAINING';
@@ -23,6 +24,10 @@ export interface RouteSpec {
   permission?: string;
   /** Per-route upstream response timeout in ms. */
   timeoutMs?: number;
+  /** Host, header, query and claim conditions (docs/predicates.md). @default none */
+  predicates?: RoutePredicates;
+  /** The gateways (`GATEWAY_NAME`) that serve this route; others ignore it. @default every gateway */
+  gateways?: string[];
 }
 
 /** One registered instance of a service. */

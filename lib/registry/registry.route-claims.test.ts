@@ -159,3 +159,72 @@ describe('routes are compiled at registration', () => {
     assert.deepEqual(fx.registry.instances(), []);
   });
 });
+
+describe('route conflicts with predicates and gateway targets', () => {
+  const header = (value: string) => ({ headers: [{ name: 'x-tenant', value }] });
+
+  test('across services: accepted only when provably disjoint, refused otherwise', async () => {
+    await using fx = await fakeRegistry();
+    await fx.registry.register(
+      instanceInput('tenant-a', 'a1', { routes: [route('GET', '/api/**', { predicates: header('a') })] }),
+    );
+    // Same path, different exact header value: no request matches both.
+    await fx.registry.register(
+      instanceInput('tenant-b', 'b1', { routes: [route('GET', '/api/**', { predicates: header('b') })] }),
+    );
+    for (const routes of [
+      [route('GET', '/api/x')],
+      [route('GET', '/api/**', { predicates: header('a') })],
+      [route('GET', '/api/**', { predicates: { headers: [{ name: 'x-other', value: 'a' }] } })],
+      [route('GET', '/api/**', { predicates: { claims: [{ name: 'tenant', value: 'c' }] } })],
+    ]) {
+      await assert.rejects(fx.registry.register(instanceInput('tenant-c', 'c1', { routes })), isRouteConflictError);
+    }
+    await fx.registry.register(
+      instanceInput('pub', 'p1', { routes: [route('GET', '/gw/**', { gateways: ['public'] })] }),
+    );
+    await fx.registry.register(
+      instanceInput('int', 'i1', { routes: [route('GET', '/gw/**', { gateways: ['internal'] })] }),
+    );
+    await assert.rejects(
+      fx.registry.register(
+        instanceInput('both', 'x1', { routes: [route('GET', '/gw/x', { gateways: ['public', 'x'] })] }),
+      ),
+      isRouteConflictError,
+    );
+  });
+
+  test('within one service: the same path with different predicates is fine', async () => {
+    await using fx = await fakeRegistry();
+    await fx.registry.register(instanceInput('comments', 'v1', { routes: [route('GET', '/c/**')] }));
+    await fx.registry.register(
+      instanceInput('comments', 'v2', {
+        routes: [route('GET', '/c/**', { predicates: { claims: [{ name: 'groups', value: 'beta' }] } })],
+      }),
+    );
+    assert.equal(fx.registry.instances('comments').length, 2);
+  });
+
+  test('invalid predicates and gateway names are 400 ERR_FG_INVALID_ROUTE with index and where', async () => {
+    await using fx = await fakeRegistry();
+    const bad: [Partial<RouteSpec>, string][] = [
+      [{ predicates: { headers: [{ name: 'ua', regex: '(a|aa)*$' }] } }, 'predicates.headers[0].regex'],
+      [{ predicates: { hosts: ['not a host'] } }, 'predicates.hosts[0]'],
+      [{ predicates: { bogus: 1 } as never }, 'predicates.bogus'],
+      [{ gateways: ['a b'] }, 'gateways'],
+    ];
+    for (const [extra, at] of bad) {
+      await assert.rejects(
+        fx.registry.register(instanceInput('s', 's1', { routes: [route('GET', '/ok'), route('GET', '/p', extra)] })),
+        (err) => {
+          assert.ok(isFleetgateError(err, 'ERR_FG_INVALID_ROUTE'), String(err));
+          assert.equal(err.status, 400);
+          const d = err.details as { index: number; at: string };
+          assert.deepEqual([d.index, d.at], [1, at]);
+          return true;
+        },
+      );
+    }
+    assert.deepEqual(fx.registry.instances(), []);
+  });
+});

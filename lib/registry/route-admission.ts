@@ -5,8 +5,10 @@
  * another live service, or a route of another service (409 `ERR_FG_ROUTE_CONFLICT`). A service's
  * own routes may overlap each other: precedence decides between them.
  */
+import { gatewaysProblem } from '../core/gateway-targets.js';
 import { reservedOverlapOf } from '../core/reserved-paths.js';
 import { isPatternProblem, parsePattern } from '../core/route-pattern.js';
+import { cachedPredicates, isPredicateProblem } from '../core/route-predicates.js';
 import { FleetgateError } from '../errors.js';
 import { type ClaimedRoute, type ClaimRef, compileRoute, type RouteClaims, type RouteShape } from './route-claims.js';
 
@@ -23,8 +25,10 @@ export interface AdmissionContext {
 }
 
 /**
- * Compiles every route of a registration.
- * @throws FleetgateError `ERR_FG_INVALID_ROUTE` with details `{ index, path, reason }` for the first invalid one.
+ * Compiles every route of a registration: its pattern, its predicates (bounded sizes, safe
+ * regexes: lib/core/safe-regex.ts) and its gateway names.
+ * @throws FleetgateError `ERR_FG_INVALID_ROUTE` with details `{ index, path, reason }` (and `at`,
+ * e.g. `predicates.headers[0].regex`, for a predicate) for the first invalid one.
  * @example compileRoutes([{ method: 'GET', path: '/a/:id' }])[0]?.compiled.shape // '/a/:'
  */
 export function compileRoutes(routes: readonly RouteShape[]): ClaimedRoute[] {
@@ -36,6 +40,19 @@ export function compileRoutes(routes: readonly RouteShape[]): ClaimedRoute[] {
         `route ${index} (${route.path}) can never match a request: ${parsed.reason}`,
         { details: { index, path: route.path, reason: parsed.reason } },
       );
+    }
+    const predicates = cachedPredicates(route.predicates);
+    if (predicates !== undefined && isPredicateProblem(predicates)) {
+      const at = predicates.at === '' ? 'predicates' : `predicates.${predicates.at}`;
+      throw new FleetgateError('ERR_FG_INVALID_ROUTE', `route ${index} (${route.path}): ${at} ${predicates.reason}`, {
+        details: { index, path: route.path, at, reason: predicates.reason },
+      });
+    }
+    const gateways = route.gateways === undefined ? undefined : gatewaysProblem(route.gateways);
+    if (gateways !== undefined) {
+      throw new FleetgateError('ERR_FG_INVALID_ROUTE', `route ${index} (${route.path}): ${gateways}`, {
+        details: { index, path: route.path, at: 'gateways', reason: gateways },
+      });
     }
     return compileRoute(route)!;
   });

@@ -9,6 +9,12 @@
 import { PatternCache } from '../core/pattern-cache.js';
 import { patternsOverlap, routesOverlap } from '../core/route-overlap.js';
 import { type CompiledPattern, normalizeMethod } from '../core/route-pattern.js';
+import {
+  type CompiledPredicates,
+  cachedPredicates,
+  isPredicateProblem,
+  type RoutePredicates,
+} from '../core/route-predicates.js';
 
 /** The part of a route that decides conflicts; {@link RouteSpec} and static gateway routes both fit. */
 export interface RouteShape {
@@ -17,6 +23,10 @@ export interface RouteShape {
   path: string;
   /** @default 'http' */
   protocol?: 'http' | 'ws';
+  /** Host, header, query and claim conditions. @default none */
+  predicates?: RoutePredicates;
+  /** Gateways that serve the route. @default every gateway */
+  gateways?: readonly string[];
 }
 
 /** A route compiled for the overlap test. */
@@ -27,6 +37,9 @@ export interface ClaimedRoute {
   readonly protocol: 'http' | 'ws';
   /** The pattern as written. */
   readonly path: string;
+  /** Compiled predicates; invalid ones count as none here (they are refused at admission). */
+  readonly predicates: CompiledPredicates | undefined;
+  readonly gateways: readonly string[] | undefined;
 }
 
 /** Who holds a claim, as reported in a conflict or a shadow warning. */
@@ -211,13 +224,21 @@ function* subtreeClaims(node: PrefixNode, self: boolean): IterableIterator<Claim
 export function compileRoute(route: RouteShape, patterns?: PatternCache): ClaimedRoute | undefined {
   const compiled = (patterns ?? defaultPatterns).compile(route.path);
   if (compiled === null) return undefined;
-  return { compiled, method: normalizeMethod(route.method), protocol: route.protocol ?? 'http', path: route.path };
+  const predicates = cachedPredicates(route.predicates);
+  return {
+    compiled,
+    method: normalizeMethod(route.method),
+    protocol: route.protocol ?? 'http',
+    path: route.path,
+    predicates: predicates === undefined || isPredicateProblem(predicates) ? undefined : predicates,
+    gateways: route.gateways === undefined || route.gateways.length === 0 ? undefined : route.gateways,
+  };
 }
 
 const defaultPatterns = new PatternCache();
 
 function claimKey(owner: string | undefined, r: ClaimedRoute): string {
-  return `${owner ?? ''}\0${r.protocol}\0${r.method}\0${r.compiled.shape}`;
+  return `${owner ?? ''}\0${r.protocol}\0${r.method}\0${r.compiled.shape}\0${r.predicates?.key ?? ''}\0${r.gateways?.join(',') ?? ''}`;
 }
 
 function refOf(claim: Claim): ClaimRef {

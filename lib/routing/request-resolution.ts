@@ -6,6 +6,7 @@
  * result, so an auth decision is always made on the very route the proxy then uses.
  */
 import type { IncomingMessage } from 'node:http';
+import { type RequestClaims, requestClaims } from '../core/request-claims.js';
 import { type Resolution, type RouteLookup, resolveRequest } from './resolve-request.js';
 
 /**
@@ -18,6 +19,8 @@ interface Memo {
   table: RouteLookup;
   method: string;
   url: string;
+  /** The verified claims when it was resolved: claim predicates may route differently once a token is verified. */
+  claims: RequestClaims | undefined;
   resolution: Resolution;
 }
 
@@ -43,8 +46,9 @@ export function targetOf(req: IncomingMessage): string {
 
 /**
  * Resolves `req` against `table` once. A later call with the same table, method and target gets
- * the same answer without matching again; a middleware that rewrote the target in between gets a
- * fresh one.
+ * the same answer without matching again; a middleware that rewrote the target, or verified a
+ * token (claim predicates, docs/predicates.md), in between gets a fresh one. Route predicates see
+ * `req`'s headers and verified claims.
  * @param method the method to resolve for; a CORS preflight passes `Access-Control-Request-Method`
  *   and is then not memoised, so it never stands in for the request's own route.
  * @example
@@ -53,12 +57,19 @@ export function targetOf(req: IncomingMessage): string {
  */
 export function resolveIncoming(table: RouteLookup, req: IncomingMessage, method = req.method ?? 'GET'): Resolution {
   const url = targetOf(req);
-  if (method !== (req.method ?? 'GET')) return resolveRequest(table, method, url);
+  if (method !== (req.method ?? 'GET')) return resolveRequest(table, method, url, req);
   const memo = memos.get(req);
-  if (memo !== undefined && memo.table === table && memo.method === method && memo.url === url) {
+  const claims = requestClaims(req);
+  if (
+    memo !== undefined &&
+    memo.table === table &&
+    memo.method === method &&
+    memo.url === url &&
+    memo.claims === claims
+  ) {
     return memo.resolution;
   }
-  const resolution = resolveRequest(table, method, url);
-  memos.set(req, { table, method, url, resolution });
+  const resolution = resolveRequest(table, method, url, req);
+  memos.set(req, { table, method, url, claims, resolution });
   return resolution;
 }

@@ -7,14 +7,15 @@
 
 import { mergeDefined } from '../core/options-merge.js';
 import { PatternCache } from '../core/pattern-cache.js';
-import { extractParams, normalizeMethod, routeShapeKeyOf } from '../core/route-pattern.js';
+import { extractParams, normalizeMethod } from '../core/route-pattern.js';
+import type { PredicateRequest } from '../core/route-predicates.js';
 import { FleetgateError } from '../errors.js';
 import type { RouteSpec, ServiceInstance } from '../registry/model.js';
 import type { RegistryApi, RegistryChange } from '../registry/registry-api.js';
 import type { RouteLookup } from './resolve-request.js';
 import { RouteTrie } from './route-trie.js';
 import { type RouteSwap, ServiceRoutes } from './service-routes.js';
-import { byClaim, staticTableRoute, type TableRoute } from './table-routes.js';
+import { byClaim, predicatesOfRoute, staticTableRoute, type TableRoute, tableKeyOf } from './table-routes.js';
 import type { RouteMatch, StaticRoute } from './types.js';
 
 /** Options of {@link RouteTable}. */
@@ -27,6 +28,8 @@ export interface RouteTableOptions {
   nameRouting: boolean;
   /** Which routes this table holds: `http` (routes without a protocol count as http) or `ws` message routes. @default 'http' */
   protocol: 'http' | 'ws';
+  /** This gateway's name (`GATEWAY_NAME`): routes that list other gateways are left out. @default undefined (serves only routes that list none) */
+  gatewayName: string | undefined;
 }
 
 /** Defaults of {@link RouteTableOptions}. */
@@ -34,6 +37,7 @@ export const ROUTE_TABLE_DEFAULTS: Readonly<Omit<RouteTableOptions, 'registry'>>
   staticRoutes: Object.freeze([]) as readonly StaticRoute[],
   nameRouting: true,
   protocol: 'http',
+  gatewayName: undefined,
 });
 
 /**
@@ -47,7 +51,8 @@ export class RouteTable implements RouteLookup, AsyncDisposable {
   readonly #registry: RegistryApi;
   readonly #protocol: 'http' | 'ws';
   readonly #nameRouting: boolean;
-  readonly #static = new RouteTrie<TableRoute>();
+  readonly #gatewayName: string | undefined;
+  #static = new RouteTrie<TableRoute>();
   readonly #registered = new RouteTrie<TableRoute>(byClaim);
   /** Each service's route union; a service is here while it has instances (the name fallback's targets). */
   readonly #byService = new Map<string, ServiceRoutes>();
@@ -71,13 +76,8 @@ export class RouteTable implements RouteLookup, AsyncDisposable {
     this.#registry = opts.registry;
     this.#protocol = opts.protocol;
     this.#nameRouting = opts.nameRouting;
-    for (const sr of opts.staticRoutes) {
-      const r = staticTableRoute(sr, this.#protocol);
-      if (r === undefined) continue;
-      this.#keyOfRoute.set(r.route, r.key);
-      // The first of two identical static routes wins: the trie keeps insertion order.
-      this.#static.insert(r.method, r);
-    }
+    this.#gatewayName = opts.gatewayName;
+    this.#static = this.#staticTrie(opts.staticRoutes);
     this.#registry.on('change', this.#onChange);
     this.#registry.on('self-preservation', this.#onPreservation);
     this.#rebuildAll();
@@ -101,14 +101,25 @@ export class RouteTable implements RouteLookup, AsyncDisposable {
   }
 
   /**
+   * Replaces the static routes at once (a configuration reload): a request is matched against
+   * the old set or the new one, never a mix. Throws `ERR_FG_INVALID_CONFIG` (and keeps the old
+   * set) when one is invalid.
+   */
+  setStaticRoutes(staticRoutes: readonly StaticRoute[]): void {
+    this.#static = this.#staticTrie(staticRoutes);
+  }
+
+  /**
    * The route for a request. `path` must come from {@link normalizePath}; `query` (with its `?`)
    * is appended to `upstreamPath`. Static routes are tried first, then registered ones, then
    * (when `nameRouting` is on) `/{service}/...` for a service with live instances.
    */
-  match(method: string, path: string, query = ''): RouteMatch | undefined {
+  match(method: string, path: string, query = '', req?: PredicateRequest): RouteMatch | undefined {
     const m = normalizeMethod(method);
+    const statics = this.#static;
     const hit =
-      (this.#static.size === 0 ? undefined : this.#static.lookup(m, path)) ?? this.#registered.lookup(m, path);
+      (statics.size === 0 ? undefined : statics.lookup(m, path, req, query)) ??
+      this.#registered.lookup(m, path, req, query);
     if (hit !== undefined) {
       return {
         service: hit.service,
@@ -116,9 +127,10 @@ export class RouteTable implements RouteLookup, AsyncDisposable {
         route: hit.route,
         pattern: hit.compiled.pattern,
         params: extractParams(hit.compiled, path),
-        upstreamPath: path + query,
+        upstreamPath: (hit.stripPrefix === undefined ? path : stripped(path, hit.stripPrefix)) + query,
         viaNameFallback: false,
         isStatic: hit.isStatic,
+        ...(hit.version === undefined ? {} : { version: hit.version }),
       };
     }
     if (!this.#nameRouting) return undefined;
@@ -149,6 +161,7 @@ export class RouteTable implements RouteLookup, AsyncDisposable {
   instancesFor(match: RouteMatch): ServiceInstance[] {
     if (match.service === undefined) return [];
     const all = this.#registry.instances(match.service);
+    if (match.version !== undefined) return all.filter((inst) => inst.version === match.version);
     if (match.viaNameFallback || match.isStatic) return all;
     const key = this.#keyOfRoute.get(match.route) ?? this.#keyOf(match.route);
     if (key === undefined) return [];
@@ -228,7 +241,7 @@ export class RouteTable implements RouteLookup, AsyncDisposable {
   #routesFor(service: string): ServiceRoutes {
     let routes = this.#byService.get(service);
     if (routes === undefined) {
-      routes = new ServiceRoutes(service, this.#protocol, this.#patterns);
+      routes = new ServiceRoutes(service, this.#protocol, this.#patterns, this.#gatewayName);
       this.#byService.set(service, routes);
     }
     return routes;
@@ -251,9 +264,22 @@ export class RouteTable implements RouteLookup, AsyncDisposable {
 
   #keyOf(route: RouteSpec): string | undefined {
     const compiled = this.#patterns.compile(route.path);
-    return compiled === null
+    const predicates = predicatesOfRoute(route);
+    return compiled === null || predicates === null
       ? undefined
-      : routeShapeKeyOf(route.protocol ?? 'http', normalizeMethod(route.method), compiled);
+      : tableKeyOf(route.protocol ?? 'http', normalizeMethod(route.method), compiled, predicates);
+  }
+
+  #staticTrie(staticRoutes: readonly StaticRoute[]): RouteTrie<TableRoute> {
+    const trie = new RouteTrie<TableRoute>();
+    for (const sr of staticRoutes) {
+      const r = staticTableRoute(sr, this.#protocol, this.#gatewayName);
+      if (r === undefined) continue;
+      this.#keyOfRoute.set(r.route, r.key);
+      // The first of two identical static routes wins: the trie keeps insertion order.
+      trie.insert(r.method, r);
+    }
+    return trie;
   }
 
   #instanceKeys(inst: ServiceInstance): Set<string> {
@@ -277,4 +303,10 @@ export class RouteTable implements RouteLookup, AsyncDisposable {
     }
     return route;
   }
+}
+
+/** `path` without the literal `prefix` (`/shop/items` → `/items`; `/shop` → `/`). */
+function stripped(path: string, prefix: string): string {
+  const rest = path.slice(prefix.length);
+  return rest === '' ? '/' : rest;
 }

@@ -6,11 +6,17 @@
  * out where a node has many static children (a map lookup needs a key).
  */
 import type { CompiledPattern } from '../core/route-pattern.js';
+import type { CompiledPredicates, PredicateRequest } from '../core/route-predicates.js';
 
-/** What the trie stores: anything that carries its compiled pattern. */
+/** What the trie stores: anything that carries its compiled pattern, and maybe predicates. */
 export interface TrieValue {
   readonly compiled: CompiledPattern;
+  /** Host/header/query/claim conditions; a value whose predicates fail is passed over. */
+  readonly predicates?: CompiledPredicates | undefined;
 }
+
+/** A request that meets no predicate (no headers, no claims): used when the caller has none. */
+const NO_REQUEST: PredicateRequest = Object.freeze({ headers: Object.freeze({}) });
 
 interface TrieNode<T> {
   statics: Map<string, TrieNode<T>> | undefined;
@@ -32,12 +38,16 @@ interface TrieNode<T> {
  */
 export class RouteTrie<T extends TrieValue> {
   readonly #root: TrieNode<T> = newNode();
-  readonly #order: ((a: T, b: T) => number) | undefined;
+  readonly #order: (a: T, b: T) => number;
   #size = 0;
 
-  /** @param order sorts values that share a method and pattern shape; the first one wins. */
+  /**
+   * @param order sorts values that share a method and pattern shape; the first one whose
+   * predicates hold wins. Values with predicates always come before values without.
+   */
   constructor(order?: (a: T, b: T) => number) {
-    this.#order = order;
+    this.#order = (a, b) =>
+      (b.predicates === undefined ? 0 : 1) - (a.predicates === undefined ? 0 : 1) || (order?.(a, b) ?? 0);
   }
 
   /** Number of stored values. */
@@ -77,7 +87,7 @@ export class RouteTrie<T extends TrieValue> {
     if (list === undefined) node.methods.set(method, [value]);
     else {
       list.push(value);
-      if (this.#order !== undefined) list.sort(this.#order);
+      list.sort(this.#order);
     }
     this.#size++;
   }
@@ -92,10 +102,11 @@ export class RouteTrie<T extends TrieValue> {
   /**
    * The most specific value matching `path` (normalised, no query) for `method` (upper case).
    * At one pattern an exact-method value beats `*`; `HEAD` falls back to `GET`. Empty segments
-   * (a trailing slash) are skipped.
+   * (a trailing slash) are skipped. A value with predicates is taken only when they hold for
+   * `req` and `query` (its query string with `?`, or `''`); without `req` they never hold.
    */
-  lookup(method: string, path: string): T | undefined {
-    return find(this.#root, path, 0, method);
+  lookup(method: string, path: string, req: PredicateRequest = NO_REQUEST, query = ''): T | undefined {
+    return find(this.#root, path, 0, method, req, query);
   }
 
   /** Every stored value (for listing and tests). */
@@ -121,38 +132,73 @@ function syncStaticList<T>(node: TrieNode<T>): void {
   node.staticList = node.statics !== undefined && node.statics.size <= SMALL ? [...node.statics] : undefined;
 }
 
-function pick<T>(node: TrieNode<T>, method: string): T | undefined {
+function pick<T extends TrieValue>(
+  node: TrieNode<T>,
+  method: string,
+  req: PredicateRequest,
+  query: string,
+): T | undefined {
   const methods = node.methods;
   if (methods === undefined) return undefined;
-  const exact = methods.get(method) ?? (method === 'HEAD' ? methods.get('GET') : undefined);
-  return (exact ?? methods.get('*'))?.[0];
+  const exact = methods.get(method);
+  if (exact !== undefined) {
+    const hit = firstAccepting(exact, req, query);
+    if (hit !== undefined) return hit;
+  }
+  if (method === 'HEAD') {
+    const get = methods.get('GET');
+    if (get !== undefined) {
+      const hit = firstAccepting(get, req, query);
+      if (hit !== undefined) return hit;
+    }
+  }
+  const any = methods.get('*');
+  return any === undefined ? undefined : firstAccepting(any, req, query);
 }
 
-function find<T>(node: TrieNode<T>, path: string, from: number, method: string): T | undefined {
+/** The first value whose predicates hold; values with predicates sort first, so none: the first. */
+function firstAccepting<T extends TrieValue>(list: readonly T[], req: PredicateRequest, query: string): T | undefined {
+  const head = list[0];
+  if (head === undefined || head.predicates === undefined) return head;
+  for (let i = 0; i < list.length; i++) {
+    const v = list[i]!;
+    if (v.predicates === undefined || v.predicates.test(req, query)) return v;
+  }
+  return undefined;
+}
+
+function find<T extends TrieValue>(
+  node: TrieNode<T>,
+  path: string,
+  from: number,
+  method: string,
+  req: PredicateRequest,
+  query: string,
+): T | undefined {
   const len = path.length;
   let pos = from;
   while (pos < len && path.charCodeAt(pos) === SLASH) pos++;
   if (pos >= len) {
-    const here = pick(node, method);
+    const here = pick(node, method, req, query);
     if (here !== undefined) return here;
-    return node.globstar === undefined ? undefined : pick(node.globstar, method);
+    return node.globstar === undefined ? undefined : pick(node.globstar, method, req, query);
   }
   let end = path.indexOf('/', pos);
   if (end < 0) end = len;
   const child = staticChild(node, path, pos, end);
   if (child !== undefined) {
-    const hit = find(child, path, end, method);
+    const hit = find(child, path, end, method, req, query);
     if (hit !== undefined) return hit;
   }
   if (node.param !== undefined) {
-    const hit = find(node.param, path, end, method);
+    const hit = find(node.param, path, end, method, req, query);
     if (hit !== undefined) return hit;
   }
   if (node.star !== undefined) {
-    const hit = find(node.star, path, end, method);
+    const hit = find(node.star, path, end, method, req, query);
     if (hit !== undefined) return hit;
   }
-  return node.globstar === undefined ? undefined : pick(node.globstar, method);
+  return node.globstar === undefined ? undefined : pick(node.globstar, method, req, query);
 }
 
 const SLASH = 0x2f;

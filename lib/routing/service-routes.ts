@@ -4,10 +4,11 @@
  * and a heartbeat (same registration, same routes) touches nothing. The table swaps the
  * {@link TableRoute}s this reports as changed into its trie; every other entry keeps its identity.
  */
+import { servesGateway } from '../core/gateway-targets.js';
 import type { PatternCache } from '../core/pattern-cache.js';
-import { normalizeMethod, routeShapeKeyOf } from '../core/route-pattern.js';
+import { normalizeMethod } from '../core/route-pattern.js';
 import type { RouteSpec, ServiceInstance } from '../registry/model.js';
-import { sameRoute, type TableRoute } from './table-routes.js';
+import { predicatesOfRoute, sameRoute, type TableRoute, tableKeyOf } from './table-routes.js';
 
 /** A table route that was replaced, added (`before` undefined) or removed (`after` undefined). */
 export interface RouteSwap {
@@ -52,13 +53,16 @@ export class ServiceRoutes {
   readonly #service: string;
   readonly #protocol: 'http' | 'ws';
   readonly #patterns: PatternCache;
+  readonly #gatewayName: string | undefined;
   readonly #instances = new Map<string, Contribution>();
   readonly #keys = new Map<string, KeyHolders>();
 
-  constructor(service: string, protocol: 'http' | 'ws', patterns: PatternCache) {
+  /** @param gatewayName this gateway's name: routes that target other gateways are left out. */
+  constructor(service: string, protocol: 'http' | 'ws', patterns: PatternCache, gatewayName?: string) {
     this.#service = service;
     this.#protocol = protocol;
     this.#patterns = patterns;
+    this.#gatewayName = gatewayName;
   }
 
   /** Number of instances known (live or not yet swept). */
@@ -91,10 +95,12 @@ export class ServiceRoutes {
     if (prev !== undefined) this.#withdraw(inst.instanceId, prev, touched);
     const keys = new Set<string>();
     for (const route of inst.routes) {
-      if ((route.protocol ?? 'http') !== this.#protocol) continue;
+      if ((route.protocol ?? 'http') !== this.#protocol || !servesGateway(route.gateways, this.#gatewayName)) continue;
       const compiled = this.#patterns.compile(route.path);
       if (compiled === null) continue; // stored before registration-time validation: never routes
-      const key = routeShapeKeyOf(this.#protocol, normalizeMethod(route.method), compiled);
+      const predicates = predicatesOfRoute(route);
+      if (predicates === null) continue; // likewise
+      const key = tableKeyOf(this.#protocol, normalizeMethod(route.method), compiled, predicates);
       if (keys.has(key)) continue; // the first of one instance's duplicates counts
       keys.add(key);
       let holders = this.#keys.get(key);
@@ -173,6 +179,8 @@ export class ServiceRoutes {
       compiled,
       method,
       key,
+      predicates: predicatesOfRoute(newest.route) ?? undefined,
+      stripPrefix: undefined,
       route: newest.route,
       service: this.#service,
       target: undefined,

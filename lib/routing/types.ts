@@ -1,6 +1,7 @@
 /**
  * Contracts between the route table, the balancers and the proxy. DESIGN.md §4.
  */
+import type { RoutePredicates } from '../core/route-predicates.js';
 import type { RouteSpec, ServiceInstance } from '../registry/model.js';
 
 /** A route configured in the gateway itself; registrations can never override it. */
@@ -10,6 +11,8 @@ export interface StaticRoute {
   path: string;
   /** Route to this registered service… */
   service?: string;
+  /** …only to its instances of this version (e.g. `v2` for beta testers). @default every version */
+  version?: string;
   /** …or to this fixed upstream URL. */
   target?: string;
   /** Upstream response timeout in ms for this route. */
@@ -18,6 +21,15 @@ export interface StaticRoute {
   permission?: string;
   /** Which table the route belongs to: plain HTTP or WebSocket message routes. @default 'http' */
   protocol?: 'http' | 'ws';
+  /** Host, header, query and claim conditions (docs/predicates.md). @default none */
+  predicates?: RoutePredicates;
+  /** The gateways (`GATEWAY_NAME`) that serve this route; others ignore it. @default every gateway */
+  gateways?: string[];
+  /**
+   * A literal leading part of `path` removed before forwarding: `path: /shop/**` with
+   * `stripPrefix: /shop` sends `/shop/items?x=1` upstream as `/items?x=1`. @default none
+   */
+  stripPrefix?: string;
 }
 
 /** The result of matching a request against the route table. */
@@ -38,6 +50,8 @@ export interface RouteMatch {
   viaNameFallback: boolean;
   /** Whether the route is a static gateway route. */
   isStatic: boolean;
+  /** A static route's instance version filter. */
+  version?: string;
 }
 
 /** Why an instance was not chosen; shown by `/_fleetgate/explain`. */

@@ -108,7 +108,7 @@ export class UpgradeProxy {
       writeRawError(socket, new FleetgateError('ERR_FG_CLOSED', 'the WebSocket gateway is closed'));
       return;
     }
-    const resolved = resolveRequest(this.#deps.table, 'GET', req.url ?? '/');
+    const resolved = resolveRequest(this.#deps.table, 'GET', req.url ?? '/', req);
     if (resolved.kind === 'bad-path') {
       writeRawError(socket, badPathError(resolved.reason));
       return;

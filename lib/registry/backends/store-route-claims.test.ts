@@ -40,6 +40,27 @@ describe('decideClaim', () => {
     assert.doesNotThrow(() => decideClaim('other', [{ ...get('/api/comments/*'), method: 'POST' }], current, now, 1));
   });
 
+  it('lets other services claim the same path only with provably disjoint predicates or gateways', () => {
+    const header = (value: string) => ({ headers: [{ name: 'x-tenant', value }] });
+    const current = claims([
+      ['a', { routes: [{ ...get('/api/**'), predicates: header('a') }], expiresAt: now + 10 }],
+      ['pub', { routes: [{ ...get('/pub/**'), gateways: ['public'] }], expiresAt: now + 10 }],
+    ]);
+    assert.doesNotThrow(() => decideClaim('b', [{ ...get('/api/**'), predicates: header('b') }], current, now, 1));
+    for (const bad of [
+      get('/api/x'),
+      { ...get('/api/**'), predicates: header('a') },
+      { ...get('/api/**'), predicates: { claims: [{ name: 'tenant', value: 'b' }] } },
+    ]) {
+      assert.throws(
+        () => decideClaim('b', [bad], current, now, 1),
+        (err) => isFleetgateError(err, 'ERR_FG_ROUTE_CONFLICT'),
+      );
+    }
+    assert.doesNotThrow(() => decideClaim('int', [{ ...get('/pub/**'), gateways: ['internal'] }], current, now, 1));
+    assert.throws(() => decideClaim('int', [get('/pub/x')], current, now, 1));
+  });
+
   it('ignores expired claims; keeps and extends a service its own live routes', () => {
     const current = claims([
       ['gone', { routes: [get('/a/*')], expiresAt: now }],

@@ -10,6 +10,7 @@
  */
 import { routesOverlap } from '../../core/route-overlap.js';
 import { compilePattern, normalizeMethod } from '../../core/route-pattern.js';
+import { compilePredicates, isPredicateProblem, type RoutePredicates } from '../../core/route-predicates.js';
 import { FleetgateError } from '../../errors.js';
 import type { RouteSpec } from '../model.js';
 
@@ -18,6 +19,10 @@ export interface ClaimedRouteSpec {
   method: string;
   path: string;
   protocol: 'http' | 'ws';
+  /** Present when the route has predicates: the overlap test takes them into account. */
+  predicates?: RoutePredicates;
+  /** Present when the route targets named gateways. */
+  gateways?: string[];
 }
 
 /** One service's claim. */
@@ -32,7 +37,13 @@ export const CLAIM_ATTEMPTS = 50;
 
 /** The claimable form of routes (method normalised, protocol filled). */
 export function claimRoutesOf(routes: readonly RouteSpec[]): ClaimedRouteSpec[] {
-  return routes.map((r) => ({ method: normalizeMethod(r.method), path: r.path, protocol: r.protocol ?? 'http' }));
+  return routes.map((r) => ({
+    method: normalizeMethod(r.method),
+    path: r.path,
+    protocol: r.protocol ?? 'http',
+    ...(r.predicates === undefined ? {} : { predicates: r.predicates }),
+    ...(r.gateways === undefined || r.gateways.length === 0 ? {} : { gateways: r.gateways }),
+  }));
 }
 
 /**
@@ -47,7 +58,7 @@ export function decideClaim(
   now: number,
   ttlMs: number,
 ): ServiceClaim {
-  const mine = routes.map((r) => ({ route: r, compiled: compiled(r.path) }));
+  const mine = routes.map((r) => ({ route: r, compiled: compiled(r.path), predicates: predicatesOf(r) }));
   for (const [owner, claim] of current) {
     if (owner === service || claim.expiresAt <= now) continue;
     for (const theirs of claim.routes) {
@@ -55,8 +66,20 @@ export function decideClaim(
       if (other === undefined) continue;
       for (const m of mine) {
         if (m.compiled === undefined) continue;
-        const a = { compiled: m.compiled, method: m.route.method, protocol: m.route.protocol };
-        const b = { compiled: other, method: theirs.method, protocol: theirs.protocol };
+        const a = {
+          compiled: m.compiled,
+          method: m.route.method,
+          protocol: m.route.protocol,
+          predicates: m.predicates,
+          gateways: m.route.gateways,
+        };
+        const b = {
+          compiled: other,
+          method: theirs.method,
+          protocol: theirs.protocol,
+          predicates: predicatesOf(theirs),
+          gateways: theirs.gateways,
+        };
         if (routesOverlap(a, b)) throw claimConflict(service, m.route, owner, theirs);
       }
     }
@@ -66,7 +89,7 @@ export function decideClaim(
   const seen = new Set<string>();
   const merged: ClaimedRouteSpec[] = [];
   for (const r of [...kept, ...routes]) {
-    const key = `${r.protocol} ${r.method} ${r.path}`;
+    const key = `${r.protocol} ${r.method} ${r.path} ${JSON.stringify(r.predicates ?? null)} ${r.gateways?.join(',') ?? ''}`;
     if (seen.has(key)) continue;
     seen.add(key);
     merged.push(r);
@@ -109,6 +132,12 @@ export class ClaimTouches {
   noted(service: string, now: number): void {
     this.#last.set(service, now);
   }
+}
+
+/** Compiled predicates of a stored claim; invalid or absent ones count as none (they overlap more, never less). */
+function predicatesOf(route: ClaimedRouteSpec) {
+  const p = compilePredicates(route.predicates);
+  return p === undefined || isPredicateProblem(p) ? undefined : p;
 }
 
 const cache = new Map<string, ReturnType<typeof compilePattern> | undefined>();

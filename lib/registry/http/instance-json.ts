@@ -2,6 +2,7 @@
  * The wire (snake_case, ISO dates) form of registry data, shared by `GET /internal/services`
  * and `GET /health`.
  */
+import type { RoutePredicates } from '../../core/route-predicates.js';
 import type { RouteSpec, ServiceInstance } from '../model.js';
 
 /** A route as it appears on the wire. */
@@ -12,6 +13,8 @@ export interface RouteJson {
   public?: boolean;
   permission?: string;
   timeout_ms?: number;
+  predicates?: RoutePredicates;
+  gateways?: string[];
 }
 
 /** An instance as it appears on the wire. */
@@ -60,6 +63,8 @@ export function routeToJson(route: RouteSpec): RouteJson {
   if (route.public !== undefined) out.public = route.public;
   if (route.permission !== undefined) out.permission = route.permission;
   if (route.timeoutMs !== undefined) out.timeout_ms = route.timeoutMs;
+  if (route.predicates !== undefined) out.predicates = route.predicates;
+  if (route.gateways !== undefined) out.gateways = route.gateways;
   return out;
 }
 

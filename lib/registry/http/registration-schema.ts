@@ -95,6 +95,9 @@ export function createRegistrationSchema(limits: RegistrationLimits) {
     public: z.boolean().optional(),
     permission: label(256).optional(),
     timeout_ms: z.int().min(1).max(3_600_000).optional(),
+    // Judged in full (sizes, safe regexes, names) at registration: ERR_FG_INVALID_ROUTE with the index.
+    predicates: z.record(z.string(), z.unknown()).optional(),
+    gateways: z.array(z.string().max(64)).max(16, 'at most 16 gateways').optional(),
   });
   return z.strictObject({
     service: nameSchema('service', limits.maxNameLength),
@@ -169,5 +172,7 @@ function toRouteSpec(route: NonNullable<RegistrationBody['routes']>[number]): Ro
   if (route.public !== undefined) spec.public = route.public;
   if (route.permission !== undefined) spec.permission = route.permission;
   if (route.timeout_ms !== undefined) spec.timeoutMs = route.timeout_ms;
+  if (route.predicates !== undefined) spec.predicates = route.predicates as RouteSpec['predicates'] & object;
+  if (route.gateways !== undefined) spec.gateways = route.gateways;
   return spec;
 }

@@ -72,6 +72,35 @@ describe('registry() HTTP API', () => {
         status: 400,
         code: 'ERR_FG_INVALID_ROUTE',
       },
+      {
+        name: 'a catastrophic predicate regex',
+        ...json({ ...FURT_BODY, routes: [{ ...route, predicates: { headers: [{ name: 'x', regex: '(a+)+$' }] } }] }),
+        status: 400,
+        code: 'ERR_FG_INVALID_ROUTE',
+      },
+      {
+        name: 'too many predicate conditions',
+        ...json({ ...FURT_BODY, routes: [{ ...route, predicates: { query: Array(17).fill({ name: 'q' }) } }] }),
+        status: 400,
+        code: 'ERR_FG_INVALID_ROUTE',
+      },
+      {
+        name: 'an unknown predicate',
+        ...json({ ...FURT_BODY, routes: [{ ...route, predicates: { cookies: [] } }] }),
+        status: 400,
+        code: 'ERR_FG_INVALID_ROUTE',
+      },
+      {
+        name: 'a bad gateway name',
+        ...json({ ...FURT_BODY, routes: [{ ...route, gateways: ['no spaces'] }] }),
+        status: 400,
+        code: 'ERR_FG_INVALID_ROUTE',
+      },
+      invalid(
+        '17 gateways',
+        { ...FURT_BODY, routes: [{ ...route, gateways: Array(17).fill('g') }] },
+        'routes[0].gateways',
+      ),
       invalid(
         '257 routes',
         { ...FURT_BODY, routes: Array.from({ length: 257 }, (_, i) => ({ method: 'GET', path: `/r/${i}` })) },
