@@ -12,6 +12,7 @@ export { BACKOFF_DEFAULTS, backoffCeiling, backoffDelay, jitteredInterval } from
 export type { GatewayErrorDetails } from './gateway-api.js';
 export type { RegisterServiceInput, RegisterServiceOptions } from './register-options.js';
 export { REGISTER_SERVICE_DEFAULTS } from './register-options.js';
+export type { CloseRegistrationOptions } from './register-service.js';
 export { registerService, ServiceRegistration } from './register-service.js';
 export type { Registration, RegistrationState, ServiceRegistrationEvents } from './registration.js';
 export type { ClientRequestOptions, ConnectionContext, LinkCloseInfo, SocketState } from './ws-link.js';

@@ -25,6 +25,21 @@ describe('registerService', () => {
     assert.equal(gw.count('PUT'), 0);
   });
 
+  it('close({ deregister: false }) stops the handle and leaves the instance registered', async () => {
+    const gw = await gateway();
+    const clock = new FakeClock(0);
+    const h = register(gw.url, clock);
+    const { instanceId } = await h.ready;
+    await h.close({ deregister: false });
+    await h.close(); // the first call's options win: still no DELETE
+    assert.equal(h.state, 'closed');
+    assert.equal(gw.instances.has(instanceId), true);
+    assert.equal(gw.count('DELETE'), 0);
+    assert.equal(clock.pending, 0);
+    await clock.advance(60_000);
+    assert.equal(gw.count('PUT'), 0);
+  });
+
   it('close() before the first registration rejects ready with ERR_FG_CLOSED and stops retrying', async () => {
     const port = await freePort();
     const clock = new FakeClock(0);

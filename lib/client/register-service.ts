@@ -15,6 +15,15 @@ import {
 import type { Registration, RegistrationState, ServiceRegistrationEvents } from './registration.js';
 import { onTerminationSignal } from './signal-exit.js';
 
+/** Options of {@link ServiceRegistration.close}. */
+export interface CloseRegistrationOptions {
+  /**
+   * Deregister through the gateway before letting go. `false` leaves the instance registered
+   * (it expires after its TTL unless heartbeats continue elsewhere). @default true
+   */
+  deregister?: boolean;
+}
+
 /**
  * The handle returned by {@link registerService}. It registers at once and keeps the
  * registration alive until {@link close}; it never throws into the process: failures are
@@ -89,10 +98,14 @@ export class ServiceRegistration extends EventEmitter<ServiceRegistrationEvents>
 
   /**
    * Stops every timer, aborts requests in flight, deregisters (best effort, bounded by
-   * `requestTimeoutMs`) and releases every socket. Idempotent; never rejects.
+   * `requestTimeoutMs`) and releases every socket. Idempotent (the first call's options win);
+   * never rejects. With `{ deregister: false }` the instance is left registered: for a caller
+   * that hands it over to another gateway of the same store and keeps heartbeating there.
+   * @example await handle.close(); // leave the fleet
+   * @example await handle.close({ deregister: false }); // stop this handle, stay registered
    */
-  close(): Promise<void> {
-    this.#closing ??= this.#close();
+  close(options: CloseRegistrationOptions = {}): Promise<void> {
+    this.#closing ??= this.#close(options.deregister ?? true);
     return this.#closing;
   }
 
@@ -101,7 +114,7 @@ export class ServiceRegistration extends EventEmitter<ServiceRegistrationEvents>
     return this.close();
   }
 
-  async #close(): Promise<void> {
+  async #close(deregister: boolean): Promise<void> {
     const failedBeforeRegistering = this.#state === 'failed' && this.#registration === undefined;
     this.#state = 'closed';
     this.#timer?.cancel();
@@ -114,7 +127,7 @@ export class ServiceRegistration extends EventEmitter<ServiceRegistrationEvents>
     // The gateway may hold the instance even if we never saw the reply (a user-given id, a
     // registration aborted mid-flight), so a known id is deregistered unless it was refused outright.
     const id = this.#instanceId;
-    if (id !== undefined && !failedBeforeRegistering) {
+    if (deregister && id !== undefined && !failedBeforeRegistering) {
       try {
         const known = await this.#api.deregister(this.#o.service, id, this.#instanceToken);
         this.#o.logger.info(

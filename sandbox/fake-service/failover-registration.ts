@@ -1,7 +1,12 @@
 /**
  * `registerService()` across several gateways: stay with one gateway while it answers, move to
- * the next after `switchAfter` consecutive failures. With a shared store (Redis, etcd) any
- * gateway serves the same registry, so moving keeps the instance registered.
+ * the next at once when its connection is refused (nobody listens there: a gateway stopping or
+ * restarting), or after `switchAfter` consecutive failures of any other kind. With a shared
+ * store (Redis, etcd) any gateway serves the same registry, so moving keeps the instance
+ * registered: the move never deregisters, the next gateway re-registers the same instance id
+ * at once, and heartbeats go on there within the lease. (Deregistering on the way out left a
+ * gap in which every other gateway stopped routing to the instance: a draining gateway still
+ * answers on its open keep-alive connections.)
  */
 import { EventEmitter } from 'node:events';
 import {
@@ -17,7 +22,7 @@ export interface FailoverOptions {
   gateways: readonly string[];
   /** Which gateway to try first (spreads a fleet over the gateways). @default 0 */
   startIndex: number;
-  /** Consecutive heartbeat or registration failures before moving on. @default 2 */
+  /** Consecutive heartbeat or registration failures (other than a refused connection) before moving on. @default 2 */
   switchAfter: number;
   /** Everything for `registerService()` except `gateway`. */
   registration: Omit<RegisterServiceInput, 'gateway'>;
@@ -86,7 +91,8 @@ export class FailoverRegistration extends EventEmitter<FailoverEvents> implement
     const failed = (err: Error): void => {
       this.emit('heartbeat-failed', { gateway, message: err.message });
       this.#failures++;
-      if (this.#failures >= this.#o.switchAfter && this.#o.gateways.length > 1) void this.#switch();
+      const due = this.#failures >= this.#o.switchAfter || connectionRefused(err);
+      if (due && this.#o.gateways.length > 1) void this.#switch();
     };
     handle.on('heartbeat-failed', failed);
     handle.on('registration-failed', failed);
@@ -98,9 +104,9 @@ export class FailoverRegistration extends EventEmitter<FailoverEvents> implement
       const old = this.#handle;
       const from = this.gateway;
       old?.removeAllListeners();
-      // Close (and so try to deregister through) the failing gateway before registering elsewhere:
-      // done the other way round, a gateway that came back in between would delete the new entry.
-      await old?.close();
+      // Let go without deregistering: the instance stays in the shared store and the next gateway
+      // renews it under the same id (the store lets the same source address take it over).
+      await old?.close({ deregister: false });
       if (this.#closed) return;
       this.#index = (this.#index + 1) % this.#o.gateways.length;
       this.#failures = 0;
@@ -122,4 +128,9 @@ export class FailoverRegistration extends EventEmitter<FailoverEvents> implement
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
+}
+
+/** True when the gateway refused the TCP connection (registerService wraps it as ERR_FG_UPSTREAM_CONNECT). */
+function connectionRefused(err: Error): boolean {
+  return (err.cause as { code?: unknown } | undefined)?.code === 'ECONNREFUSED';
 }
