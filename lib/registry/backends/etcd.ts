@@ -53,6 +53,7 @@ import {
   CLAIM_ATTEMPTS,
   ClaimTouches,
   claimContended,
+  claimCovers,
   claimRoutesOf,
   decideClaim,
   parseClaim,
@@ -176,10 +177,11 @@ export class EtcdBackend implements RegistryBackend {
   async claimRoutes(service: string, routes: readonly RouteSpec[], lease: LeaseOptions): Promise<void> {
     validateLease(lease);
     if (routes.length === 0) return;
-    await this.#call(() => this.#claim(service, routes, lease));
+    await this.#call(() => this.#claim(service, routes, lease, true));
   }
 
-  async #claim(service: string, routes: readonly RouteSpec[], lease: LeaseOptions): Promise<void> {
+  /** Writes the claim; `skipCovered`: not when the service's live claim already covers the routes (see claimCovers). */
+  async #claim(service: string, routes: readonly RouteSpec[], lease: LeaseOptions, skipCovered = false): Promise<void> {
     const wanted = claimRoutesOf(routes);
     const versionKey = Buffer.from(this.#keys.claimsVersion);
     const prefix = this.#keys.claims;
@@ -193,6 +195,7 @@ export class EtcdBackend implements RegistryBackend {
         if (claim !== undefined) current.set(kv.key.toString('utf8').slice(prefix.length), claim);
       }
       const now = this.#opts.clock.now();
+      if (skipCovered && claimCovers(service, wanted, current, now, lease.ttlMs)) return;
       const next = decideClaim(service, wanted, current, now, lease.ttlMs);
       const res = await this.client.kv.txn({
         compare: [

@@ -53,6 +53,7 @@ import {
   CLAIM_ATTEMPTS,
   ClaimTouches,
   claimContended,
+  claimCovers,
   claimRoutesOf,
   decideClaim,
   parseClaim,
@@ -194,10 +195,11 @@ export class RedisBackend implements RegistryBackend {
   async claimRoutes(service: string, routes: readonly RouteSpec[], lease: LeaseOptions): Promise<void> {
     validateLease(lease);
     if (routes.length === 0) return;
-    await this.#run(() => this.#claim(service, routes, lease));
+    await this.#run(() => this.#claim(service, routes, lease, true));
   }
 
-  async #claim(service: string, routes: readonly RouteSpec[], lease: LeaseOptions): Promise<void> {
+  /** Writes the claim; `skipCovered`: not when the service's live claim already covers the routes (see claimCovers). */
+  async #claim(service: string, routes: readonly RouteSpec[], lease: LeaseOptions, skipCovered = false): Promise<void> {
     const wanted = claimRoutesOf(routes);
     for (let attempt = 1; attempt <= CLAIM_ATTEMPTS; attempt++) {
       const all = await this.client.hgetall(this.#keys.claims);
@@ -207,6 +209,7 @@ export class RedisBackend implements RegistryBackend {
         if (claim !== undefined) current.set(field, claim);
       }
       const now = this.#opts.clock.now();
+      if (skipCovered && claimCovers(service, wanted, current, now, lease.ttlMs)) return;
       const next = decideClaim(service, wanted, current, now, lease.ttlMs);
       const won = await this.#commands.fgClaimRoutes(this.#keys.claims, all['~v'] ?? '', service, JSON.stringify(next));
       if (won === 1) {

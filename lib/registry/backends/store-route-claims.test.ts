@@ -19,7 +19,7 @@ import type { RegistryBackend } from '../model.js';
 import { Registry } from '../registry.js';
 import { EtcdBackend } from './etcd.js';
 import { RedisBackend } from './redis.js';
-import { decideClaim, type ServiceClaim } from './store-route-claims.js';
+import { claimCovers, decideClaim, type ServiceClaim } from './store-route-claims.js';
 
 const get = (path: string) => ({ method: 'GET', path, protocol: 'http' as const });
 
@@ -72,6 +72,24 @@ describe('decideClaim', () => {
   });
 });
 
+describe('claimCovers', () => {
+  const now = 1_000_000;
+  const current = new Map<string, ServiceClaim>([
+    ['me', { routes: [get('/b/*'), get('/c')], expiresAt: now + 600 }],
+    ['old', { routes: [get('/d')], expiresAt: now + 400 }],
+  ]);
+
+  it('true only for a live claim of the same service holding every route with half a TTL left', () => {
+    assert.equal(claimCovers('me', [get('/c')], current, now, 1000), true);
+    assert.equal(claimCovers('me', [get('/b/*'), get('/c')], current, now, 1000), true);
+    assert.equal(claimCovers('me', [get('/b/*'), get('/new')], current, now, 1000), false, 'a route not held');
+    assert.equal(claimCovers('me', [{ ...get('/c'), method: 'POST' }], current, now, 1000), false, 'another method');
+    assert.equal(claimCovers('me', [{ ...get('/c'), protocol: 'ws' }], current, now, 1000), false, 'another protocol');
+    assert.equal(claimCovers('old', [get('/d')], current, now, 1000), false, 'less than half a TTL left');
+    assert.equal(claimCovers('other', [get('/c')], current, now, 1000), false, 'another service');
+  });
+});
+
 /** Two gateways on one store race `rounds` times; returns the winners per round. */
 async function race(make: () => RegistryBackend, rounds: number): Promise<void> {
   const one = new Registry({ backend: make(), ownsBackend: true });
@@ -117,6 +135,35 @@ describe('route claims across two gateways', () => {
   it('on one Redis: 50 races with colliding routes, exactly one winner each', { skip: redisSkip }, async () => {
     const prefix = `claims-${randomUUID().slice(0, 8)}`;
     await race(() => RedisBackend.fromUrls([redis!.url], { keyPrefix: prefix }), 50);
+  });
+
+  it('on one Redis: 200 instances of one service registering at once through two gateways all succeed', {
+    skip: redisSkip,
+  }, async () => {
+    // Before claims were skipped when already held, every registration rewrote the one record and
+    // a herd of one service lost the compare-and-set to itself until it answered 503.
+    const prefix = `herd-${randomUUID().slice(0, 8)}`;
+    const gateways = [0, 1].map(
+      () => new Registry({ backend: RedisBackend.fromUrls([redis!.url], { keyPrefix: prefix }), ownsBackend: true }),
+    );
+    try {
+      await Promise.all(gateways.map((g) => g.ready()));
+      const results = await Promise.allSettled(
+        Array.from({ length: 200 }, (_, i) =>
+          gateways[i % 2]!.register({
+            service: 'herd',
+            instanceId: `herd-${i}`,
+            url: 'http://127.0.0.1:7001',
+            routes: [{ method: 'GET', path: '/herd/**' }],
+          }),
+        ),
+      );
+      const failed = results.filter((r) => r.status === 'rejected').map((r) => String(r.reason));
+      assert.deepEqual(failed, []);
+      assert.equal((await gateways[0]!.backend.list('herd')).length, 200);
+    } finally {
+      await Promise.all(gateways.map((g) => g.close()));
+    }
   });
 
   it('on one etcd: 50 races with colliding routes, exactly one winner each', { skip: etcdSkip }, async () => {

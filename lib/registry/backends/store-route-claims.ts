@@ -97,6 +97,28 @@ export function decideClaim(
   return { routes: merged, expiresAt: Math.max(now + ttlMs, own?.expiresAt ?? 0) };
 }
 
+/**
+ * True when `service`'s live claim in `current` already holds every route in `routes` and has at
+ * least half a TTL left: a registration then has nothing to write. Without this, every
+ * registration of a service rewrote the one shared record, and a herd of instances of one
+ * service re-registering at once lost the compare-and-set to itself until it gave up (503).
+ * Skipping is safe: another service can claim none of these routes while this claim lives, and
+ * heartbeats push it forward as before (the claim lags the newest lease by at most half a TTL).
+ * @example claimCovers('orders', claimRoutesOf([{ method: 'GET', path: '/orders/**' }]), current, Date.now(), 5000)
+ */
+export function claimCovers(
+  service: string,
+  routes: readonly ClaimedRouteSpec[],
+  current: ReadonlyMap<string, ServiceClaim>,
+  now: number,
+  ttlMs: number,
+): boolean {
+  const own = current.get(service);
+  if (own === undefined || own.expiresAt - now < ttlMs / 2) return false;
+  const held = new Set(own.routes.map((r) => `${r.protocol} ${r.method} ${r.path}`));
+  return routes.every((r) => held.has(`${r.protocol} ${r.method} ${r.path}`));
+}
+
 /** Parses a stored claim; `undefined` for anything else. */
 export function parseClaim(text: string | undefined | null): ServiceClaim | undefined {
   if (typeof text !== 'string') return undefined;
