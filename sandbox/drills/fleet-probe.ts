@@ -13,18 +13,20 @@ export interface ListedInstance {
   url: string;
   status: string;
   epoch: number | undefined;
+  /** `registered_at` as ms since epoch, when listed. */
+  registeredAt: number | undefined;
 }
 
 /** Every gateway's listing: gateway URL → instance id → instance (`undefined` = unreachable). */
 export type FleetListing = Map<string, Map<string, ListedInstance> | undefined>;
 
-/** Lists every gateway. */
-export async function listFleet(gateways: readonly string[]): Promise<FleetListing> {
+/** Lists every gateway; one that does not answer within `timeoutMs` counts as unreachable. */
+export async function listFleet(gateways: readonly string[], timeoutMs = 1000): Promise<FleetListing> {
   const out: FleetListing = new Map();
   await Promise.all(
     gateways.map(async (g) => {
       try {
-        const res = await fetch(`${g}/internal/services`, { signal: AbortSignal.timeout(1000) });
+        const res = await fetch(`${g}/internal/services`, { signal: AbortSignal.timeout(timeoutMs) });
         if (!res.ok) {
           out.set(g, undefined);
           return;
@@ -42,6 +44,7 @@ export async function listFleet(gateways: readonly string[]): Promise<FleetListi
               url: String(i.url),
               status: String(i.status),
               epoch: typeof i.epoch === 'number' ? i.epoch : undefined,
+              registeredAt: typeof i.registered_at === 'string' ? Date.parse(i.registered_at) : undefined,
             });
           }
         }

@@ -31,6 +31,8 @@ interface Member {
   okAt: number;
   /** Registrations answered 2xx. */
   registrations: number;
+  /** When its latest registration was answered 2xx. */
+  registeredAt: number;
 }
 
 /** The herd. */
@@ -40,8 +42,8 @@ export class HerdSimulator {
   readonly members: Member[] = [];
   #timer: NodeJS.Timeout | undefined;
   #inFlight = 0;
-  /** Registration attempts answered 429 (the registration rate limit). */
-  rateLimited = 0;
+  /** Answers by call and status (`register 200`, `heartbeat 404`, `heartbeat error`): what the herd met. */
+  readonly answers = new Map<string, number>();
 
   constructor(options: HerdOptions) {
     this.#o = { maxInFlight: 32, ...options };
@@ -57,6 +59,7 @@ export class HerdSimulator {
         busy: false,
         okAt: 0,
         registrations: 0,
+        registeredAt: 0,
       });
     }
   }
@@ -111,20 +114,22 @@ export class HerdSimulator {
           // measure the health checker, not the herd. Liveness comes from heartbeats alone.
           routes: [{ method: 'GET', path: `/${this.#o.service}/**` }],
         });
-        if (res.status === 429) this.rateLimited++;
+        this.#tally('register', res.status);
         if (res.status >= 200 && res.status < 300) {
           const body = res.body as { instance_token?: string };
           m.token = body.instance_token ?? m.token;
           m.registered = true;
           m.registrations++;
           m.okAt = Date.now();
+          m.registeredAt = m.okAt;
           m.failures = 0;
           m.dueAt = Date.now() + jittered();
           return;
         }
-        throw new Error(`register answered ${res.status}`);
+        throw new HttpAnswer(res.status);
       }
       const res = await this.#call('PUT', `/internal/services/${this.#o.service}/instances/${m.id}/heartbeat`, m);
+      this.#tally('heartbeat', res.status);
       if (res.status === 404) {
         // Unknown instance: register again at once (this is the herd).
         m.registered = false;
@@ -137,12 +142,28 @@ export class HerdSimulator {
         m.dueAt = Date.now() + jittered();
         return;
       }
-      throw new Error(`heartbeat answered ${res.status}`);
-    } catch {
+      throw new HttpAnswer(res.status);
+    } catch (err) {
+      if (!(err instanceof HttpAnswer)) this.#tally(m.registered ? 'heartbeat' : 'register', 'error');
       m.failures++;
       // Capped exponential backoff with full jitter: 100 ms, 200 ms, ... up to one interval.
       m.dueAt = Date.now() + Math.random() * Math.min(interval, 100 * 2 ** Math.min(m.failures, 10));
     }
+  }
+
+  #tally(call: 'register' | 'heartbeat', status: number | 'error'): void {
+    const key = `${call} ${status}`;
+    this.answers.set(key, (this.answers.get(key) ?? 0) + 1);
+  }
+
+  /** The answers tallied since the last call, as `register 200 ×300, heartbeat 404 ×300`, and a fresh tally. */
+  takeAnswers(): string {
+    const text = [...this.answers]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([k, n]) => `${k} ×${n}`)
+      .join(', ');
+    this.answers.clear();
+    return text === '' ? 'none' : text;
   }
 
   async #call(
@@ -170,5 +191,12 @@ export class HerdSimulator {
       parsed = undefined;
     }
     return { status: res.statusCode, body: parsed };
+  }
+}
+
+/** A non-2xx answer (already tallied), as opposed to a network failure. */
+class HttpAnswer extends Error {
+  constructor(readonly status: number) {
+    super(`answered ${status}`);
   }
 }
