@@ -20,34 +20,50 @@ export interface ListedInstance {
 /** Every gateway's listing: gateway URL → instance id → instance (`undefined` = unreachable). */
 export type FleetListing = Map<string, Map<string, ListedInstance> | undefined>;
 
-/** Lists every gateway; one that does not answer within `timeoutMs` counts as unreachable. */
-export async function listFleet(gateways: readonly string[], timeoutMs = 1000): Promise<FleetListing> {
+/**
+ * Lists every gateway, following `next_cursor` through every page (the listing is bounded);
+ * `service` narrows it to one service. A gateway that does not answer a page within `timeoutMs`
+ * counts as unreachable.
+ */
+export async function listFleet(
+  gateways: readonly string[],
+  timeoutMs = 1000,
+  service?: string,
+): Promise<FleetListing> {
   const out: FleetListing = new Map();
   await Promise.all(
     gateways.map(async (g) => {
       try {
-        const res = await fetch(`${g}/internal/services`, { signal: AbortSignal.timeout(timeoutMs) });
-        if (!res.ok) {
-          out.set(g, undefined);
-          return;
-        }
-        const body = (await res.json()) as {
-          services?: Record<string, { instances?: Array<Record<string, unknown>> }>;
-        };
         const map = new Map<string, ListedInstance>();
-        for (const [service, entry] of Object.entries(body.services ?? {})) {
-          for (const i of entry.instances ?? []) {
-            const id = String(i.instance_id);
-            map.set(id, {
-              service,
-              instanceId: id,
-              url: String(i.url),
-              status: String(i.status),
-              epoch: typeof i.epoch === 'number' ? i.epoch : undefined,
-              registeredAt: typeof i.registered_at === 'string' ? Date.parse(i.registered_at) : undefined,
-            });
+        let cursor: string | null = null;
+        do {
+          const q = new URLSearchParams({ limit: '5000' });
+          if (service !== undefined) q.set('service', service);
+          if (cursor !== null) q.set('cursor', cursor);
+          const res = await fetch(`${g}/internal/services?${q}`, { signal: AbortSignal.timeout(timeoutMs) });
+          if (!res.ok) {
+            out.set(g, undefined);
+            return;
           }
-        }
+          const body = (await res.json()) as {
+            services?: Record<string, { instances?: Array<Record<string, unknown>> }>;
+            next_cursor?: string | null;
+          };
+          for (const [name, entry] of Object.entries(body.services ?? {})) {
+            for (const i of entry.instances ?? []) {
+              const id = String(i.instance_id);
+              map.set(id, {
+                service: name,
+                instanceId: id,
+                url: String(i.url),
+                status: String(i.status),
+                epoch: typeof i.epoch === 'number' ? i.epoch : undefined,
+                registeredAt: typeof i.registered_at === 'string' ? Date.parse(i.registered_at) : undefined,
+              });
+            }
+          }
+          cursor = body.next_cursor ?? null;
+        } while (cursor !== null);
         out.set(g, map);
       } catch {
         out.set(g, undefined);

@@ -54,7 +54,7 @@ export const thunderingHerdDrill: Drill = {
     // `since`: only instances registered at or after it count.
     const listed = async (since = 0): Promise<number[]> => {
       if ((await routableCount(herdUrl, service)) !== size) return [0];
-      const listing = await listFleet(watched, 10_000);
+      const listing = await listFleet(watched, 10_000, service);
       return [...listing.values()].map(
         (m) => [...(m?.values() ?? [])].filter((i) => i.service === service && (i.registeredAt ?? 0) >= since).length,
       );
