@@ -78,7 +78,6 @@ export type { ExplainEndpointOptions } from './http/explain-endpoint.js';
 export { explainEndpoint } from './http/explain-endpoint.js';
 export type { ExpressLikeApp, ExpressServerOptions } from './http/express-server.js';
 export { createExpressServer } from './http/express-server.js';
-export type { Pem, UpstreamTlsOptions } from './http/upstream-tls.js';
 export type { Logger } from './logger.js';
 export { noopLogger } from './logger.js';
 export type { DiscoveryProxy } from './proxy/discovery-proxy.js';
@@ -164,6 +163,7 @@ export type { FleetgateMetrics, MetricsOptions, ProxyRequestRecord } from './tel
 export { createMetrics, METRICS_DEFAULTS } from './telemetry/metrics.js';
 export type { TracingHandle, TracingOptions } from './telemetry/tracing.js';
 export { startTracing } from './telemetry/tracing.js';
+export type { Pem, UpstreamTlsOptions } from './upstream/upstream-tls.js';
 export { packageVersion } from './version.js';
 export type { UpgradeServer, WebSocketGateway, WebSocketGatewayStats } from './websocket/websocket-gateway.js';
 export { websocketGateway } from './websocket/websocket-gateway.js';

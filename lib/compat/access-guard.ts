@@ -7,8 +7,8 @@
 import type { IncomingMessage } from 'node:http';
 import { ClientAddressResolver, createAllowList, type TrustProxy } from '../core/client-address.js';
 import { FleetgateError } from '../errors.js';
+import { createBearerCheck } from '../http/bearer-auth.js';
 import type { Logger } from '../logger.js';
-import { createBearerCheck } from '../registry/http/bearer-auth.js';
 
 /** Who may call a compatibility API. */
 export interface AccessGuardOptions {

@@ -5,8 +5,8 @@
 import { type Clock, realClock } from '../clock.js';
 import { mergeDefined } from '../core/options-merge.js';
 import { FleetgateError } from '../errors.js';
-import type { UpstreamTlsOptions } from '../http/upstream-tls.js';
 import { type Logger, noopLogger } from '../logger.js';
+import type { UpstreamTlsOptions } from '../upstream/upstream-tls.js';
 import type { CheckLease } from './check-lease.js';
 import type { Probe, ProbeResult } from './probes.js';
 import { LADDER_DEFAULTS, type LadderOptions, type LadderStatus, ladderProblems } from './status-ladder.js';

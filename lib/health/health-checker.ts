@@ -10,9 +10,9 @@ import { hostname } from 'node:os';
 import { Agent } from 'undici';
 import { healthChannel } from '../diagnostics.js';
 import { FleetgateError } from '../errors.js';
-import { upstreamTlsOptions } from '../http/upstream-tls.js';
 import type { ServiceInstance } from '../registry/model.js';
 import type { RegistryApi, RegistryChange } from '../registry/registry-api.js';
+import { upstreamTlsOptions } from '../upstream/upstream-tls.js';
 import { type CheckLease, MemoryCheckLease } from './check-lease.js';
 import { type CheckedInstance, keyOf, ladderStatusOf, leaseKey, newEntry, targetOf, view } from './checked-instance.js';
 import {

@@ -10,7 +10,7 @@ import { isPathFailure, normalizePath } from '../core/path-normalize.js';
 import { sendError } from '../core/send-error.js';
 import { FleetgateError } from '../errors.js';
 import { type Logger, noopLogger } from '../logger.js';
-import { createBearerCheck } from '../registry/http/bearer-auth.js';
+import { createBearerCheck } from './bearer-auth.js';
 import type { Middleware, Next } from './compose.js';
 
 /** Options of {@link createAdminAccess}. */

@@ -19,7 +19,7 @@ export interface UpstreamPoolOptions {
   connections: number | null;
   /** Times connects and the grace period of {@link UpstreamPools.close}. @default realClock */
   clock: Clock;
-  /** TLS options for `https:` origins, checked by lib/http/upstream-tls.ts. @default undefined (Node's CA store) */
+  /** TLS options for `https:` origins, checked by lib/upstream/upstream-tls.ts. @default undefined (Node's CA store) */
   tls: ConnectionOptions | undefined;
 }
 

@@ -48,7 +48,7 @@ export interface UpstreamLinkOptions {
   clock: Clock;
   /** Headers of the upstream handshake (X-Forwarded-*, connection id). */
   headers: Record<string, string>;
-  /** TLS options for `wss:` instances (lib/http/upstream-tls.ts); `undefined` for Node's defaults. */
+  /** TLS options for `wss:` instances (lib/upstream/upstream-tls.ts); `undefined` for Node's defaults. */
   tls: ConnectionOptions | undefined;
   /** The subprotocol (the client's encoding, message-codec.ts) asked of the service; `undefined` for none. */
   protocol: string | undefined;

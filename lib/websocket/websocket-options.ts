@@ -7,13 +7,13 @@ import { type Clock, realClock } from '../clock.js';
 import type { TrustProxy } from '../core/client-address.js';
 import { mergeDefined } from '../core/options-merge.js';
 import { FleetgateError } from '../errors.js';
-import { type UpstreamTlsOptions, upstreamTlsOptions } from '../http/upstream-tls.js';
 import { type Logger, noopLogger } from '../logger.js';
 import type { RegistryApi } from '../registry/registry-api.js';
 import type { BalancerName } from '../routing/balancers/index.js';
 import type { RouteTable } from '../routing/route-table.js';
 import type { InstanceHealthSignals, StaticRoute } from '../routing/types.js';
 import { type UpstreamHeaderOptions, upstreamHeaderOptions } from '../upstream/proxy-headers.js';
+import { type UpstreamTlsOptions, upstreamTlsOptions } from '../upstream/upstream-tls.js';
 import { DEFAULT_MAX_HOPS, PROCESS_GATEWAY_ID } from '../upstream/via.js';
 import type { WebSocketMetricsSink } from './dropped-frames.js';
 

@@ -383,6 +383,4 @@ function ignoreLeaseNotFound(err: unknown): void {
   throw err;
 }
 
-// The `fleetgate/backends/etcd` entry also carries what a user needs to share health probing over etcd.
-export { EtcdCheckLease } from '../../health/etcd-check-lease.js';
 export { createEtcdClient, type EtcdClientOptions } from './etcd-values.js';

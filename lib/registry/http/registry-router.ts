@@ -15,6 +15,7 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import { ClientAddressResolver, createAllowList, sourceKey } from '../../core/client-address.js';
 import { sendError, sendJson } from '../../core/send-error.js';
 import { FleetgateError, isFleetgateError } from '../../errors.js';
+import { createBearerCheck } from '../../http/bearer-auth.js';
 import { type ComposedHandler, type Next, pathOf } from '../../http/compose.js';
 import { exceedsDepth } from '../../http/json-depth.js';
 import { readJsonBody } from '../../http/read-json-body.js';
@@ -25,7 +26,6 @@ import type { RegisterOwnership } from '../model.js';
 import type { RegistryApi } from '../registry-api.js';
 import { describeClaim } from '../route-admission.js';
 import { SERVICE_KEY_HEADER, ServiceKeys } from '../service-keys.js';
-import { createBearerCheck } from './bearer-auth.js';
 import { groupByService, instanceToJson, iso } from './instance-json.js';
 import { listingPage, parseListingQuery } from './instance-listing.js';
 import {

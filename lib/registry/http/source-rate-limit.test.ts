@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { FakeClock } from '../../clock.js';
-import { createBearerCheck } from './bearer-auth.js';
+import { createBearerCheck } from '../../http/bearer-auth.js';
 import { SOURCE_RATE_LIMIT_DEFAULTS, SourceRateLimiter } from './source-rate-limit.js';
 
 describe('SourceRateLimiter', () => {
