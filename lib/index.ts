@@ -159,6 +159,11 @@ export type {
   Selection,
   StaticRoute,
 } from './routing/types.js';
+export type { CorsOptions } from './security/cors.js';
+export { CORS_DEFAULTS, cors } from './security/cors.js';
+export type { CorsOrigin, CorsPolicy } from './security/cors-policy.js';
+export type { HstsOptions, SecurityHeadersOptions } from './security/security-headers.js';
+export { SECURITY_HEADERS_DEFAULTS, securityHeaders } from './security/security-headers.js';
 export type { FleetgateMetrics, MetricsOptions, ProxyRequestRecord } from './telemetry/metrics.js';
 export { createMetrics, METRICS_DEFAULTS } from './telemetry/metrics.js';
 export type { TracingHandle, TracingOptions } from './telemetry/tracing.js';
