@@ -7,6 +7,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { errors, type JWTPayload, jwtVerify } from 'jose';
+import { requestClaims, setRequestClaims } from '../core/request-claims.js';
 import { removeRequestHeader, setRequestHeader } from '../core/request-headers.js';
 import { type FleetgateError, isFleetgateError } from '../errors.js';
 import { lookupOf, resolveIncoming } from '../routing/request-resolution.js';
@@ -33,14 +34,13 @@ export interface JwtAuthMiddleware {
   readonly jwks: JwksCache | undefined;
 }
 
-const claimsOfRequest = new WeakMap<IncomingMessage, JWTPayload>();
-
 /**
- * The verified claims of a request `jwtAuth()` let through.
+ * The verified claims of a request `jwtAuth()` let through (the same record route predicates
+ * read, lib/core/request-claims.ts).
  * @example const beta = jwtClaimsOf(req)?.beta === true;
  */
 export function jwtClaimsOf(req: IncomingMessage): Readonly<JWTPayload> | undefined {
-  return claimsOfRequest.get(req);
+  return requestClaims(req) as Readonly<JWTPayload> | undefined;
 }
 
 /** base64url characters and exactly two dots: a compact JWS, checked before jose decodes anything. */
@@ -123,6 +123,8 @@ export function jwtAuth(options: Partial<JwtAuthOptions> = {}): JwtAuthMiddlewar
   };
 
   const admit = (req: IncomingMessage, res: ServerResponse, next: Next, payload: JWTPayload): void => {
+    // Before the route is resolved, so claim predicates (docs/predicates.md) see the verified token.
+    setRequestClaims(req, payload);
     const needs = routeNeeds(req);
     if (needs === null) {
       refuse(res, authUnavailable('the route table is not ready; requirements cannot be checked yet'));
@@ -156,7 +158,6 @@ export function jwtAuth(options: Partial<JwtAuthOptions> = {}): JwtAuthMiddlewar
       const value = claimHeaderValue(claimAt(payload, claim));
       if (value !== undefined) setRequestHeader(req, header, value);
     }
-    claimsOfRequest.set(req, payload);
     next();
   };
 
