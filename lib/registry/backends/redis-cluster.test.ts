@@ -9,6 +9,7 @@ import {
 } from '../../../sandbox/servers/index.js';
 import { describeRegistryBackend, waitFor } from '../../conformance/index.js';
 import type { RegistryEvent } from '../model.js';
+import { race } from './claim-race.test-kit.js';
 import { RedisBackend } from './redis.js';
 import { RedisKeys } from './redis-keys.js';
 
@@ -42,6 +43,11 @@ describe('RedisBackend (cluster)', { skip }, () => {
       }
       assert.equal(slots.size, 1, `keys of ${service} share one slot`);
     }
+  });
+
+  it('two gateways racing 50 times with colliding routes: exactly one winner each', async () => {
+    const prefix = `claims-${randomUUID().slice(0, 8)}`;
+    await race(() => backend(prefix), 50);
   });
 
   it('spreads services over the masters (MOVED handled) and lists them all', async () => {

@@ -15,8 +15,8 @@ import {
   startRedis,
 } from '../../../sandbox/servers/index.js';
 import { isFleetgateError } from '../../errors.js';
-import type { RegistryBackend } from '../model.js';
 import { Registry } from '../registry.js';
+import { race } from './claim-race.test-kit.js';
 import { EtcdBackend } from './etcd.js';
 import { RedisBackend } from './redis.js';
 import { claimCovers, decideClaim, type ServiceClaim } from './store-route-claims.js';
@@ -89,34 +89,6 @@ describe('claimCovers', () => {
     assert.equal(claimCovers('other', [get('/c')], current, now, 1000), false, 'another service');
   });
 });
-
-/** Two gateways on one store race `rounds` times; returns the winners per round. */
-async function race(make: () => RegistryBackend, rounds: number): Promise<void> {
-  const one = new Registry({ backend: make(), ownsBackend: true });
-  const two = new Registry({ backend: make(), ownsBackend: true });
-  try {
-    await Promise.all([one.ready(), two.ready()]);
-    const run = randomUUID().slice(0, 6);
-    for (let i = 0; i < rounds; i++) {
-      const routes = (path: string) => [{ method: 'GET', path }];
-      const results = await Promise.allSettled([
-        one.register({ service: `a-${run}-${i}`, url: 'http://127.0.0.1:7001', routes: routes(`/race/${run}/${i}/*`) }),
-        two.register({
-          service: `b-${run}-${i}`,
-          url: 'http://127.0.0.1:7002',
-          routes: routes(`/race/${run}/${i}/:id`),
-        }),
-      ]);
-      const won = results.filter((r) => r.status === 'fulfilled').length;
-      assert.equal(won, 1, `round ${i}: ${won} winners`);
-      const lost = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
-      assert.ok(isFleetgateError(lost.reason, 'ERR_FG_ROUTE_CONFLICT'), `round ${i}: ${String(lost.reason)}`);
-    }
-  } finally {
-    await one.close();
-    await two.close();
-  }
-}
 
 const redisSkip = await redisSkipReason();
 const etcdSkip = await etcdSkipReason();
