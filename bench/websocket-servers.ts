@@ -115,4 +115,6 @@ process.on('message', (msg: { type: string; gc?: boolean }) => {
   });
 });
 process.on('disconnect', () => process.exit(0));
+// A clean exit, so --cpu-prof (BENCH_CHILD_PROF) gets to write its profile.
+process.on('SIGTERM', () => process.exit(0));
 process.send?.({ type: 'ready', port: await start() });

@@ -46,7 +46,12 @@ const children = new Set<Child>();
 
 async function startChild(kind: string, ...args: string[]): Promise<Child> {
   const proc: ChildProcess = fork(SERVERS, [kind, ...args], {
-    execArgv: ['--import', 'tsx', '--expose-gc'],
+    execArgv: [
+      '--import',
+      'tsx',
+      '--expose-gc',
+      ...(process.env.BENCH_CHILD_PROF === kind ? ['--cpu-prof', '--cpu-prof-dir=.cpu-prof'] : []),
+    ],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const [ready] = (await Promise.race([
