@@ -76,7 +76,12 @@ describe('rateLimit()', () => {
     assert.equal(limited.headers.get('ratelimit-reset'), '4');
     assert.match(limited.headers.get('content-type') ?? '', /application\/json/);
     assert.deepEqual(await limited.json(), {
-      error: { code: 'ERR_FG_RATE_LIMITED', message: 'rate limit exceeded', details: { limit: 2, retry_after_s: 2 } },
+      error: {
+        code: 'ERR_FG_RATE_LIMITED',
+        message: 'rate limit exceeded',
+        details: { limit: 2, retry_after_s: 2 },
+        request_id: limited.headers.get('x-request-id'),
+      },
     });
     await clock.advance(2000);
     assert.equal((await fetch(srv.url)).status, 200);
@@ -189,7 +194,11 @@ describe('rateLimit()', () => {
     const res = await fetch(srv.url);
     assert.equal(res.status, 503);
     assert.deepEqual(await res.json(), {
-      error: { code: 'ERR_FG_STORE_UNAVAILABLE', message: 'rate-limit store unavailable' },
+      error: {
+        code: 'ERR_FG_STORE_UNAVAILABLE',
+        message: 'rate-limit store unavailable',
+        request_id: res.headers.get('x-request-id'),
+      },
     });
   });
 
