@@ -20,7 +20,8 @@
  *    (/proc/stat): on a shared virtual machine that, not the proxy, sets the millisecond tail.
  *
  * Variants: the raw pipe, fleetgate standalone, fleetgate and http-proxy-middleware inside the same
- * Express 5 app served by `http.createServer(app)` (as users write it), the same two served by
+ * Express 5 app served by `http.createServer(app)` (as users write it), the README's Express form
+ * (zero-argument `registry()` and `discoveryProxy()` on the default registry, `app.listen`), the same two served by
  * fleetgate's `createExpressServer(app)`, HPM with its defaults, and fast-gateway.
  *
  * Env: BENCH_SECONDS, BENCH_CONNECTIONS, BENCH_ROUNDS, BENCH_SLICES, BENCH_ONLY=kind,kind (raw always runs),
@@ -47,6 +48,7 @@ const VARIANTS: readonly [kind: string, label: string][] = [
   ['raw', 'raw node:http pipe (keep-alive agent)'],
   ['fleetgate', 'fleetgate standalone (node:http)'],
   ['fleetgate-express', 'fleetgate inside Express 5'],
+  ['fleetgate-readme', "README's Express form: registry() + discoveryProxy(), app.listen"],
   ['express-hpm', 'Express 5 + http-proxy-middleware 3 (keep-alive agent)'],
   ['express-hpm-default', 'Express 5 + http-proxy-middleware 3 (defaults)'],
   ['fleetgate-express-server', 'fleetgate inside Express 5, createExpressServer'],
@@ -255,6 +257,14 @@ function printTable(rows: Row[]): void {
           `p50 ${fmt(fg.inProxy.p50, 3)} ms, p99 ${fmt(fg.inProxy.p99, 3)} ms, p99.9 ${fmt(fg.inProxy.p999, 3)} ms over ${fg.inProxy.count} requests`,
       );
     }
+  }
+  const readme = by('fleetgate-readme');
+  const hpm = by('express-hpm');
+  if (readme !== undefined && hpm !== undefined) {
+    const ratio = pairedRatio(readme, hpm, (run) => run.max.reqPerSec);
+    console.log(
+      `  README's Express form ≥ 1.8× req/s of ${hpm.label}: ${fmtRatio(ratio)} ${verdict(ratio.median >= 1.8)}`,
+    );
   }
   const fgx = by('fleetgate-express');
   for (const hk of ['express-hpm', 'express-hpm-default']) {

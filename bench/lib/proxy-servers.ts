@@ -91,6 +91,23 @@ async function build(kind: string, target: URL | undefined): Promise<http.Server
       app.use(await fleetgateProxy(target!));
       return serveExpress(app, kind.endsWith('-server'));
     }
+    case 'fleetgate-readme': {
+      // The README's Express form as written: zero-argument registry() and discoveryProxy() on
+      // the shared default registry, served by app.listen (http.createServer(app)).
+      const { default: express } = await import('express');
+      const { registry, defaultRegistry } = await import('../../lib/index.js');
+      const { discoveryProxy } = await import('../../lib/proxy/discovery-proxy.js');
+      const app = express();
+      app.use(registry());
+      app.use(discoveryProxy());
+      const shared = await defaultRegistry();
+      await shared.register({
+        service: 'items',
+        url: target!.origin,
+        routes: [{ method: 'GET', path: '/api/items/:id' }],
+      });
+      return http.createServer(app);
+    }
     case 'express-hpm':
     case 'express-hpm-server': {
       const { default: express } = await import('express');

@@ -72,7 +72,8 @@ export function runClient(): void {
       process.send!(r);
     } else if (msg.cmd === 'heartbeat') {
       // Paced: the k-th heartbeat leaves at start + k / rate, round-robin over the instances held.
-      const count = Math.round(msg.ratePerSec! * msg.seconds!);
+      // A client whose registrations all failed has nothing to renew.
+      const count = held.length === 0 ? 0 : Math.round(msg.ratePerSec! * msg.seconds!);
       const start = performance.now();
       let next = 0;
       const jobs = Array.from({ length: count }, (_, k) => k);
