@@ -106,31 +106,46 @@ describe('RedisBackend (cluster)', { skip }, () => {
     await cluster.waitHealthy();
   });
 
-  it('moves the watch to another node when its node dies, and reports a resync', async () => {
+  it('listens on every master, and keeps delivering each event once when one of them dies', async () => {
     const p = `t-${randomUUID().slice(0, 8)}`;
     await using a = backend(p);
     await using watcher = backend(p);
     const seen: string[] = [];
     watcher.watch((e) => seen.push(e.type === 'resync' ? 'resync' : `${e.type}:${e.instanceId}`));
     await watcher.list();
-    const address = watcher.subscriberAddress;
-    const node = cluster.nodes.find((n) => address === `127.0.0.1:${n.port}`);
-    assert.ok(node, `subscriber on a cluster node (${address})`);
+    const roles = await Promise.all(
+      cluster.nodes.map(async (n) => (await redisCommand(n.port, ['ROLE'])) as unknown[]),
+    );
+    const masters = cluster.nodes.filter((_, i) => roles[i]?.[0] === 'master');
+    await waitFor(() => watcher.subscriberAddresses.length === masters.length || undefined, {
+      timeoutMs: 10_000,
+      description: 'a link on every master',
+    });
+    assert.deepEqual(watcher.subscriberAddresses, masters.map((n) => `127.0.0.1:${n.port}`).sort());
+    // Three links, one event each: the copies from the other links are dropped.
+    await a.register({ service: 'once', instanceId: 'o1', url: 'http://127.0.0.1:6' }, { ttlMs: 60_000 });
+    await waitFor(() => seen.includes('register:o1') || undefined, { timeoutMs: 5000, description: 'the event' });
+    const node = masters[0]!;
     await node.kill();
     await cluster.waitHealthy();
-    await waitFor(() => seen.includes('resync'), { timeoutMs: 10_000, description: 'a resync' });
-    assert.notEqual(watcher.subscriberAddress, address);
     await waitFor(
       () =>
         a
           .register({ service: 'moved', instanceId: 'm1', url: 'http://127.0.0.1:6' }, { ttlMs: 60_000 })
           .catch(() => undefined),
-      {
-        timeoutMs: 10_000,
-        description: 'a register to succeed',
-      },
+      { timeoutMs: 10_000, description: 'a register to succeed' },
     );
-    await waitFor(() => seen.includes('register:m1'), { timeoutMs: 5000, description: 'the register event' });
+    await waitFor(() => seen.includes('register:m1') || undefined, {
+      timeoutMs: 5000,
+      description: 'the register event',
+    });
+    // The dead node is no master any more: its link goes, the promoted replica gets one.
+    await waitFor(() => !watcher.subscriberAddresses.includes(`127.0.0.1:${node.port}`) || undefined, {
+      timeoutMs: 10_000,
+      description: 'the dead node dropped from the links',
+    });
+    assert.equal(seen.filter((e) => e === 'register:o1').length, 1);
+    assert.equal(seen.filter((e) => e === 'register:m1').length, 1);
     await node.restart();
   });
 });

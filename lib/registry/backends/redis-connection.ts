@@ -3,7 +3,7 @@
  * gateway keeps serving from its cache and reports `degraded`) while the client keeps
  * reconnecting in the background, at most a second apart.
  */
-import { Cluster, type ClusterNode, Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 
 /** Options for {@link createRedisClient}. */
 export interface RedisClientOptions {
@@ -71,37 +71,37 @@ export function isCluster(client: Redis | Cluster): client is Cluster {
 }
 
 /**
- * Opens the `attempt`-th subscriber connection for `client`. Standalone: a duplicate that
- * reconnects forever. Cluster: a plain connection to one node, rotating through the known nodes
- * (any node receives every PUBLISH) and giving up on a node after a few failed reconnects.
+ * The subscriber connection of a standalone server: a duplicate of the command client that
+ * reconnects forever (a cluster has one per master: {@link openNodeSubscriber}).
  */
-export function openSubscriber(client: Redis | Cluster, attempt: number, commandTimeoutMs: number): Redis {
-  const base: RedisOptions = { maxRetriesPerRequest: null, enableOfflineQueue: true, autoResubscribe: false };
-  if (!isCluster(client)) return client.duplicate({ ...base, retryStrategy: reconnectDelay });
-  const seen = new Set<string>();
-  const nodes: { host: string; port: number }[] = [];
-  const known = [
-    ...client.nodes('all').map((n) => ({ host: n.options.host ?? '127.0.0.1', port: n.options.port ?? 6379 })),
-    // The seed list is private in ioredis's typings but needed before the first slots refresh.
-    ...((client as unknown as { startupNodes?: ClusterNode[] }).startupNodes ?? []).map((n) =>
-      typeof n === 'object' ? n : parseRedisAddr(String(n)),
-    ),
-  ];
-  if (known.length === 0) throw new TypeError('the cluster client knows no nodes to subscribe on');
-  for (const n of known) {
-    const key = `${n.host}:${n.port}`;
-    if (n.port === undefined || seen.has(key)) continue;
-    seen.add(key);
-    nodes.push({ host: n.host ?? '127.0.0.1', port: Number(n.port) });
-  }
-  const node = nodes[attempt % nodes.length]!;
+export function openSubscriber(client: Redis, commandTimeoutMs: number): Redis {
+  return client.duplicate({
+    commandTimeout: commandTimeoutMs,
+    maxRetriesPerRequest: null,
+    enableOfflineQueue: true,
+    autoResubscribe: false,
+    retryStrategy: reconnectDelay,
+  });
+}
+
+/**
+ * A subscriber connection to one cluster node (lib/registry/backends/redis-cluster-subscriber.ts
+ * keeps one on every master): the cluster client's credentials and TLS, reconnecting until the
+ * node stops being a master and the link is closed.
+ */
+export function openNodeSubscriber(
+  client: Cluster,
+  node: { host: string; port: number },
+  commandTimeoutMs: number,
+): Redis {
   return new Redis({
     ...connectionOptions(commandTimeoutMs),
     ...client.options.redisOptions,
-    ...base,
+    maxRetriesPerRequest: null,
+    enableOfflineQueue: true,
+    autoResubscribe: false,
+    retryStrategy: reconnectDelay,
     host: node.host,
     port: node.port,
-    // Give this node three tries, then 'end' makes the link move on to the next node.
-    retryStrategy: (times: number) => (times > 3 ? null : reconnectDelay(times)),
   });
 }

@@ -82,8 +82,12 @@ export class SubscriberLink {
           this.#subscribedOnce = true;
           this.#resolveFirst();
         },
-        // The connection dropped mid-subscribe; 'ready' or 'end' comes next.
-        () => {},
+        // The connection dropped mid-subscribe ('ready' or 'end' comes next), or the SUBSCRIBE
+        // timed out on a node that stopped answering: reconnect, so the link subscribes once the
+        // node answers again instead of sitting connected and deaf.
+        () => {
+          if (!this.#closed && conn === this.#conn && conn.status === 'ready') conn.disconnect(true);
+        },
       );
     };
     conn.on('ready', subscribe);

@@ -10,7 +10,8 @@
  * - Expiry: readers filter by `expiresAt`; a single reaper (whoever holds `<prefix>:reaper-lock`)
  *   removes expired instances and publishes one `expire` each, with the last known value (the
  *   instance hash outlives its TTL by `retainMs` for exactly that).
- * - Watch: one subscriber connection; after any reconnect it reports `resync`.
+ * - Watch: one subscriber connection (standalone) or one on every master (cluster, deduplicated:
+ *   redis-cluster-subscriber.ts); after any reconnect it reports `resync`.
  * - A down store makes operations reject with `ERR_FG_STORE_UNAVAILABLE` within about
  *   `commandTimeoutMs`, never hang; the client keeps reconnecting in the background.
  * - Liveness: `probe()` PINGs on connections of its own (redis-probe.ts); `reconnect()` renews
@@ -33,8 +34,9 @@ import type {
   ServiceInstance,
 } from '../model.js';
 import { notOwner } from './owner-check.js';
+import { ClusterSubscriber } from './redis-cluster-subscriber.js';
 import { defineRegistryCommands, type RegistryCommands } from './redis-commands.js';
-import { createRedisClient, isCluster, openSubscriber } from './redis-connection.js';
+import { createRedisClient, isCluster, openNodeSubscriber, openSubscriber } from './redis-connection.js';
 import { eventFromMessage, type InstanceTuple, instanceFromTuple, RedisKeys } from './redis-keys.js';
 import { REDIS_BACKEND_DEFAULTS, type RedisBackendOptions } from './redis-options.js';
 import { RedisProbe } from './redis-probe.js';
@@ -83,7 +85,7 @@ export class RedisBackend implements RegistryBackend {
   readonly #reaper: RedisReaper;
   readonly #reaperTimer: TimerHandle;
   readonly #probe: RedisProbe;
-  #link: SubscriberLink | undefined;
+  #link: SubscriberLink | ClusterSubscriber | undefined;
   #subscribing: Promise<void> | undefined;
   #closed = false;
   #closing: Promise<void> | undefined;
@@ -298,9 +300,15 @@ export class RedisBackend implements RegistryBackend {
     return this.#reaper.holdsLock;
   }
 
-  /** `host:port` the watch subscription currently uses, once watching (diagnostics, tests). */
-  get subscriberAddress(): string | undefined {
-    return this.#link?.address;
+  /**
+   * `host:port` of every node the watch subscription listens on, once watching (diagnostics,
+   * tests): the server, or on a cluster every master.
+   */
+  get subscriberAddresses(): string[] {
+    const link = this.#link;
+    if (link === undefined) return [];
+    if (link instanceof ClusterSubscriber) return link.addresses;
+    return link.address === undefined ? [] : [link.address];
   }
 
   /** Runs one reaper round now (normally timer-driven). */
@@ -333,17 +341,32 @@ export class RedisBackend implements RegistryBackend {
   #ensureSubscribed(): void {
     if (this.#link !== undefined) return;
     const injected = this.#opts.subscriber;
-    const link = new SubscriberLink({
-      channel: this.#keys.channel,
-      clock: this.#opts.clock,
-      owned: injected === undefined,
-      connect: (attempt) => injected ?? openSubscriber(this.client, attempt, this.#opts.commandTimeoutMs),
-      onMessage: (message) => {
-        const event = eventFromMessage(message);
-        if (event !== undefined) this.#emit(event);
-      },
-      onResync: () => this.#emit({ type: 'resync' }),
-    });
+    const onMessage = (message: string): void => {
+      const event = eventFromMessage(message);
+      if (event !== undefined) this.#emit(event);
+    };
+    const onResync = (): void => this.#emit({ type: 'resync' });
+    const client = this.client;
+    // A cluster gets a link on every master (a hung node must not stall the watch); a standalone
+    // server or an injected connection one link.
+    const link =
+      injected === undefined && isCluster(client)
+        ? new ClusterSubscriber({
+            cluster: client,
+            channel: this.#keys.channel,
+            clock: this.#opts.clock,
+            connect: (node) => openNodeSubscriber(client, node, this.#opts.commandTimeoutMs),
+            onMessage,
+            onResync,
+          })
+        : new SubscriberLink({
+            channel: this.#keys.channel,
+            clock: this.#opts.clock,
+            owned: injected === undefined,
+            connect: () => injected ?? openSubscriber(client as Redis, this.#opts.commandTimeoutMs), // standalone here
+            onMessage,
+            onResync,
+          });
     this.#link = link;
     // Until the first SUBSCRIBE is acknowledged, operations wait for it (bounded by the
     // operation timeout): a watcher must see the events of writes made after watch() returned.
