@@ -76,7 +76,12 @@ export const thunderingHerdDrill: Drill = {
           check(
             'the herd registers',
             false,
-            `${await routableCount(herdUrl, service).catch(() => '?')} of ${size} routable on ${name} after ${deadline} ms; answers: ${herd.takeAnswers()}`,
+            `${await routableCount(herdUrl, service).catch(() => '?')} of ${size} routable on ${name} after ${deadline} ms (${await statusCounts(
+              herdUrl,
+              service,
+            )
+              .then((by) => [...by].map(([k, v]) => `${k} ${v}`).join(', '))
+              .catch(() => '?')}); answers: ${herd.takeAnswers()}`,
           ),
         );
         return { checks };
@@ -147,12 +152,18 @@ export const thunderingHerdDrill: Drill = {
 
 /** Instances of `service` a gateway counts as routable (UP or UNKNOWN), from its `fleetgate_instances` gauge. */
 async function routableCount(gateway: string, service: string): Promise<number> {
+  const by = await statusCounts(gateway, service);
+  return (by.get('UP') ?? 0) + (by.get('UNKNOWN') ?? 0);
+}
+
+/** Instances of `service` by status, from a gateway's `fleetgate_instances` gauge. */
+async function statusCounts(gateway: string, service: string): Promise<Map<string, number>> {
   const res = await fetch(`${gateway}/metrics`, { signal: AbortSignal.timeout(5000) });
   const text = await res.text();
-  let n = 0;
-  for (const m of text.matchAll(/^fleetgate_instances\{service="([^"]*)",status="(UP|UNKNOWN)"\} (\d+)$/gm))
-    if (m[1] === service) n += Number(m[3]);
-  return n;
+  const by = new Map<string, number>();
+  for (const m of text.matchAll(/^fleetgate_instances\{service="([^"]*)",status="([A-Z]+)"\} (\d+)$/gm))
+    if (m[1] === service) by.set(m[2] as string, Number(m[3]));
+  return by;
 }
 
 function countBuckets(times: number[], width: number): number[] {
