@@ -30,7 +30,16 @@ export class RedisProbe {
   /** Resolves when every target answered PING; rejects naming the first one that did not. */
   async ping(): Promise<void> {
     if (this.#closed) throw new Error('the probe is closed');
-    await Promise.all(this.#targets().map((t) => this.#pingOne(t)));
+    try {
+      await Promise.all(this.#targets().map((t) => this.#pingOne(t)));
+    } catch (err) {
+      // A cluster master that does not answer may have been replaced already (failover): re-read
+      // the slots now rather than at the next periodic refresh (2 s), so the next probe targets
+      // the masters that serve the slots and the store counts as up as soon as writes work.
+      const c = this.#client;
+      if (isCluster(c)) c.refreshSlotsCache(() => {});
+      throw err;
+    }
   }
 
   /** Closes the probe connections. Idempotent. */
