@@ -1,20 +1,38 @@
 #!/usr/bin/env node
 /**
- * The `fleetgate` bin: a standalone gateway configured from the environment (DESIGN.md §6).
- * Prints `fleetgate listening on http://host:port` once it accepts connections (with `PORT=0`
- * the port is the one the OS chose), and shuts down gracefully on SIGTERM/SIGINT.
+ * The `fleetgate` bin: a standalone gateway configured from the environment (DESIGN.md §6) and,
+ * when `FLEETGATE_CONFIG` names one, from `fleetgate.yaml` (docs/config-file.md; the environment
+ * wins over the file). Prints `fleetgate listening on http://host:port` once it accepts
+ * connections (with `PORT=0` the port is the one the OS chose), reloads the file on SIGHUP and on
+ * change, and shuts down gracefully on SIGTERM/SIGINT.
  */
 import { pino } from 'pino';
+import { realClock } from '../clock.js';
 import { parseEnv } from '../config/env.js';
+import type { ConfigFile } from '../config/file/config-schema.js';
+import { envFromConfig } from '../config/file/env-overlay.js';
+import { loadConfigFile } from '../config/file/load-config-file.js';
 import { isFleetgateError } from '../errors.js';
 import { createGateway, type Gateway } from '../gateway.js';
 import type { Logger } from '../logger.js';
+import { createRegistry } from '../registry/create-registry.js';
+import type { RouteLookup } from '../routing/resolve-request.js';
 import type { TracingHandle } from '../telemetry/tracing.js';
+import { buildPolicy, type ConfigPolicy, type PolicyContext } from './config-policy.js';
+import { ConfigReloader } from './config-reload.js';
 
 async function main(): Promise<void> {
   let env: ReturnType<typeof parseEnv>;
+  const configPath = process.env.FLEETGATE_CONFIG;
+  let config: ConfigFile | undefined;
+  // The file's settings that have a variable, under the environment: the environment wins.
+  let mergedEnv: Record<string, string | undefined> = process.env;
   try {
-    env = parseEnv(process.env);
+    if (configPath !== undefined && configPath !== '') {
+      config = loadConfigFile(configPath);
+      mergedEnv = { ...envFromConfig(config), ...process.env };
+    }
+    env = parseEnv(mergedEnv);
   } catch (err) {
     if (isFleetgateError(err, 'ERR_FG_INVALID_CONFIG')) {
       process.stderr.write(`fleetgate: ${err.message}\n`);
@@ -41,14 +59,58 @@ async function main(): Promise<void> {
     log.info({ traceUrl: env.traceUrl }, 'tracing on');
   }
 
-  let gateway: Gateway;
+  let gateway: Gateway | undefined;
+  let reloader: ConfigReloader | undefined;
+  let ownRegistry: { close(): Promise<void> } | undefined;
   try {
-    gateway = await createGateway({ env: process.env, logger });
+    if (config === undefined) {
+      gateway = await createGateway({ env: mergedEnv, logger });
+    } else {
+      // The auth middlewares judge the route the proxy will take: the proxy's table, once it exists.
+      const routes = {
+        get routeTable(): RouteLookup | undefined {
+          return gateway?.proxy?.routeTable;
+        },
+      };
+      const ctx: PolicyContext = { routes, clock: realClock, logger, trustProxy: env.trustedProxies };
+      const policy = buildPolicy(config, ctx);
+      // Registrations may not overlap the static routes: the registry knows them too.
+      const registry = await createRegistry({ env: mergedEnv, logger, staticRoutes: policy.staticRoutes });
+      ownRegistry = registry;
+      reloader = new ConfigReloader({
+        path: configPath!,
+        initial: { config, policy },
+        build: (next: ConfigFile): ConfigPolicy => buildPolicy(next, ctx),
+        applyRoutes: (next) => {
+          // The route table validates first and swaps at once; then the registry's claims follow.
+          gateway?.proxy?.routeTable?.setStaticRoutes(next.staticRoutes);
+          registry.setStaticRoutes(next.staticRoutes);
+        },
+        clock: realClock,
+        logger,
+      });
+      gateway = await createGateway({
+        env: mergedEnv,
+        logger,
+        registry,
+        middlewares: [reloader.middleware],
+        proxy: {
+          staticRoutes: policy.staticRoutes,
+          ...(config.timeouts?.upstream === undefined ? {} : { timeoutMs: config.timeouts.upstream }),
+          ...(config.timeouts?.connect === undefined ? {} : { connectTimeoutMs: config.timeouts.connect }),
+        },
+      });
+      reloader.watch();
+      const r = reloader;
+      process.on('SIGHUP', () => r.reload('SIGHUP'));
+      log.info({ config: configPath, routes: policy.staticRoutes.length, chain: policy.parts }, 'config file loaded');
+    }
   } catch (err) {
     process.stderr.write(`fleetgate: cannot start: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(1);
   }
-  const address = await gateway.listen(env.port, env.host).catch((err: unknown) => {
+  const gw = gateway;
+  const address = await gw.listen(env.port, env.host).catch((err: unknown) => {
     process.stderr.write(`fleetgate: cannot listen on ${env.host}:${env.port}: ${(err as Error).message}\n`);
     process.exit(1);
   });
@@ -67,8 +129,9 @@ async function main(): Promise<void> {
     stopping = true;
     // Readiness fails first (SHUTDOWN_DELAY), then the listener closes and in-flight requests get SHUTDOWN_GRACE.
     log.info({ signal, delayMs: env.shutdownDelayMs, graceMs: env.shutdownGraceMs }, 'draining');
-    gateway
-      .close({ delayMs: env.shutdownDelayMs, graceMs: env.shutdownGraceMs })
+    gw.close({ delayMs: env.shutdownDelayMs, graceMs: env.shutdownGraceMs })
+      .then(() => reloader?.close())
+      .then(() => ownRegistry?.close())
       .then(() => tracing?.shutdown())
       .then(
         () => {

@@ -28,7 +28,7 @@ import {
   resolveRegistryOptions,
 } from './registry-options.js';
 import { assertRoutesAdmissible, compileRoutes, nameShadowsOf } from './route-admission.js';
-import { type ClaimRef, RouteClaims } from './route-claims.js';
+import { type ClaimRef, RouteClaims, type RouteShape } from './route-claims.js';
 import { SelfPreservation } from './self-preservation.js';
 import { withDeadline } from './store-deadline.js';
 import { describeError, storeUnavailableError } from './store-errors.js';
@@ -69,7 +69,7 @@ export class Registry extends EventEmitter<RegistryEventMap> implements Registry
   /** Route claims of registrations in flight, so two concurrent conflicting registrations cannot both pass. */
   readonly #pendingClaims = new RouteClaims();
   /** Claims of the static gateway routes: no registration may overlap them. */
-  readonly #staticClaims = new RouteClaims();
+  #staticClaims = new RouteClaims();
   /** New instances (ids not yet held) being registered, per service: they count against the limits. */
   readonly #pendingNew = new Map<string, number>();
   #pendingNewTotal = 0;
@@ -241,6 +241,16 @@ export class Registry extends EventEmitter<RegistryEventMap> implements Registry
     // Without the capability the verdict stays local to this gateway and survives heartbeats.
     const instance = this.#cache.setLocalStatus(service, instanceId, status);
     return instance === undefined ? undefined : structuredClone(instance);
+  }
+
+  /**
+   * Replaces the static gateway routes that registrations may not overlap (a configuration
+   * reload). Registrations already accepted stay; new ones are judged against the new set.
+   */
+  setStaticRoutes(staticRoutes: readonly RouteShape[]): void {
+    const next = new RouteClaims();
+    next.add(undefined, staticRoutes);
+    this.#staticClaims = next;
   }
 
   /**
