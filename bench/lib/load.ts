@@ -89,7 +89,7 @@ export interface LoadResult {
 /** Runs autocannon and records every response time (ms, float) for exact percentiles. */
 export async function runLoad(
   url: string,
-  opts: { connections: number; seconds: number; overallRate?: number },
+  opts: { connections: number; seconds: number; overallRate?: number; headers?: Record<string, string> },
 ): Promise<LoadResult> {
   const times: number[] = [];
   const instance = autocannon({
@@ -97,6 +97,7 @@ export async function runLoad(
     connections: opts.connections,
     duration: opts.seconds,
     pipelining: 1,
+    ...(opts.headers === undefined ? {} : { headers: opts.headers }),
     ...(opts.overallRate === undefined ? {} : { overallRate: opts.overallRate }),
   });
   instance.on('response', (_client: unknown, status: number, _bytes: number, ms: number) => {

@@ -4,7 +4,7 @@
  *
  *   node --import tsx bench/lib/proxy-servers.ts <kind> [upstreamUrl]
  *
- * kinds: upstream | raw | fleetgate | fleetgate-express | fleetgate-express-server | express-hpm |
+ * kinds: upstream | raw | fleetgate | fleetgate-apikey | fleetgate-jwt | fleetgate-express | fleetgate-express-server | express-hpm |
  * express-hpm-server | express-hpm-default | fast-gateway. `-server` variants serve the same Express app
  * with `createExpressServer(app)` instead of `http.createServer(app)`.
  * Talks to the parent over IPC: sends `{ type: 'ready', port }`; answers `{ type: 'cpu' }`
@@ -19,6 +19,10 @@ import { type GatewayTime, recordGatewayTime } from './gateway-time.js';
 
 /** The request path every variant serves (a registered route for fleetgate). */
 export const BENCH_PATH = '/api/items/42';
+/** The key the `fleetgate-apikey` child accepts. */
+export const BENCH_API_KEY = 'bench-key-0123456789abcdef';
+/** The PEM the `fleetgate-jwt` child verifies with (its private half signs the bench's token); set by the parent. */
+const BENCH_JWT_PUBLIC_KEY = process.env.BENCH_JWT_PUBLIC_KEY ?? '';
 const BODY = Buffer.from(JSON.stringify({ id: 42, name: 'widget', tags: ['a', 'b', 'c'], price: 9.99 }));
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
@@ -59,7 +63,7 @@ async function fleetgateProxy(target: URL) {
   await registry.register({
     service: 'items',
     url: target.origin,
-    routes: [{ method: 'GET', path: '/api/items/:id' }],
+    routes: [{ method: 'GET', path: '/api/items/:id', permission: 'items:read' }],
   });
   return discoveryProxy({ registry });
 }
@@ -83,6 +87,22 @@ async function build(kind: string, target: URL | undefined): Promise<http.Server
     case 'fleetgate': {
       const proxy = await fleetgateProxy(target!);
       return http.createServer((req, res) => proxy(req, res));
+    }
+    case 'fleetgate-apikey':
+    case 'fleetgate-jwt': {
+      // The same proxy behind apiKeys() (a memory key store, the route's permission enforced) or
+      // jwtAuth() (an RS256 PEM; the client repeats one token, as real clients do).
+      const proxy = await fleetgateProxy(target!);
+      const { compose } = await import('../../lib/http/compose.js');
+      const auth =
+        kind === 'fleetgate-apikey'
+          ? (await import('../../lib/auth/api-keys.js')).apiKeys({
+              keys: [{ name: 'bench', key: BENCH_API_KEY, permissions: ['items:read'] }],
+              routes: proxy,
+            })
+          : (await import('../../lib/auth/jwt-auth.js')).jwtAuth({ publicKey: BENCH_JWT_PUBLIC_KEY, routes: proxy });
+      const handler = compose([auth, proxy as never]);
+      return http.createServer((req, res) => handler(req, res));
     }
     case 'fleetgate-express':
     case 'fleetgate-express-server': {

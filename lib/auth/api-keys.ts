@@ -5,14 +5,14 @@
  * the matched route's `permission` (the one route `resolveIncoming()` shares with the proxy) must
  * be granted. The upstream gets `X-Api-Key-Name` and never the key.
  */
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { removeRequestHeader, setRequestHeader } from '../core/request-headers.js';
 import type { FleetgateError } from '../errors.js';
 import { lookupOf, resolveIncoming } from '../routing/request-resolution.js';
 import { presentedKey } from './api-key-credential.js';
 import { loadApiKeyFile } from './api-key-file.js';
-import { type ApiKeyRecord, grants, hashApiKey } from './api-key-spec.js';
+import { type ApiKeyRecord, grants } from './api-key-spec.js';
 import { type ApiKeysOptions, resolveApiKeysOptions } from './api-keys-options.js';
 import { authUnavailable, forbidden, quoted, sendAuthError, unauthenticated } from './auth-errors.js';
 import { FailedAttempts, tooManyFailures } from './failed-attempts.js';
@@ -39,6 +39,17 @@ export interface ApiKeysMiddleware extends AsyncDisposable {
 }
 
 const identities = new WeakMap<IncomingMessage, ApiKeyIdentity>();
+const digests = new WeakMap<ApiKeyRecord, Buffer>();
+
+/** A record's digest as bytes, decoded once per record. */
+function digestOf(record: ApiKeyRecord): Buffer {
+  let d = digests.get(record);
+  if (d === undefined) {
+    d = Buffer.from(record.sha256, 'hex');
+    digests.set(record, d);
+  }
+  return d;
+}
 
 /**
  * The key a request authenticated with, once `apiKeys()` let it through.
@@ -78,12 +89,12 @@ export function apiKeys(options: Partial<ApiKeysOptions> = {}): ApiKeysMiddlewar
   const refuse = (res: ServerResponse, error: FleetgateError): void =>
     sendAuthError(res, error, error.status === 401 ? challenge : undefined);
 
-  const fail = (res: ServerResponse, error: FleetgateError, who: string | undefined): void => {
-    if (attempts === undefined || who === undefined) {
+  const fail = (req: IncomingMessage, res: ServerResponse, error: FleetgateError, who: string | undefined): void => {
+    if (attempts === undefined) {
       refuse(res, error);
       return;
     }
-    attempts.recordFailure(who).then(
+    attempts.recordFailure(who ?? attempts.keyOf(req)).then(
       (blockedMs) => refuse(res, blockedMs > 0 ? tooManyFailures(blockedMs) : error),
       () => refuse(res, error),
     );
@@ -101,12 +112,13 @@ export function apiKeys(options: Partial<ApiKeysOptions> = {}): ApiKeysMiddlewar
   ): void => {
     // The lookup was by digest; confirming the digest in constant time keeps a store that
     // answered for a different key (a bug, a hash-map collision) from letting a request in.
-    if (found === undefined || !timingSafeEqual(Buffer.from(found.sha256, 'hex'), digest)) {
-      fail(res, unauthenticated('the API key is not valid', 'unknown'), who);
+    const stored = found === undefined ? undefined : digestOf(found);
+    if (found === undefined || stored === undefined || stored.length !== 32 || !timingSafeEqual(stored, digest)) {
+      fail(req, res, unauthenticated('the API key is not valid', 'unknown'), who);
       return;
     }
     if (found.expiresAt !== undefined && o.clock.now() >= found.expiresAt) {
-      fail(res, unauthenticated('the API key has expired', 'expired'), who);
+      fail(req, res, unauthenticated('the API key has expired', 'expired'), who);
       return;
     }
     if (permission !== undefined && !grants(found.permissions, permission)) {
@@ -147,9 +159,11 @@ export function apiKeys(options: Partial<ApiKeysOptions> = {}): ApiKeysMiddlewar
       else next();
       return;
     }
-    const who = attempts?.keyOf(req);
-    if (who !== undefined) {
-      const blockedMs = attempts!.blockedFor(who);
+    // The address is found only when something is blocked or a failure must be counted.
+    let who: string | undefined;
+    if (attempts?.anyBlocked === true) {
+      who = attempts.keyOf(req);
+      const blockedMs = attempts.blockedFor(who);
       if (blockedMs > 0) {
         refuse(res, tooManyFailures(blockedMs));
         return;
@@ -157,11 +171,11 @@ export function apiKeys(options: Partial<ApiKeysOptions> = {}): ApiKeysMiddlewar
     }
     if (presented.state === 'malformed') {
       const why = presented.reason === 'too-large' ? 'the API key is too long' : 'the API key is malformed';
-      fail(res, unauthenticated(why, presented.reason), who);
+      fail(req, res, unauthenticated(why, presented.reason), who);
       return;
     }
-    const digestHex = hashApiKey(presented.key);
-    const digest = Buffer.from(digestHex, 'hex');
+    const digest = createHash('sha256').update(presented.key, 'utf8').digest();
+    const digestHex = digest.toString('hex');
     let found: Lookup;
     try {
       found = lookup(digestHex);

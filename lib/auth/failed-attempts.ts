@@ -60,6 +60,11 @@ export class FailedAttempts {
     return sourceKey(this.#clients.addressOf(req));
   }
 
+  /** Whether any address is blocked now or was recently (lets the hot path skip finding the address). */
+  get anyBlocked(): boolean {
+    return this.#blocked.size > 0;
+  }
+
   /** ms until `key` may try again; 0 when it is not blocked. */
   blockedFor(key: string): number {
     const until = this.#blocked.get(key);

@@ -53,6 +53,10 @@ export interface JwtAuthOptions extends JwtKeyOptions, JwtRequirement {
   jwksMinRefreshIntervalMs: number;
   /** A JWKS fetch slower than this fails. @default 5000 */
   jwksTimeoutMs: number;
+  /** Verified tokens remembered, so a repeated token skips the signature check (0: off). @default 10000 */
+  verifiedCacheSize: number;
+  /** How long a verified token is remembered (never past its `exp`). @default 60000 */
+  verifiedCacheTtlMs: number;
   /** @default realClock */
   clock: Clock;
   /** @default noopLogger */
@@ -83,6 +87,8 @@ export const JWT_AUTH_DEFAULTS: Readonly<JwtAuthOptions> = Object.freeze({
   jwksMaxAgeMs: 600_000,
   jwksMinRefreshIntervalMs: 30_000,
   jwksTimeoutMs: 5000,
+  verifiedCacheSize: 10_000,
+  verifiedCacheTtlMs: 60_000,
   clock: realClock,
   logger: noopLogger,
 } satisfies JwtAuthOptions);
@@ -105,6 +111,9 @@ export function resolveJwtAuthOptions(
   positive('jwksMaxAgeMs', o.jwksMaxAgeMs);
   positive('jwksMinRefreshIntervalMs', o.jwksMinRefreshIntervalMs, 0);
   positive('jwksTimeoutMs', o.jwksTimeoutMs);
+  positive('verifiedCacheTtlMs', o.verifiedCacheTtlMs);
+  if (!(Number.isInteger(o.verifiedCacheSize) && o.verifiedCacheSize >= 0))
+    invalid('verifiedCacheSize', o.verifiedCacheSize);
   if (o.permissionAs !== 'scope' && o.permissionAs !== 'role' && o.permissionAs !== false) {
     invalid('permissionAs', o.permissionAs);
   }

@@ -167,6 +167,21 @@ describe('jwtAuth(): shared secret', () => {
     assert.equal(n.req.headers['x-user-id'], 'client', 'with claimHeaders: false nothing is set or removed');
   });
 
+  it('a remembered token is refused once the clock passes its exp (the cache never outlives the token)', async () => {
+    const c = new FakeClock(NOW);
+    const cached = jwtAuth({ secret: SECRET, clock: c, clockSkewMs: 0 });
+    const token = await hs256({ sub: 'u' }, { exp: NOW / 1000 + 5 });
+    assert.equal((await run(cached, { authorization: `Bearer ${token}` })).status, 0);
+    assert.equal((await run(cached, { authorization: `Bearer ${token}` })).status, 0, 'served from the cache');
+    await c.advance(5000);
+    const late = await run(cached, { authorization: `Bearer ${token}` });
+    assert.equal(late.status, 401);
+    assert.equal(late.body.error.details.reason, 'expired');
+    const noCache = jwtAuth({ secret: SECRET, clock: c, verifiedCacheSize: 0 });
+    const fresh = await hs256({ sub: 'u' }, { exp: NOW / 1000 + 600 });
+    assert.equal((await run(noCache, { authorization: `Bearer ${fresh}` })).status, 0);
+  });
+
   it('required: false lets requests without a token through; a presented token is still checked', async () => {
     const optional = jwtAuth({ secret: SECRET, clock, required: false });
     assert.equal((await run(optional, {})).status, 0);

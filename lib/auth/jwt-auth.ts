@@ -24,6 +24,7 @@ import { JwksCache } from './jwks-cache.js';
 import { type JwtAuthOptions, type JwtRequirement, resolveJwtAuthOptions } from './jwt-auth-options.js';
 import { claimAt, claimHeaderValue, claimList } from './jwt-claims.js';
 import { verificationKeys } from './jwt-keys.js';
+import { VerifiedTokens } from './verified-tokens.js';
 
 type Next = (err?: unknown) => void;
 
@@ -76,6 +77,10 @@ export function jwtAuth(options: Partial<JwtAuthOptions> = {}): JwtAuthMiddlewar
     logger: o.logger,
   });
   const jwks = keys.key instanceof JwksCache ? keys.key : undefined;
+  const verified =
+    o.verifiedCacheSize === 0
+      ? undefined
+      : new VerifiedTokens(o.verifiedCacheSize, o.verifiedCacheTtlMs, o.clockSkewMs);
   const policies = new RoutePolicies<JwtRequirement>(o.routeRequirements, 'jwtAuth.routeRequirements');
   const verifyOptions = {
     algorithms: [...keys.algorithms],
@@ -188,12 +193,19 @@ export function jwtAuth(options: Partial<JwtAuthOptions> = {}): JwtAuthMiddlewar
       } else next();
       return;
     }
+    const now = o.clock.now();
+    const cached = verified?.get(token, now);
+    if (cached !== undefined) {
+      admit(req, res, next, cached);
+      return;
+    }
     const key = jwks === undefined ? (keys.key as Exclude<typeof keys.key, JwksCache>) : jwks.resolve;
-    jwtVerify(token, key as Parameters<typeof jwtVerify>[1], {
-      ...verifyOptions,
-      currentDate: new Date(o.clock.now()),
-    }).then(
-      (verified) => admit(req, res, next, verified.payload),
+    const checked = token;
+    jwtVerify(checked, key as Parameters<typeof jwtVerify>[1], { ...verifyOptions, currentDate: new Date(now) }).then(
+      (result) => {
+        verified?.set(checked, result.payload, now);
+        admit(req, res, next, result.payload);
+      },
       (err: unknown) => refuse(res, tokenError(err, o.logger)),
     );
   };
