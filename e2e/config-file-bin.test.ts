@@ -66,6 +66,9 @@ apiKeys:
     - { name: furt-reader, key: ${READER_KEY}, permissions: ["comments:read"] }
 rateLimits:
   global: { limit: 100000, window: 1m }
+cors:
+  origin: ["https://app.example"]
+  maxAgeSeconds: 600
 routes:
   - { path: /pub/**, target: "${targets.pub}", stripPrefix: /pub, gateways: [public] }
   - { path: /int/**, target: "${targets.int}", gateways: [internal] }
@@ -203,6 +206,25 @@ describe('fleetgate bin with fleetgate.yaml', () => {
       assert.equal(r.body?.upstream, 'shop-v2', r.text);
     }
     assert.equal(jwksFetches - fetchesBefore, 1, 'the new kid is fetched once, then served from the cache');
+
+    // Security headers on proxied answers and on the gateway's own refusals; CORS preflight at the gateway.
+    const proxied = await fetch(`${gw.url}/api/shop/cart`);
+    await proxied.arrayBuffer();
+    assert.equal(proxied.headers.get('x-content-type-options'), 'nosniff');
+    assert.equal(proxied.headers.get('x-frame-options'), 'DENY');
+    assert.equal(proxied.headers.get('strict-transport-security'), null, 'HSTS only on https');
+    const refused = await fetch(`${gw.url}/api/comments/1`);
+    await refused.arrayBuffer();
+    assert.equal(refused.status, 401);
+    assert.equal(refused.headers.get('x-content-type-options'), 'nosniff');
+    const preflight = await fetch(`${gw.url}/api/comments/1`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://app.example', 'access-control-request-method': 'POST' },
+    });
+    await preflight.arrayBuffer();
+    assert.ok(preflight.status === 204 || preflight.status === 200, String(preflight.status));
+    assert.equal(preflight.headers.get('access-control-allow-origin'), 'https://app.example');
+    assert.equal(preflight.headers.get('access-control-max-age'), '600');
 
     // Gateway targeting: this gateway is `public`.
     const pub = await get('/pub/x?y=1');

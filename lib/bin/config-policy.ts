@@ -1,7 +1,8 @@
 /**
  * What a `fleetgate.yaml` turns into at run time, built as one unit so a reload swaps all of it
- * or none: the static routes and the middleware chain (jwtAuth() → apiKeys() → rate limits:
- * global, per route, per key class), in the order docs/config-file.md gives. Building validates
+ * or none: the static routes and the middleware chain (securityHeaders() → cors() → jwtAuth() →
+ * apiKeys() → rate limits: global, per route, per key class), in the order docs/config-file.md
+ * gives: headers on every answer, refusals included; preflights answered before credentials are asked. Building validates
  * everything (routes, predicates, keys, JWT keys) before anything is swapped in.
  */
 import { Redis } from 'ioredis';
@@ -16,6 +17,8 @@ import { RedisStore } from '../ratelimit/redis-store.js';
 import type { RateLimitStore } from '../ratelimit/store.js';
 import type { RouteSource } from '../routing/request-resolution.js';
 import type { StaticRoute } from '../routing/types.js';
+import { type CorsOptions, cors } from '../security/cors.js';
+import { type SecurityHeadersOptions, securityHeaders } from '../security/security-headers.js';
 
 /** A built configuration: apply its routes, run its chain, close it once replaced. */
 export interface ConfigPolicy {
@@ -49,6 +52,20 @@ export function buildPolicy(config: ConfigFile, ctx: PolicyContext): ConfigPolic
   const closers: (() => Promise<void>)[] = [];
   const trustProxy: false | string[] = ctx.trustProxy.length === 0 ? false : [...ctx.trustProxy];
   try {
+    // On unless the file says `securityHeaders: false`.
+    if (config.securityHeaders !== false) {
+      chain.push(
+        securityHeaders({
+          ...((config.securityHeaders ?? {}) as Partial<SecurityHeadersOptions>),
+          ...(trustProxy === false ? {} : { trustProxy }),
+        }),
+      );
+      parts.push('securityHeaders');
+    }
+    if (config.cors !== undefined && config.cors !== false) {
+      chain.push(cors({ ...(config.cors as Partial<CorsOptions>), routes: ctx.routes }));
+      parts.push('cors');
+    }
     if (config.jwt !== undefined) {
       const j = config.jwt;
       const jwt: JwtAuthMiddleware = jwtAuth({
