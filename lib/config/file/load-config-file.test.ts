@@ -73,6 +73,6 @@ describe('parseConfigText', () => {
         `${next}: &${next} [*${prev}, *${prev}, *${prev}, *${prev}, *${prev}, *${prev}, *${prev}, *${prev}, *${prev}, *${prev}]`,
       );
     }
-    assert.throws(() => parseConfigText(lines.join('\n'), 'fleetgate.yaml'));
+    assert.match(refusal(lines.join('\n')), /fleetgate\.yaml: .*alias/i);
   });
 });

@@ -48,7 +48,13 @@ export function parseConfigText(text: string, source: string): ConfigFile {
     });
     throw invalid(lines.join('; '));
   }
-  const data: unknown = doc.toJS({ maxAliasCount: 100 }) ?? {};
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 100 }) ?? {};
+  } catch (err) {
+    // An alias bomb ("billion laughs") stops here, after bounded work.
+    throw invalid(`${source}: ${(err as Error).message}`);
+  }
   const result = configFileSchema.safeParse(data);
   if (result.success) return result.data;
   const lines = result.error.issues.map((issue) => {
