@@ -18,10 +18,17 @@ import type { Logger } from '../logger.js';
 import { createRegistry } from '../registry/create-registry.js';
 import type { RouteLookup } from '../routing/resolve-request.js';
 import type { TracingHandle } from '../telemetry/tracing.js';
+import { handleCliFlags } from './cli-flags.js';
 import { buildPolicy, type ConfigPolicy, type PolicyContext } from './config-policy.js';
 import { ConfigReloader } from './config-reload.js';
 
 async function main(): Promise<void> {
+  const flags = handleCliFlags(process.argv.slice(2), (text) => process.stdout.write(text));
+  if (flags === true) return;
+  if (typeof flags === 'string') {
+    process.stderr.write(flags);
+    process.exit(2);
+  }
   let env: ReturnType<typeof parseEnv>;
   const configPath = process.env.FLEETGATE_CONFIG;
   let config: ConfigFile | undefined;

@@ -10,10 +10,19 @@ import { type Logger, noopLogger } from '../logger.js';
 import type { RouteSpec } from '../registry/model.js';
 import { BACKOFF_DEFAULTS, type BackoffOptions, type RandomSource } from './backoff.js';
 
-/** Options for `registerService()`. `gateway`, `service` and `url` are required. */
+/** Options for `registerService()`. `service`, `url` and `gateway` or `gateways` are required. */
 export interface RegisterServiceOptions {
-  /** Base URL of the gateway, e.g. `http://127.0.0.1:8080`. Required. */
+  /** Base URL of the gateway, e.g. `http://127.0.0.1:8080`. Required unless `gateways` is given. */
   gateway: string;
+  /**
+   * Gateways to fail over between, in order of preference (they should share a store: Redis or
+   * etcd). The handle stays with one gateway while it answers and moves to the next after
+   * `switchAfter` consecutive transient failures, re-registering there with the same instance id
+   * and token. Given alone, the first is where it starts. @default [gateway]
+   */
+  gateways: readonly string[];
+  /** Consecutive transient failures (registration or heartbeat) before moving to the next gateway. @default 2 */
+  switchAfter: number;
   /** The service name. Required. */
   service: string;
   /** This instance's base URL, `http(s)://host:port`. Required. */
@@ -64,31 +73,37 @@ export interface RegisterServiceOptions {
 }
 
 /** Defaults for {@link RegisterServiceOptions}. Frozen. */
-export const REGISTER_SERVICE_DEFAULTS: Readonly<Omit<RegisterServiceOptions, 'gateway' | 'service' | 'url'>> =
-  Object.freeze({
-    routes: Object.freeze([]) as readonly RouteSpec[],
-    healthEndpoint: undefined,
-    instanceId: undefined,
-    weight: undefined,
-    version: undefined,
-    zone: undefined,
-    metadata: undefined,
-    ttl: '90s',
-    token: undefined,
-    serviceKey: undefined,
-    prefix: '/internal',
-    handleSignals: false,
-    backoff: BACKOFF_DEFAULTS,
-    jitter: 0.1,
-    clock: realClock,
-    random: Math.random,
-    logger: noopLogger,
-    requestTimeoutMs: 5000,
-  });
+export const REGISTER_SERVICE_DEFAULTS: Readonly<
+  Omit<RegisterServiceOptions, 'gateway' | 'gateways' | 'service' | 'url'>
+> = Object.freeze({
+  switchAfter: 2,
+  routes: Object.freeze([]) as readonly RouteSpec[],
+  healthEndpoint: undefined,
+  instanceId: undefined,
+  weight: undefined,
+  version: undefined,
+  zone: undefined,
+  metadata: undefined,
+  ttl: '90s',
+  token: undefined,
+  serviceKey: undefined,
+  prefix: '/internal',
+  handleSignals: false,
+  backoff: BACKOFF_DEFAULTS,
+  jitter: 0.1,
+  clock: realClock,
+  random: Math.random,
+  logger: noopLogger,
+  requestTimeoutMs: 5000,
+});
 
-/** What `registerService()` accepts: the three required fields plus any others. */
-export type RegisterServiceInput = Pick<RegisterServiceOptions, 'gateway' | 'service' | 'url'> &
-  Partial<Omit<RegisterServiceOptions, 'gateway' | 'service' | 'url'>>;
+/** What `registerService()` accepts: `service`, `url`, `gateway` or `gateways`, plus any others. */
+export type RegisterServiceInput = Pick<RegisterServiceOptions, 'service' | 'url'> &
+  (
+    | (Pick<RegisterServiceOptions, 'gateway'> & { gateways?: readonly string[] | undefined })
+    | (Pick<RegisterServiceOptions, 'gateways'> & { gateway?: string | undefined })
+  ) &
+  Partial<Omit<RegisterServiceOptions, 'gateway' | 'gateways' | 'service' | 'url'>>;
 
 /** Options with every default applied and durations resolved. */
 export type ResolvedRegisterServiceOptions = Omit<RegisterServiceOptions, 'ttl' | 'backoff'> & {
@@ -113,7 +128,21 @@ export function resolveRegisterServiceOptions(input: RegisterServiceInput): Reso
       },
     );
   };
-  if (!isHttpUrl(o.gateway)) bad('gateway', o.gateway, 'an http(s) URL');
+  const gateways =
+    o.gateways === undefined
+      ? o.gateway === undefined
+        ? []
+        : [o.gateway]
+      : Array.isArray(o.gateways)
+        ? o.gateways
+        : [];
+  if (o.gateways !== undefined && (!Array.isArray(o.gateways) || o.gateways.length === 0))
+    bad('gateways', o.gateways, 'a non-empty array of http(s) URLs');
+  if (o.gateways === undefined && !isHttpUrl(o.gateway)) bad('gateway', o.gateway, 'an http(s) URL');
+  for (const g of gateways) if (!isHttpUrl(g)) bad('gateways', g, 'http(s) URLs only');
+  if (o.gateway !== undefined && o.gateways !== undefined && !o.gateways.includes(o.gateway))
+    bad('gateway', o.gateway, 'one of gateways (where to start) or absent');
+  if (!(Number.isInteger(o.switchAfter) && o.switchAfter >= 1)) bad('switchAfter', o.switchAfter, 'an integer ≥ 1');
   if (typeof o.service !== 'string' || o.service === '') bad('service', o.service, 'a non-empty string');
   if (!isHttpUrl(o.url)) bad('url', o.url, 'an http(s) URL');
   if (!Array.isArray(o.routes)) bad('routes', o.routes, 'an array of routes');
@@ -132,7 +161,16 @@ export function resolveRegisterServiceOptions(input: RegisterServiceInput): Reso
   if (!(Number.isFinite(backoff.factor) && backoff.factor >= 1)) bad('backoff.factor', backoff.factor, 'a number ≥ 1');
   if (typeof o.random !== 'function') bad('random', o.random, 'a function returning [0, 1)');
   const { ttl: _ttl, ...rest } = o;
-  return { ...rest, ttlMs: ttlMs as number, backoff: Object.freeze(backoff) };
+  // The starting gateway first, then the rest in their order, wrapping round.
+  const start = o.gateway === undefined ? 0 : Math.max(0, gateways.indexOf(o.gateway));
+  const ordered = Object.freeze([...gateways.slice(start), ...gateways.slice(0, start)]);
+  return {
+    ...rest,
+    gateway: ordered[0] as string,
+    gateways: ordered,
+    ttlMs: ttlMs as number,
+    backoff: Object.freeze(backoff),
+  };
 }
 
 function isHttpUrl(value: unknown): boolean {

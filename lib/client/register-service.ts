@@ -37,7 +37,11 @@ export class ServiceRegistration extends EventEmitter<ServiceRegistrationEvents>
   readonly ready: Promise<Registration>;
 
   readonly #o: ResolvedRegisterServiceOptions;
-  readonly #api: GatewayApi;
+  /** One client per gateway (`gateways`); `#index` is the one in use. */
+  readonly #apis: readonly GatewayApi[];
+  #index = 0;
+  /** Consecutive transient failures with the current gateway. */
+  #failures = 0;
   #state: RegistrationState = 'registering';
   #instanceId: string | undefined;
   /** The token of the latest registration; sent with heartbeats, the deregistration and re-registrations. */
@@ -57,14 +61,17 @@ export class ServiceRegistration extends EventEmitter<ServiceRegistrationEvents>
     super();
     this.#o = options;
     this.#instanceId = options.instanceId;
-    this.#api = new GatewayApi({
-      gateway: options.gateway,
-      prefix: options.prefix,
-      token: options.token,
-      serviceKey: options.serviceKey,
-      requestTimeoutMs: options.requestTimeoutMs,
-      clock: options.clock,
-    });
+    this.#apis = options.gateways.map(
+      (gateway) =>
+        new GatewayApi({
+          gateway,
+          prefix: options.prefix,
+          token: options.token,
+          serviceKey: options.serviceKey,
+          requestTimeoutMs: options.requestTimeoutMs,
+          clock: options.clock,
+        }),
+    );
     this.ready = new Promise<Registration>((resolve, reject) => {
       this.#resolveReady = resolve;
       this.#rejectReady = reject;
@@ -84,6 +91,32 @@ export class ServiceRegistration extends EventEmitter<ServiceRegistrationEvents>
   /** The instance id: known at once when given as an option, otherwise after the first registration. */
   get instanceId(): string | undefined {
     return this.#instanceId;
+  }
+
+  /** The gateway in use now (one of `gateways`). */
+  get gateway(): string {
+    return this.#o.gateways[this.#index] as string;
+  }
+
+  get #api(): GatewayApi {
+    return this.#apis[this.#index] as GatewayApi;
+  }
+
+  /**
+   * Counts a transient failure; after `switchAfter` in a row, moves to the next gateway (when
+   * there is one) and says so. True when it moved.
+   */
+  #noteFailure(): boolean {
+    this.#failures++;
+    if (this.#failures < this.#o.switchAfter || this.#apis.length < 2) return false;
+    const from = this.gateway;
+    this.#failures = 0;
+    this.#index = (this.#index + 1) % this.#apis.length;
+    this.#o.logger.warn(
+      `fleetgate client: ${from} failed ${this.#o.switchAfter} times in a row; moving to ${this.gateway}`,
+    );
+    this.#emit('switched', { from, to: this.gateway });
+    return true;
   }
 
   /** The latest confirmed registration, if any. */
@@ -120,7 +153,7 @@ export class ServiceRegistration extends EventEmitter<ServiceRegistrationEvents>
     this.#timer?.cancel();
     this.#timer = undefined;
     this.#detachSignals?.();
-    this.#api.abortAll();
+    for (const api of this.#apis) api.abortAll();
     this.#settleReady(
       new FleetgateError('ERR_FG_CLOSED', 'registerService handle closed before the first registration'),
     );
@@ -137,7 +170,7 @@ export class ServiceRegistration extends EventEmitter<ServiceRegistrationEvents>
         this.#o.logger.warn(`fleetgate client: deregistering ${this.#o.service}/${id} failed: ${messageOf(err)}`);
       }
     }
-    await this.#api.close();
+    await Promise.all(this.#apis.map((api) => api.close()));
   }
 
   async #register(): Promise<void> {
@@ -175,6 +208,7 @@ export class ServiceRegistration extends EventEmitter<ServiceRegistrationEvents>
       this.#registration = registration;
       this.#state = 'registered';
       this.#attempt = 0;
+      this.#failures = 0;
       this.#lastOk = registration.registeredAt;
       this.#settleReady(undefined, registration);
       this.#scheduleHeartbeat(0);
@@ -190,7 +224,11 @@ export class ServiceRegistration extends EventEmitter<ServiceRegistrationEvents>
         this.#fail(error);
         return;
       }
-      const delay = Math.max(backoffDelay(this.#attempt, this.#retryBackoff(), o.random), retryAfterOf(error) ?? 0);
+      // Another gateway is tried at once; the same one after the backoff (and its Retry-After).
+      const moved = this.#noteFailure();
+      const delay = moved
+        ? 0
+        : Math.max(backoffDelay(this.#attempt, this.#retryBackoff(), o.random), retryAfterOf(error) ?? 0);
       this.#attempt++;
       o.logger.warn(`fleetgate client: registering ${o.service} failed (${error.message}); retry in ${delay} ms`);
       this.#emit('registration-failed', error, { attempt: this.#attempt, retryInMs: delay });
@@ -206,6 +244,7 @@ export class ServiceRegistration extends EventEmitter<ServiceRegistrationEvents>
       await this.#api.heartbeat(o.service, id, this.#instanceToken);
       if (this.#state !== 'registered') return;
       this.#lastOk = o.clock.now();
+      this.#failures = 0;
       this.#scheduleHeartbeat(0);
       this.#emit('heartbeat', { instanceId: id, at: this.#lastOk });
     } catch (err) {
@@ -218,6 +257,11 @@ export class ServiceRegistration extends EventEmitter<ServiceRegistrationEvents>
         return;
       }
       this.#emit('heartbeat-failed', error);
+      if (this.#noteFailure()) {
+        // The new gateway shares the store (or learns of us now): re-register there, same id and token.
+        void this.#register();
+        return;
+      }
       if (o.clock.now() - this.#lastOk >= (this.#registration?.ttlMs ?? o.ttlMs)) {
         // The lease has lapsed, so heartbeats can only earn 404s: register (with backoff) instead.
         o.logger.warn(`fleetgate client: no heartbeat accepted within the TTL; re-registering ${o.service}/${id}`);

@@ -30,6 +30,8 @@ export interface ServiceRegistrationEvents {
   'heartbeat-failed': [error: FleetgateError];
   /** A registration attempt failed for a transient reason and will be retried after `retryInMs`. */
   'registration-failed': [error: FleetgateError, retry: { attempt: number; retryInMs: number }];
+  /** After `switchAfter` consecutive transient failures, the handle moved to the next of `gateways`. */
+  switched: [info: { from: string; to: string }];
   /** The gateway refused the registration for good (400, 401, 403, 409, ...): no more retries. Emitted only when listened to. */
   error: [error: FleetgateError];
 }

@@ -12,6 +12,7 @@ import {
   type TestServer,
   waitFor,
 } from '../test-support/http-test-kit.js';
+import { packageVersion } from '../version.js';
 import { type DiscoveryProxy, discoveryProxy } from './discovery-proxy.js';
 
 /** A gateway server running `proxy` standalone. */
@@ -98,6 +99,7 @@ describe('discoveryProxy forwarding', () => {
     const res = await send(`${gw.url}/api/items/7?q=1&r=%20`);
     assert.equal(res.status, 200);
     assert.equal(res.headers['x-gateway'], 'fleetgate');
+    assert.equal(res.headers['x-gateway-version'], packageVersion());
     assert.match(String(res.headers['server-timing']), /^gateway;dur=\d+\.\d{2}$/);
     const body = json<{ url: string; method: string }>(res);
     assert.equal(body.url, '/api/items/7?q=1&r=%20');

@@ -5,6 +5,7 @@ import { isSafeRequestId, isTraceparent, newTraceparent } from '../core/request-
 import {
   buildClientHeaders,
   buildUpstreamHeaders,
+  GATEWAY_VERSION,
   type RequestHeadInfo,
   type UpstreamHeaderSettings,
   upstreamHeaderOptions,
@@ -274,6 +275,8 @@ describe('buildClientHeaders', () => {
         b('b=2'),
         b('X-Name'),
         b('caf\u00e9'),
+        b('X-Gateway-Version'),
+        b('9.9.9-upstream'),
       ],
       'rid',
       1.234,
@@ -285,6 +288,8 @@ describe('buildClientHeaders', () => {
     assert.deepEqual(m.get('set-cookie'), ['a=1', 'b=2']);
     assert.deepEqual(m.get('x-name'), ['caf\u00e9']);
     assert.deepEqual(m.get('x-gateway'), ['fleetgate']);
+    assert.deepEqual(m.get('x-gateway-version'), [GATEWAY_VERSION], 'the gateway’s version, never the upstream’s');
+    assert.match(GATEWAY_VERSION, /^\d+\.\d+\.\d+/);
     assert.deepEqual(m.get('server-timing'), ['gateway;dur=1.23']);
     assert.deepEqual(m.get('x-request-id'), ['rid']);
     assert.equal(sink.flushHead, false);

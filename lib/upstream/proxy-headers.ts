@@ -17,6 +17,7 @@ import type { TLSSocket } from 'node:tls';
 import { ClientAddressResolver, normaliseIp } from '../core/client-address.js';
 import { isSafeRequestId, isTraceparent, newRequestId, newTraceparent } from '../core/request-ids.js';
 import { FleetgateError } from '../errors.js';
+import { packageVersion } from '../version.js';
 import { DEFAULT_MAX_HOPS, inspectVia, isGatewayId, loopError, PROCESS_GATEWAY_ID, VIA_LOOP } from './via.js';
 
 const DROP = 1;
@@ -69,10 +70,15 @@ const RESPONSE_ACTIONS: Record<string, number> = Object.assign(Object.create(nul
   upgrade: DROP,
   'transfer-encoding': DROP,
   'x-request-id': REQUEST_ID,
+  // The gateway says its own version; an upstream's claim is dropped.
+  'x-gateway-version': DROP,
   via: VIA,
   'content-length': CONTENT_LENGTH,
   'content-type': CONTENT_TYPE,
 });
+
+/** Sent as `X-Gateway-Version` on every response the gateway writes or relays. */
+export const GATEWAY_VERSION: string = packageVersion();
 
 /** Names a `Connection` header may not take away: message framing and the target host. */
 const FRAMING: ReadonlySet<string> = new Set(['content-length', 'transfer-encoding', 'host']);
@@ -353,6 +359,8 @@ export function buildClientHeaders(
   out.push(
     'x-gateway',
     'fleetgate',
+    'x-gateway-version',
+    GATEWAY_VERSION,
     'server-timing',
     `gateway;dur=${elapsedMs.toFixed(2)}`,
     'via',

@@ -3,6 +3,7 @@ import http from 'node:http';
 import { describe, it } from 'node:test';
 import { FleetgateError } from '../errors.js';
 import { listen, send } from '../test-support/http-test-kit.js';
+import { packageVersion } from '../version.js';
 import {
   BAD_PATH_CODE,
   badPathError,
@@ -66,6 +67,7 @@ describe('upstream-error', () => {
       const res = await send(server.url);
       assert.equal(res.status, 404);
       assert.equal(res.headers['x-gateway'], 'fleetgate');
+      assert.equal(res.headers['x-gateway-version'], packageVersion());
       assert.equal(res.headers['x-request-id'], 'req-1');
       assert.equal(res.headers['x-powered-by'], 'test');
       assert.match(String(res.headers['content-type']), /^application\/json/);

@@ -7,6 +7,7 @@
 import type { ServerResponse } from 'node:http';
 import { ERROR_CODES, type ErrorCode, FleetgateError } from '../errors.js';
 import { writeHeadArray } from './header-lists.js';
+import { GATEWAY_VERSION } from './proxy-headers.js';
 
 /**
  * The code for a refused request target. `ERR_FG_BAD_PATH` once the lead adds it to
@@ -170,6 +171,8 @@ export function sendProxyError(res: ServerResponse, error: FleetgateError, reque
     'no-store',
     'x-gateway',
     'fleetgate',
+    'x-gateway-version',
+    GATEWAY_VERSION,
   ];
   if (requestId !== undefined) headers.push('x-request-id', requestId);
   writeHeadArray(res, error.status, headers);

@@ -6,7 +6,7 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { RouteSpec } from '../../lib/registry/model.js';
-import { FailoverRegistration } from '../fake-service/failover-registration.js';
+import { registerService, type ServiceRegistration } from '../../lib/client/index.js';
 import { listFleet, waitFor } from './fleet-probe.js';
 
 /** A running {@link startUpstream}. */
@@ -65,22 +65,20 @@ export interface DrillInstance {
  * Registers an instance through the first gateway (the store shares it with the others) and
  * keeps it alive with heartbeats until the handle is closed (which deregisters it). Like the
  * sandbox's fake services it follows the gateways: when the first one stops answering, the
- * registration moves to the next (sandbox/fake-service/failover-registration.ts).
+ * registration moves to the next (the client SDK's `gateways` failover list).
  */
-export function joinFleet(gateways: readonly string[], i: DrillInstance): FailoverRegistration {
-  return new FailoverRegistration({
+export function joinFleet(gateways: readonly string[], i: DrillInstance): ServiceRegistration {
+  return registerService({
     gateways,
-    registration: {
-      service: i.service,
-      instanceId: i.instanceId,
-      url: i.url,
-      routes: i.routes,
-      healthEndpoint: i.healthEndpoint ?? '/health',
-      ...(i.metadata === undefined ? {} : { metadata: i.metadata }),
-      requestTimeoutMs: 3000,
-      // Short waits, as the fake services: a sandbox gateway comes back within seconds.
-      backoff: { initialMs: 200, maxMs: 2000 },
-    },
+    service: i.service,
+    instanceId: i.instanceId,
+    url: i.url,
+    routes: i.routes,
+    healthEndpoint: i.healthEndpoint ?? '/health',
+    ...(i.metadata === undefined ? {} : { metadata: i.metadata }),
+    requestTimeoutMs: 3000,
+    // Short waits, as the fake services: a sandbox gateway comes back within seconds.
+    backoff: { initialMs: 200, maxMs: 2000 },
   });
 }
 
@@ -105,7 +103,7 @@ export async function waitListed(
 
 /** Closes registration handles (they deregister) and upstream servers, whatever fails. */
 export async function cleanUp(
-  handles: readonly FailoverRegistration[],
+  handles: readonly ServiceRegistration[],
   upstreams: readonly (DrillUpstream | undefined)[],
 ): Promise<void> {
   await Promise.allSettled(handles.map((h) => h.close()));

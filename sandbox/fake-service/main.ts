@@ -5,7 +5,7 @@
  * is ready, and deregisters on SIGTERM.
  */
 import type { AddressInfo } from 'node:net';
-import { FailoverRegistration } from './failover-registration.js';
+import { registerService } from '../../lib/client/index.js';
 import { createFakeServer, type FakeServiceState } from './server.js';
 import { readFakeServiceSpec } from './spec.js';
 
@@ -47,25 +47,26 @@ async function main(): Promise<void> {
   const url = `http://${spec.host}:${state.port}`;
   send({ type: 'listening', instanceId: spec.instanceId, port: state.port, url });
 
-  const registration = new FailoverRegistration({
+  // The client SDK's failover list: stay with one gateway, move on after two failures in a row.
+  const startIndex = Number(process.env.GW_FAKE_GATEWAY_INDEX ?? 0) % spec.gateways.length;
+  const registration = registerService({
     gateways: spec.gateways,
-    startIndex: Number(process.env.GW_FAKE_GATEWAY_INDEX ?? 0),
-    registration: {
-      service: spec.service,
-      instanceId: spec.instanceId,
-      url,
-      healthEndpoint: '/health',
-      routes: spec.routes.map((r) => ({ method: r.method, path: r.path })),
-      metadata: { sandbox: true, pid: process.pid },
-      requestTimeoutMs: 2000,
-      // Short waits: a sandbox gateway comes back within seconds, and drills measure the return.
-      backoff: { initialMs: 200, maxMs: 2000 },
-    },
+    gateway: spec.gateways[startIndex],
+    switchAfter: 2,
+    service: spec.service,
+    instanceId: spec.instanceId,
+    url,
+    healthEndpoint: '/health',
+    routes: spec.routes.map((r) => ({ method: r.method, path: r.path })),
+    metadata: { sandbox: true, pid: process.pid },
+    requestTimeoutMs: 2000,
+    // Short waits: a sandbox gateway comes back within seconds, and drills measure the return.
+    backoff: { initialMs: 200, maxMs: 2000 },
   });
-  const onRegistered = (type: 'registered' | 'reregistered') => (r: { gateway: string; epoch: number | undefined }) => {
-    state.gateway = r.gateway;
+  const onRegistered = (type: 'registered' | 'reregistered') => (r: { epoch: number | undefined }) => {
+    state.gateway = registration.gateway;
     state.registrations++;
-    send({ type, instanceId: spec.instanceId, gateway: r.gateway, epoch: r.epoch, at: Date.now() });
+    send({ type, instanceId: spec.instanceId, gateway: registration.gateway, epoch: r.epoch, at: Date.now() });
   };
   registration.on('registered', onRegistered('registered'));
   registration.on('reregistered', onRegistered('reregistered'));
@@ -88,8 +89,8 @@ async function main(): Promise<void> {
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
 
-  const first = await registration.ready;
-  send({ type: 'ready', instanceId: spec.instanceId, port: state.port, url, gateway: first.gateway });
+  await registration.ready;
+  send({ type: 'ready', instanceId: spec.instanceId, port: state.port, url, gateway: registration.gateway });
 }
 
 main().catch((err: unknown) => {

@@ -1,0 +1,91 @@
+/**
+ * registerService({ gateways }): stays with one gateway while it answers, moves to the next after
+ * `switchAfter` consecutive transient failures (registration or heartbeat), re-registers there
+ * with the same instance id and token, and validates the list up front.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { FakeClock } from '../clock.js';
+import { registerService } from './register-service.js';
+import { freePort, gateway, register, until } from './register-service.test-kit.js';
+
+const unavailable = { status: 503, body: { error: { code: 'ERR_FG_STORE_UNAVAILABLE', message: 'down' } } };
+
+describe('registerService failover', () => {
+  it('moves to the next gateway after two failed heartbeats and re-registers with the same id and token', async () => {
+    const a = await gateway();
+    const b = await gateway();
+    const clock = new FakeClock(0);
+    const h = register(a.url, clock, { gateway: undefined, gateways: [a.url, b.url], jitter: 0 });
+    const switched: Array<{ from: string; to: string }> = [];
+    h.on('switched', (s) => switched.push(s));
+    const first = await h.ready;
+    assert.equal(h.gateway, a.url);
+    const token = 'token-1'; // the fake gateway's token for its first request
+    let failed = 0;
+    h.on('heartbeat-failed', () => failed++);
+    a.override = (req) => (req.method === 'PUT' ? unavailable : undefined);
+    clock.advance(1000);
+    await until(() => failed === 1, 'first failed heartbeat');
+    assert.deepEqual(switched, [], 'one failure does not move');
+    clock.advance(1000);
+    await until(() => b.count('POST', '/register-service') === 1, 're-registration at b');
+    assert.deepEqual(switched, [{ from: a.url, to: b.url }]);
+    const again = b.seen.find((s) => s.method === 'POST');
+    assert.equal(again?.body?.instance_id, first.instanceId);
+    assert.equal(again?.instanceToken, token);
+    await until(() => h.state === 'registered' && h.gateway === b.url, 'registered at b');
+    clock.advance(1000);
+    await until(() => b.count('PUT', '/heartbeat') === 1, 'heartbeats go to b');
+    await h.close();
+    assert.equal(b.count('DELETE'), 1, 'deregisters through the gateway in use');
+    assert.equal(a.count('DELETE'), 0);
+  });
+
+  it('starts where `gateway` says and wraps round the list when the first registration fails', async () => {
+    const dead = `http://127.0.0.1:${await freePort()}`;
+    const b = await gateway();
+    const clock = new FakeClock(0);
+    const h = register(dead, clock, { gateways: [b.url, dead], switchAfter: 2 });
+    assert.equal(h.gateway, dead, 'starts at the gateway named');
+    const failures: number[] = [];
+    h.on('registration-failed', (_e, r) => failures.push(r.retryInMs));
+    await until(() => failures.length === 1, 'first failure');
+    clock.advance(failures[0] as number);
+    await h.ready;
+    assert.equal(h.gateway, b.url);
+    assert.equal(failures.length, 2);
+    assert.equal(failures[1], 0, 'the next gateway is tried at once');
+  });
+
+  it('with one gateway, failures never switch', async () => {
+    const a = await gateway();
+    const clock = new FakeClock(0);
+    const h = register(a.url, clock, { gateways: [a.url], jitter: 0 });
+    let switched = 0;
+    h.on('switched', () => switched++);
+    await h.ready;
+    let failed = 0;
+    h.on('heartbeat-failed', () => failed++);
+    a.override = (req) => (req.method === 'PUT' ? unavailable : undefined);
+    for (let i = 1; i <= 3; i++) {
+      clock.advance(1000);
+      await until(() => failed === i, `heartbeat ${i} failed`);
+    }
+    assert.equal(switched, 0);
+  });
+
+  it('refuses a bad list up front with ERR_FG_INVALID_CONFIG', () => {
+    const base = { service: 's', url: 'http://127.0.0.1:1' };
+    for (const bad of [
+      { ...base, gateways: [] },
+      { ...base, gateways: ['ftp://x'] },
+      { ...base, gateways: 'http://a' as never },
+      { ...base, gateways: ['http://a'], gateway: 'http://b' },
+      { ...base, gateways: ['http://a'], switchAfter: 0 },
+      { ...base } as never,
+    ]) {
+      assert.throws(() => registerService(bad), { code: 'ERR_FG_INVALID_CONFIG' }, JSON.stringify(bad));
+    }
+  });
+});
