@@ -13,14 +13,13 @@ import type { ConfigFile } from '../config/file/config-schema.js';
 import { envFromConfig } from '../config/file/env-overlay.js';
 import { loadConfigFile } from '../config/file/load-config-file.js';
 import { isFleetgateError } from '../errors.js';
-import { createGateway, type Gateway } from '../gateway.js';
+import type { Gateway } from '../gateway.js';
 import type { Logger } from '../logger.js';
-import { createRegistry } from '../registry/create-registry.js';
 import type { RouteLookup } from '../routing/resolve-request.js';
 import type { TracingHandle } from '../telemetry/tracing.js';
 import { handleCliFlags } from './cli-flags.js';
-import { buildPolicy, type ConfigPolicy, type PolicyContext } from './config-policy.js';
-import { ConfigReloader } from './config-reload.js';
+import type { ConfigPolicy, PolicyContext } from './config-policy.js';
+import type { ConfigReloader } from './config-reload.js';
 
 async function main(): Promise<void> {
   const flags = handleCliFlags(process.argv.slice(2), (text) => process.stdout.write(text));
@@ -63,9 +62,17 @@ async function main(): Promise<void> {
   if (env.traceUrl !== undefined) {
     const { startTracing } = await import('../telemetry/tracing.js');
     tracing = await startTracing({ url: env.traceUrl, serviceName: 'fleetgate' });
-    log.info({ traceUrl: env.traceUrl }, 'tracing on');
+    log.info({ traceUrl: tracing.url, protocol: tracing.protocol }, 'tracing on');
   }
 
+  // Imported only now, after tracing started, so the instrumentations see their modules load
+  // (ioredis, etcd3's gRPC, node:http).
+  const [{ createGateway }, { createRegistry }, { buildPolicy }, { ConfigReloader }] = await Promise.all([
+    import('../gateway.js'),
+    import('../registry/create-registry.js'),
+    import('./config-policy.js'),
+    import('./config-reload.js'),
+  ]);
   let gateway: Gateway | undefined;
   let reloader: ConfigReloader | undefined;
   let ownRegistry: { close(): Promise<void> } | undefined;

@@ -58,6 +58,29 @@ describe('registerService failover', () => {
     assert.equal(failures[1], 0, 'the next gateway is tried at once');
   });
 
+  it('a gateway that answers 429 is waited for, not left', async () => {
+    const a = await gateway();
+    const b = await gateway();
+    const clock = new FakeClock(0);
+    a.override = () => ({
+      status: 429,
+      body: { error: { code: 'ERR_FG_RATE_LIMITED', message: 'slow down' } },
+      headers: { 'retry-after': '1' },
+    });
+    const h = register(a.url, clock, { gateway: undefined, gateways: [a.url, b.url] });
+    const waits: number[] = [];
+    h.on('registration-failed', (_e, r) => waits.push(r.retryInMs));
+    for (let i = 1; i <= 3; i++) {
+      await until(() => waits.length === i, `attempt ${i} refused`);
+      assert.ok((waits[i - 1] as number) >= 1000, 'Retry-After is honoured');
+      clock.advance(waits[i - 1] as number);
+    }
+    assert.equal(h.gateway, a.url);
+    assert.equal(b.count('POST'), 0);
+    a.override = undefined;
+    await h.ready;
+  });
+
   it('with one gateway, failures never switch', async () => {
     const a = await gateway();
     const clock = new FakeClock(0);

@@ -103,10 +103,13 @@ export class ServiceRegistration extends EventEmitter<ServiceRegistrationEvents>
   }
 
   /**
-   * Counts a transient failure; after `switchAfter` in a row, moves to the next gateway (when
-   * there is one) and says so. True when it moved.
+   * Counts a transient failure of the gateway itself (no answer, timeout, 5xx); after `switchAfter`
+   * in a row, moves to the next gateway (when there is one) and says so. True when it moved. A 408
+   * or 429 is a live gateway asking us to wait, not a reason to move a whole fleet onto its peers.
    */
-  #noteFailure(): boolean {
+  #noteFailure(error: FleetgateError): boolean {
+    const status = httpStatusOf(error);
+    if (status !== undefined && status < 500) return false;
     this.#failures++;
     if (this.#failures < this.#o.switchAfter || this.#apis.length < 2) return false;
     const from = this.gateway;
@@ -225,7 +228,7 @@ export class ServiceRegistration extends EventEmitter<ServiceRegistrationEvents>
         return;
       }
       // Another gateway is tried at once; the same one after the backoff (and its Retry-After).
-      const moved = this.#noteFailure();
+      const moved = this.#noteFailure(error);
       const delay = moved
         ? 0
         : Math.max(backoffDelay(this.#attempt, this.#retryBackoff(), o.random), retryAfterOf(error) ?? 0);
@@ -257,7 +260,7 @@ export class ServiceRegistration extends EventEmitter<ServiceRegistrationEvents>
         return;
       }
       this.#emit('heartbeat-failed', error);
-      if (this.#noteFailure()) {
+      if (this.#noteFailure(error)) {
         // The new gateway shares the store (or learns of us now): re-register there, same id and token.
         void this.#register();
         return;

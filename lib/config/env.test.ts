@@ -118,6 +118,8 @@ describe('parseEnv', () => {
     invalid({ HEALTH_MAX_FAILURES: '0' }, 'HEALTH_MAX_FAILURES');
     invalid({ REGISTRY_PRESERVE_THRESHOLD: '2' }, 'REGISTRY_PRESERVE_THRESHOLD');
     invalid({ TRACE_URL: 'not a url' }, 'TRACE_URL');
+    invalid({ TRACE_URL: 'ftp://tempo:4317' }, 'TRACE_URL');
+    assert.equal(parseEnv({ TRACE_URL: 'tempo:4317' }).traceUrl, 'tempo:4317', 'the seed’s form');
     invalid({ REGISTRY_REGISTER_LIMIT: 'lots' }, 'REGISTRY_REGISTER_LIMIT');
     invalid({ REGISTRY_REGISTER_LIMIT: '0/5' }, 'REGISTRY_REGISTER_LIMIT');
     invalid({ PANIC_THRESHOLD: '1.5' }, 'PANIC_THRESHOLD');

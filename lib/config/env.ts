@@ -4,10 +4,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
 import { parseTrustProxy } from '../core/client-address.js';
 import { FleetgateError } from '../errors.js';
 import { parseServiceKeys, type ServiceKeySpec } from '../registry/service-keys.js';
+import { parseTraceEndpoint } from '../telemetry/trace-endpoint.js';
 import { DURATION_FORM, parseDuration } from './duration.js';
 
 /** The registry backends selectable with `REGISTRY_TYPE`. */
@@ -191,8 +191,6 @@ export function serviceKeysFile(env: Env = process.env): ServiceKeySpec[] | unde
   }
 }
 
-const urlSchema = z.url({ protocol: /^(https?|grpc)$/ });
-
 /**
  * Parses the environment.
  * @example const env = parseEnv(process.env);
@@ -282,7 +280,8 @@ export function parseEnv(env: Env = process.env): FleetgateEnv {
   }
 
   const traceUrl = read(env, 'TRACE_URL');
-  if (traceUrl !== undefined && !urlSchema.safeParse(traceUrl).success) fail('TRACE_URL', traceUrl, 'an http(s) URL');
+  // host:4317 / grpc:// (OTLP/gRPC) or http(s):// (OTLP/HTTP): lib/telemetry/trace-endpoint.ts.
+  if (traceUrl !== undefined) parseTraceEndpoint(traceUrl, env);
 
   return {
     port,

@@ -12,6 +12,7 @@ import { healthChannel } from '../diagnostics.js';
 import { FleetgateError } from '../errors.js';
 import type { ServiceInstance } from '../registry/model.js';
 import type { RegistryApi, RegistryChange } from '../registry/registry-api.js';
+import { inSpan } from '../telemetry/tracing.js';
 import { upstreamTlsOptions } from '../upstream/upstream-tls.js';
 import { type CheckLease, MemoryCheckLease } from './check-lease.js';
 import { type CheckedInstance, keyOf, ladderStatusOf, leaseKey, newEntry, targetOf, view } from './checked-instance.js';
@@ -221,11 +222,20 @@ export class HealthChecker extends EventEmitter<HealthCheckerEvents> implements 
     if (!entry.holdsLease) return this.#schedule(entry, period);
 
     const startedAt = this.#o.clock.now();
-    const result = await probeWithTimeout(this.#probe, entry.target, {
-      clock: this.#o.clock,
-      timeoutMs: this.#o.timeoutMs,
-      signal: this.#closing.signal,
-    });
+    const result = await inSpan(
+      'fleetgate.health_probe',
+      { 'fleetgate.service': entry.service, 'fleetgate.instance': entry.instanceId },
+      async (span) => {
+        const r = await probeWithTimeout(this.#probe, entry.target, {
+          clock: this.#o.clock,
+          timeoutMs: this.#o.timeoutMs,
+          signal: this.#closing.signal,
+        });
+        span.setAttribute('fleetgate.healthy', r.healthy);
+        if (r.statusCode !== undefined) span.setAttribute('http.response.status_code', r.statusCode);
+        return r;
+      },
+    );
     if (this.#stale(entry, generation)) return;
     entry.lastPing = startedAt;
     entry.responseTimeMs = result.responseTimeMs;

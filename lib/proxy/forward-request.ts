@@ -13,7 +13,7 @@ import type { FleetgateError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { ServiceInstance } from '../registry/model.js';
 import type { RouteMatch } from '../routing/types.js';
-import type { ProxySpan } from '../telemetry/tracing.js';
+import { type ProxySpan, runInSpan, upstreamTraceInjected } from '../telemetry/tracing.js';
 import { setBodyHeaders, writeHeadArray } from '../upstream/header-lists.js';
 import {
   buildClientHeaders,
@@ -98,17 +98,22 @@ function onReqError(this: IncomingMessage & WithExchange): void {
   this[kExchange]?.clientClosed();
 }
 
-/** Replaces `traceparent`/`tracestate` with the span's, so the upstream's spans are its children. */
+/**
+ * Replaces `traceparent`/`tracestate` with the span's, so the upstream's spans are its children.
+ * When the undici instrumentation writes them on each attempt (as the child of its client span),
+ * the incoming ones are only removed, so the upstream never gets two.
+ */
 function withTraceContext(headers: string[], span: ProxySpan): string[] {
   const carrier: Record<string, string> = {};
-  span.inject(carrier);
+  if (!upstreamTraceInjected()) span.inject(carrier);
+  else carrier.traceparent = '';
   if (carrier.traceparent === undefined) return headers;
   const out: string[] = [];
   for (let i = 0; i < headers.length; i += 2) {
     const lower = headers[i]!.toLowerCase();
     if (lower !== 'traceparent' && lower !== 'tracestate') out.push(headers[i]!, headers[i + 1]!);
   }
-  for (const [k, v] of Object.entries(carrier)) out.push(k, v);
+  for (const [k, v] of Object.entries(carrier)) if (v !== '') out.push(k, v);
   return out;
 }
 
@@ -259,6 +264,14 @@ export class ProxyExchange implements Dispatcher.DispatchHandler, RequestHeadInf
     this.#abort = undefined;
     this.#inAttempt = true;
     this.host.attemptStarted(this);
+    if (this.span === undefined) this.#dispatch();
+    // Inside the proxy span: the undici instrumentation's client span (one per attempt) is its child.
+    else runInSpan(this.span, this.#dispatchBound);
+  }
+
+  readonly #dispatchBound = (): void => this.#dispatch();
+
+  #dispatch(): void {
     const up = this.upstream;
     up.pool.dispatch(
       {

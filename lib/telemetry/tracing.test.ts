@@ -1,8 +1,14 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
-import { isFleetgateError } from '../errors.js';
-import { injectTraceparent, startProxySpan, TRACING_DEFAULTS, tracesUrl, withProxySpan } from './tracing.js';
+import {
+  injectTraceparent,
+  startProxySpan,
+  startTracing,
+  TRACING_DEFAULTS,
+  upstreamTraceInjected,
+  withProxySpan,
+} from './tracing.js';
 
 // The SDK end to end (OTLP receiver, propagation to an upstream) is in e2e/tracing.test.ts.
 describe('tracing without an SDK', () => {
@@ -29,17 +35,12 @@ describe('tracing without an SDK', () => {
     assert.equal(loaded.filter((p) => p.includes('sdk-node') || p.includes('exporter-trace')).length, 0);
   });
 
-  it('normalises TRACE_URL', () => {
-    assert.equal(tracesUrl('http://collector:4318'), 'http://collector:4318/v1/traces');
-    assert.equal(tracesUrl('http://collector:4318/'), 'http://collector:4318/v1/traces');
-    assert.equal(tracesUrl('https://otel.example/custom/path'), 'https://otel.example/custom/path');
-    for (const bad of ['collector:4318', 'grpc://c:4317', '']) {
-      assert.throws(
-        () => tracesUrl(bad),
-        (e: unknown) => isFleetgateError(e, 'ERR_FG_INVALID_CONFIG'),
-        bad,
-      );
-    }
+  it('startTracing refuses a bad TRACE_URL before loading anything; defaults are frozen', async () => {
+    await assert.rejects(startTracing({ url: 'ftp://collector:21' }), { code: 'ERR_FG_INVALID_CONFIG' });
+    await assert.rejects(startTracing({ url: 'collector' }), { code: 'ERR_FG_INVALID_CONFIG' });
+    assert.equal(upstreamTraceInjected(), false);
+    const loaded = Object.keys(createRequire(import.meta.url).cache);
+    assert.equal(loaded.filter((p) => p.includes('auto-instrumentations') || p.includes('sdk-node')).length, 0);
     assert.ok(Object.isFrozen(TRACING_DEFAULTS));
   });
 });

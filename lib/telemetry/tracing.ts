@@ -1,22 +1,33 @@
 /**
- * OpenTelemetry tracing. `startTracing()` loads the Node SDK and an OTLP/HTTP trace exporter only
- * when called (TRACE_URL set), so a gateway without tracing never pays for them. The span helpers
+ * OpenTelemetry tracing. `startTracing()` loads the Node SDK, the auto-instrumentations and an
+ * OTLP/gRPC or OTLP/HTTP trace exporter only when called (TRACE_URL set), so a gateway without
+ * tracing never pays for them. The span helpers
  * use `@opentelemetry/api` alone, which is a no-op until an SDK registers. DESIGN.md §5.
  */
 import { type Context, context, propagation, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import type { Instrumentation } from '@opentelemetry/instrumentation';
 import type { NodeSDK } from '@opentelemetry/sdk-node';
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { dropUndefined } from '../core/options-merge.js';
 import { FleetgateError } from '../errors.js';
+import { parseTraceEndpoint, type TraceEndpoint, type TraceProtocol } from './trace-endpoint.js';
 
 /** Options of {@link startTracing}. */
 export interface TracingOptions {
-  /** OTLP/HTTP endpoint: a base URL (`http://collector:4318`, `/v1/traces` is appended) or the full traces URL. */
+  /**
+   * The OTLP endpoint as `TRACE_URL` writes it: `host:4317` or `grpc://host:4317` (OTLP/gRPC),
+   * `http(s)://host:4318` (OTLP/HTTP, `/v1/traces` appended when no path is given). See
+   * lib/telemetry/trace-endpoint.ts.
+   */
   url: string;
   /** `service.name` of the spans. @default 'fleetgate' */
   serviceName: string;
-  /** OTLP encoding. @default 'http/protobuf' */
-  protocol: 'http/protobuf' | 'http/json';
-  /** Extra headers for the collector (e.g. an API key). @default {} */
+  /**
+   * OTLP transport and encoding; undefined: from the URL's scheme and port, or
+   * `OTEL_EXPORTER_OTLP_PROTOCOL`. @default undefined
+   */
+  protocol: TraceProtocol | undefined;
+  /** Extra headers for an OTLP/HTTP collector, e.g. an API key (gRPC: `OTEL_EXPORTER_OTLP_HEADERS`). @default {} */
   headers: Record<string, string>;
   /** `shutdown()` gives up flushing after this long, so SIGTERM exits promptly. @default 2000 */
   shutdownTimeoutMs: number;
@@ -25,15 +36,23 @@ export interface TracingOptions {
    * keeps its socket (and so the event loop) until then: exit explicitly after `shutdown()`. @default 5000
    */
   exportTimeoutMs: number;
+  /**
+   * Load `@opentelemetry/auto-instrumentations-node` for inbound HTTP, undici, ioredis and gRPC
+   * (etcd) spans. Which ones: `OTEL_NODE_ENABLED_INSTRUMENTATIONS`, default
+   * {@link DEFAULT_INSTRUMENTATIONS} (fs, dns and net stay off). Start tracing before importing
+   * the gateway so its modules are instrumented (lib/bin/fleetgate.ts does). @default true
+   */
+  instrumentations: boolean;
 }
 
 /** Defaults of {@link TracingOptions}. Frozen. */
 export const TRACING_DEFAULTS: Readonly<Omit<TracingOptions, 'url'>> = Object.freeze({
   serviceName: 'fleetgate',
-  protocol: 'http/protobuf',
+  protocol: undefined,
   headers: Object.freeze({}) as Record<string, string>,
   shutdownTimeoutMs: 2000,
   exportTimeoutMs: 5000,
+  instrumentations: true,
 });
 
 /**
@@ -42,44 +61,76 @@ export const TRACING_DEFAULTS: Readonly<Omit<TracingOptions, 'url'>> = Object.fr
  */
 export const LOCAL_RESOURCE_DETECTORS = 'env,host,os,process';
 
+/**
+ * Instrumentations loaded unless `OTEL_NODE_ENABLED_INSTRUMENTATIONS` says otherwise: inbound
+ * and outbound HTTP, undici (the proxy and health probes), ioredis and gRPC (etcd3). The noisy
+ * fs, dns and net are not in the list.
+ */
+export const DEFAULT_INSTRUMENTATIONS = 'http,undici,ioredis,grpc';
+
+/** Packages the ESM loader hook wraps, so their instrumentation sees `import` as well as `require`. */
+const ESM_HOOKED = ['ioredis', 'etcd3', '@grpc/grpc-js', 'http', 'https', 'node:http', 'node:https'];
+
+/** Inbound paths that make no span: orchestrator probes and metric scrapes. */
+const UNTRACED_PATHS: ReadonlySet<string> = new Set(['/livez', '/readyz', '/metrics']);
+
 /** A running tracing setup. */
 export interface TracingHandle extends AsyncDisposable {
-  /** The traces endpoint spans are sent to. */
+  /** Where spans are sent: the gRPC endpoint or the OTLP/HTTP traces URL. */
   readonly url: string;
+  /** How they are sent. */
+  readonly protocol: TraceProtocol;
   /** Flushes and stops, bounded by `shutdownTimeoutMs`; unregisters the global tracer. Idempotent. */
   shutdown(): Promise<void>;
 }
 
 let active: TracingHandle | undefined;
+/** True while the undici instrumentation injects `traceparent` into outgoing requests itself. */
+let clientInjects = false;
+let esmHookRegistered = false;
 
 /**
- * Starts exporting spans over OTLP/HTTP. No metric reader and no log exporter are installed (a
+ * True when an instrumentation writes `traceparent` on the proxy's upstream requests (undici
+ * instrumentation on): the proxy then drops the incoming trace headers instead of writing its own,
+ * so the upstream sees one `traceparent`, the child of the upstream client span.
+ */
+export function upstreamTraceInjected(): boolean {
+  return clientInjects;
+}
+
+/**
+ * Starts exporting spans over OTLP/gRPC or OTLP/HTTP, with the auto-instrumentations (see
+ * {@link TracingOptions.instrumentations}). No metric reader and no log exporter are installed (a
  * metric reader's interval keeps the process alive). Calling it again while running returns the
  * running handle.
  * @example
- * const tracing = env.traceUrl ? await startTracing({ url: env.traceUrl }) : undefined;
+ * const tracing = env.traceUrl ? await startTracing({ url: env.traceUrl }) : undefined; // 'tempo:4317' works
+ * const { createGateway } = await import('fleetgate'); // after: so its modules are instrumented
  * process.once('SIGTERM', () => void tracing?.shutdown());
- * @throws FleetgateError `ERR_FG_INVALID_CONFIG` for an invalid URL.
+ * @throws FleetgateError `ERR_FG_INVALID_CONFIG` for an invalid URL or protocol.
  */
 export async function startTracing(options: Partial<TracingOptions> & { url: string }): Promise<TracingHandle> {
   if (active !== undefined) return active;
   const o: TracingOptions = { ...TRACING_DEFAULTS, ...dropUndefined(options), url: options.url };
-  const url = tracesUrl(o.url);
+  const endpoint = parseTraceEndpoint(
+    o.url,
+    o.protocol === undefined ? process.env : { OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: o.protocol },
+  );
   process.env.OTEL_NODE_RESOURCE_DETECTORS ??= LOCAL_RESOURCE_DETECTORS;
-  const [{ NodeSDK }, { OTLPTraceExporter }] = await Promise.all([
+  const instrumentations = o.instrumentations ? await loadInstrumentations() : [];
+  const [{ NodeSDK }, traceExporter] = await Promise.all([
     import('@opentelemetry/sdk-node'),
-    o.protocol === 'http/json'
-      ? import('@opentelemetry/exporter-trace-otlp-http')
-      : import('@opentelemetry/exporter-trace-otlp-proto'),
+    createExporter(endpoint, o),
   ]);
   const sdk: NodeSDK = new NodeSDK({
     serviceName: o.serviceName,
-    traceExporter: new OTLPTraceExporter({ url, headers: { ...o.headers }, timeoutMillis: o.exportTimeoutMs }),
+    traceExporter,
     metricReaders: [],
     logRecordProcessors: [],
-    instrumentations: [],
+    instrumentations,
   });
   sdk.start();
+  clientInjects = instrumentations.some((i) => i.instrumentationName === '@opentelemetry/instrumentation-undici');
   let stopping: Promise<void> | undefined;
   const shutdown = (): Promise<void> => {
     stopping ??= (async () => {
@@ -90,6 +141,8 @@ export async function startTracing(options: Partial<TracingOptions> & { url: str
       });
       await Promise.race([sdk.shutdown().catch(() => {}), timeout]);
       clearTimeout(timer);
+      for (const i of instrumentations) i.disable();
+      clientInjects = false;
       // Unregister the globals so spans become no-ops again (and a later startTracing can register).
       trace.disable();
       propagation.disable();
@@ -98,28 +151,53 @@ export async function startTracing(options: Partial<TracingOptions> & { url: str
     })();
     return stopping;
   };
-  const handle: TracingHandle = { url, shutdown, [Symbol.asyncDispose]: shutdown };
+  const handle: TracingHandle = {
+    url: endpoint.url,
+    protocol: endpoint.protocol,
+    shutdown,
+    [Symbol.asyncDispose]: shutdown,
+  };
   active = handle;
   return handle;
 }
 
-/** `http://c:4318` → `http://c:4318/v1/traces`; a URL with a path is kept as given. */
-export function tracesUrl(raw: string): string {
-  let u: URL;
-  try {
-    u = new URL(raw);
-  } catch {
-    throw new FleetgateError('ERR_FG_INVALID_CONFIG', `TRACE_URL=${JSON.stringify(raw)} is not a URL`, {
-      details: { variable: 'TRACE_URL', value: raw },
-    });
+async function createExporter(endpoint: TraceEndpoint, o: TracingOptions): Promise<SpanExporter> {
+  if (endpoint.protocol === 'grpc') {
+    if (Object.keys(o.headers).length > 0) {
+      // gRPC metadata comes from the exporter's own variable; a silently dropped header would be worse.
+      throw new FleetgateError(
+        'ERR_FG_INVALID_CONFIG',
+        'startTracing: headers are for OTLP/HTTP; for OTLP/gRPC set OTEL_EXPORTER_OTLP_HEADERS',
+      );
+    }
+    const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-grpc');
+    return new OTLPTraceExporter({ url: endpoint.url, timeoutMillis: o.exportTimeoutMs });
   }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') {
-    throw new FleetgateError('ERR_FG_INVALID_CONFIG', `TRACE_URL must be an http(s) OTLP endpoint, got ${raw}`, {
-      details: { variable: 'TRACE_URL', value: raw },
-    });
+  const { OTLPTraceExporter } =
+    endpoint.protocol === 'http/json'
+      ? await import('@opentelemetry/exporter-trace-otlp-http')
+      : await import('@opentelemetry/exporter-trace-otlp-proto');
+  return new OTLPTraceExporter({ url: endpoint.url, headers: { ...o.headers }, timeoutMillis: o.exportTimeoutMs });
+}
+
+/**
+ * The enabled auto-instrumentations, after the ESM loader hook that lets them see packages
+ * loaded with `import` (registered once per process with `module.register`, Node ≥ 20.6).
+ */
+async function loadInstrumentations(): Promise<Instrumentation[]> {
+  process.env.OTEL_NODE_ENABLED_INSTRUMENTATIONS ??= DEFAULT_INSTRUMENTATIONS;
+  if (!esmHookRegistered) {
+    esmHookRegistered = true;
+    const { register } = await import('node:module');
+    register('@opentelemetry/instrumentation/hook.mjs', import.meta.url, { data: { include: ESM_HOOKED } });
   }
-  if (u.pathname === '' || u.pathname === '/') u.pathname = '/v1/traces';
-  return u.toString();
+  const { getNodeAutoInstrumentations } = await import('@opentelemetry/auto-instrumentations-node');
+  return getNodeAutoInstrumentations({
+    // Probes and scrapes would drown every trace view.
+    '@opentelemetry/instrumentation-http': {
+      ignoreIncomingRequestHook: (req) => UNTRACED_PATHS.has((req.url ?? '').split('?')[0] ?? ''),
+    },
+  });
 }
 
 /** What a proxy span describes. */
@@ -173,15 +251,19 @@ const getter = {
  * span.end({ statusCode: res.statusCode, retries });
  */
 export function startProxySpan(attrs: ProxySpanAttributes): ProxySpan {
+  // Inside an inbound span (HTTP instrumentation on) the proxy span is its child; the inbound span
+  // already continues the caller's trace. Otherwise the caller's traceparent is the parent.
+  const current = context.active();
+  const local = trace.getSpan(current) !== undefined;
   const parent =
-    attrs.incomingHeaders === undefined
-      ? context.active()
-      : propagation.extract(context.active(), attrs.incomingHeaders, getter);
+    local || attrs.incomingHeaders === undefined
+      ? current
+      : propagation.extract(current, attrs.incomingHeaders, getter);
   const span = trace
     .getTracer('fleetgate')
     .startSpan(
       attrs.route === undefined ? attrs.method : `${attrs.method} ${attrs.route}`,
-      { kind: SpanKind.SERVER, attributes: { 'http.request.method': attrs.method } },
+      { kind: local ? SpanKind.INTERNAL : SpanKind.SERVER, attributes: { 'http.request.method': attrs.method } },
       parent,
     );
   if (span.isRecording()) {
@@ -233,6 +315,38 @@ export async function withProxySpan<T>(attrs: ProxySpanAttributes, fn: (span: Pr
     span.end({ error });
     throw error;
   }
+}
+
+/**
+ * Runs `fn` inside a new span named `name` (a child of the active one) with `attributes`, and ends
+ * it when `fn` settles (a throw marks it failed). A cheap no-op when tracing is off.
+ * @example await inSpan('fleetgate.register', { 'fleetgate.service': 'sagjan' }, () => registry.register(input));
+ */
+export async function inSpan<T>(
+  name: string,
+  attributes: Record<string, string | number | boolean>,
+  fn: (span: Span) => Promise<T>,
+): Promise<T> {
+  const tracer = trace.getTracer('fleetgate');
+  return tracer.startActiveSpan(name, { kind: SpanKind.INTERNAL, attributes }, async (span) => {
+    try {
+      return await fn(span);
+    } catch (error) {
+      span.recordException(error instanceof Error ? error : String(error));
+      span.setStatus({ code: SpanStatusCode.ERROR, message: errorMessage(error) });
+      throw error;
+    } finally {
+      span.end();
+    }
+  });
+}
+
+/**
+ * Runs `fn` synchronously with `span` as the active span, so spans started inside (the undici
+ * instrumentation's client span) are its children.
+ */
+export function runInSpan(span: ProxySpan, fn: () => void): void {
+  context.with(span.context, fn);
 }
 
 /**

@@ -19,6 +19,7 @@ import { createBearerCheck } from '../../http/bearer-auth.js';
 import { type ComposedHandler, type Next, pathOf } from '../../http/compose.js';
 import { exceedsDepth } from '../../http/json-depth.js';
 import { readJsonBody } from '../../http/read-json-body.js';
+import { inSpan } from '../../telemetry/tracing.js';
 import { generateInstanceId } from '../backends/registration-input.js';
 import { type DefaultRegistryLease, leaseDefaultRegistry } from '../default-registry.js';
 import { INSTANCE_TOKEN_HEADER, issueInstanceToken, presentedTokenHash } from '../instance-token.js';
@@ -149,7 +150,11 @@ export function registry(options: Partial<RegistryRouterOptions> = {}): Registry
           reclaim: serviceKeys === undefined ? 'source' : 'key',
         };
         const reg = await registryApi();
-        const instance = await reg.register(input, owner);
+        const instance = await inSpan(
+          'fleetgate.register',
+          { 'fleetgate.service': input.service, 'fleetgate.instance': input.instanceId },
+          () => reg.register(input, owner),
+        );
         const warnings = nameFallbackWarnings(reg, instance.service);
         return sendJson(res, 200, {
           service: instance.service,
