@@ -23,6 +23,9 @@ Registry
   REGISTRY_SERVICE_KEYS_FILE   per-service keys and permissions
   REGISTRY_PRESERVE_THRESHOLD  self-preservation threshold (0.15)
   REGISTRY_REGISTER_LIMIT      registrations per source address
+  REGISTRY_MAX_INSTANCES       instances this gateway holds in total (20000)
+  REGISTRY_MAX_INSTANCES_PER_SERVICE  instances per service (5000)
+  REGISTRY_MAX_ROUTES_PER_SERVICE     routes per service
 Health checks
   HEALTH_CHECK_INTERVAL (30s), HEALTH_CHECK_TIMEOUT (5s), HEALTH_MAX_FAILURES (3),
   HEALTH_DOWN_INTERVAL (120s), HEALTH_STOP_AFTER (10)
