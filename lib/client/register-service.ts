@@ -104,14 +104,18 @@ export class ServiceRegistration extends EventEmitter<ServiceRegistrationEvents>
 
   /**
    * Counts a transient failure of the gateway itself (no answer, timeout, 5xx); after `switchAfter`
-   * in a row, moves to the next gateway (when there is one) and says so. True when it moved. A 408
+   * in a row, or at once when the connection is refused, moves to the next gateway (when there is
+   * one) and says so. Moving never deregisters: the next gateway renews the same id. True when it moved. A 408
    * or 429 is a live gateway asking us to wait, not a reason to move a whole fleet onto its peers.
    */
   #noteFailure(error: FleetgateError): boolean {
     const status = httpStatusOf(error);
     if (status !== undefined && status < 500) return false;
     this.#failures++;
-    if (this.#failures < this.#o.switchAfter || this.#apis.length < 2) return false;
+    // Nobody listens there (a gateway stopping or restarting): move at once. A draining gateway
+    // still answers on open connections, so waiting would only run the lease down elsewhere.
+    const refused = (error.cause as { code?: unknown } | undefined)?.code === 'ECONNREFUSED';
+    if ((this.#failures < this.#o.switchAfter && !refused) || this.#apis.length < 2) return false;
     const from = this.gateway;
     this.#failures = 0;
     this.#index = (this.#index + 1) % this.#apis.length;

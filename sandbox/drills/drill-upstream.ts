@@ -5,8 +5,8 @@
  */
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import type { RouteSpec } from '../../lib/registry/model.js';
 import { registerService, type ServiceRegistration } from '../../lib/client/index.js';
+import type { RouteSpec } from '../../lib/registry/model.js';
 import { listFleet, waitFor } from './fleet-probe.js';
 
 /** A running {@link startUpstream}. */
