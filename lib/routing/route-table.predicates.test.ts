@@ -7,6 +7,7 @@ import { isFleetgateError } from '../errors.js';
 import { MemoryBackend } from '../registry/backends/memory.js';
 import type { RegistrationInput, RouteSpec } from '../registry/model.js';
 import { Registry } from '../registry/registry.js';
+import { WeightedBalancer } from './balancers/weighted.js';
 import { resolveRequest } from './resolve-request.js';
 import { RouteTable } from './route-table.js';
 
@@ -64,6 +65,42 @@ describe('RouteTable with predicates', () => {
     assert.deepEqual(reach(table, '/api/comments/7', { 'x-beta': 'no' }), ['v1']);
     assert.deepEqual(reach(table, '/api/comments/7', {}, { groups: ['beta-testers'] }), ['v2']);
     assert.deepEqual(reach(table, '/api/comments/7', {}, { groups: ['staff'] }), ['v1']);
+  });
+
+  it('combines with weighted splits: the plain route splits v1/v2 by weight, the beta route is all v2', async () => {
+    await using fx = await fakeRegistry();
+    const path = '/api/orders/**';
+    await fx.registry.register(input('orders', 'v1', [{ method: 'GET', path }], { version: 'v1', weight: 9 }));
+    await fx.registry.register(
+      input(
+        'orders',
+        'v2',
+        [
+          { method: 'GET', path },
+          { method: 'GET', path, predicates: beta },
+        ],
+        {
+          version: 'v2',
+          weight: 1,
+        },
+      ),
+    );
+    await using table = new RouteTable({ registry: fx.registry, nameRouting: false });
+    const balancer = new WeightedBalancer();
+    const picks = (headers: Record<string, string>) => {
+      const counts: Record<string, number> = {};
+      const r = resolveRequest(table, 'GET', '/api/orders/1', { headers });
+      assert.equal(r.kind, 'route');
+      if (r.kind !== 'route') return counts;
+      const candidates = table.instancesFor(r.match);
+      for (let i = 0; i < 100; i++) {
+        const id = balancer.pick(candidates, {})!.instanceId;
+        counts[id] = (counts[id] ?? 0) + 1;
+      }
+      return counts;
+    };
+    assert.deepEqual(picks({}), { v1: 90, v2: 10 });
+    assert.deepEqual(picks({ 'x-beta': 'true' }), { v2: 100 });
   });
 
   it('falls back to a less specific route when the predicates of a more specific one fail', async () => {
