@@ -164,6 +164,8 @@ export { CORS_DEFAULTS, cors } from './security/cors.js';
 export type { CorsOrigin, CorsPolicy } from './security/cors-policy.js';
 export type { HstsOptions, SecurityHeadersOptions } from './security/security-headers.js';
 export { SECURITY_HEADERS_DEFAULTS, securityHeaders } from './security/security-headers.js';
+export type { AccessLog, AccessLogOptions, AccessLogRecord, AccessLogSink } from './telemetry/access-log.js';
+export { createAccessLog } from './telemetry/access-log.js';
 export type { FleetgateMetrics, MetricsOptions, ProxyRequestRecord } from './telemetry/metrics.js';
 export { createMetrics, METRICS_DEFAULTS } from './telemetry/metrics.js';
 export type { TracingHandle, TracingOptions } from './telemetry/tracing.js';

@@ -71,6 +71,7 @@ const MAIN = [
   'closeDefaultRegistry',
   'consulApi',
   'cors',
+  'createAccessLog',
   'createAdminAccess',
   'createAllowList',
   'createBalancer',

@@ -141,6 +141,8 @@ export class ProxyExchange implements Dispatcher.DispatchHandler, RequestHeadInf
   tried: string[] | undefined;
   retries = 0;
   requestId = '';
+  /** `performance.now()` when the upstream's response headers arrived (the access log's upstream time). */
+  headersAt: number | undefined;
   contentLength = -1;
   chunked = false;
   expect = false;
@@ -308,6 +310,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler, RequestHeadInf
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
     // 1xx (e.g. an upstream's own 100 Continue) is not the response; Node answered the client's expectation.
     if (statusCode < 200) return true;
+    this.headersAt = performance.now();
     if (this.deadlineFifo !== undefined) this.host.deadlines.clear(this);
     this.#resume = resume;
     this.host.attemptOutcome(this, statusCode, undefined);

@@ -18,7 +18,12 @@ import { type SelectOptions, selectInstance } from '../routing/instance-selector
 import { resolveIncoming } from '../routing/request-resolution.js';
 import { RouteTable } from '../routing/route-table.js';
 import type { Balancer, InstanceHealthSignals, PickContext, RouteMatch } from '../routing/types.js';
+import { type AccessLog, traceIdOf } from '../telemetry/access-log.js';
 import { type ProxySpan, startProxySpan } from '../telemetry/tracing.js';
+
+/** What an unsampled, no-op span reports as its trace id. */
+const INVALID_TRACE_ID = '00000000000000000000000000000000';
+
 import { OutlierDetector } from '../upstream/outlier-detector.js';
 import { type UpstreamHeaderOptions, upstreamHeaderOptions, viaEntry } from '../upstream/proxy-headers.js';
 import {
@@ -70,6 +75,7 @@ export class ProxyEngine implements ExchangeHost, AsyncDisposable {
   readonly #ownsRegistry: boolean;
   readonly #metrics: ProxyMetricsSink | undefined;
   readonly #tracing: boolean;
+  readonly #accessLog: AccessLog | undefined;
   readonly #staticTargets: ReadonlySet<string>;
   readonly #refusedMethods: ReadonlySet<string>;
   readonly #panicThreshold: number;
@@ -123,6 +129,7 @@ export class ProxyEngine implements ExchangeHost, AsyncDisposable {
     this.#sticky = opts.sticky;
     this.#metrics = opts.metrics;
     this.#tracing = opts.tracing;
+    this.#accessLog = opts.accessLog;
     this.#staticTargets = new Set(opts.staticRoutes.flatMap((r) => (r.target === undefined ? [] : [r.target])));
     const load = this.balancer.name === 'least-connections' ? new Map<string, number>() : undefined;
     this.#load = load;
@@ -254,6 +261,29 @@ export class ProxyEngine implements ExchangeHost, AsyncDisposable {
     }
   }
 
+  #logAccess(exchange: ProxyExchange, status: number, log: AccessLog): void {
+    const now = performance.now();
+    const spanTrace = exchange.span?.span.spanContext().traceId;
+    log({
+      method: exchange.method,
+      route: exchange.match.pattern,
+      service: exchange.match.service ?? '-',
+      instance_id: exchange.instance?.instanceId,
+      status,
+      duration_ms: Math.round((now - exchange.startedAt) * 100) / 100,
+      upstream_ms:
+        exchange.headersAt === undefined
+          ? undefined
+          : Math.round((exchange.headersAt - exchange.startedAt) * 100) / 100,
+      retries: exchange.retries,
+      request_id: exchange.requestId,
+      trace_id:
+        spanTrace !== undefined && spanTrace !== INVALID_TRACE_ID
+          ? spanTrace
+          : traceIdOf(exchange.req.headers.traceparent),
+    });
+  }
+
   startSpan(exchange: ProxyExchange): ProxySpan | undefined {
     if (!this.#tracing) return undefined;
     return startProxySpan({
@@ -267,6 +297,7 @@ export class ProxyEngine implements ExchangeHost, AsyncDisposable {
 
   requestEnded(exchange: ProxyExchange, status: number): void {
     exchange.span?.end({ statusCode: status, retries: exchange.retries });
+    if (this.#accessLog !== undefined) this.#logAccess(exchange, status, this.#accessLog);
     const metrics = this.#metrics;
     if (metrics === undefined) return;
     const match = exchange.match;

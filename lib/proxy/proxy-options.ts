@@ -12,6 +12,7 @@ import { type Logger, noopLogger } from '../logger.js';
 import type { RegistryApi } from '../registry/registry-api.js';
 import { BALANCER_NAMES, type BalancerName, type VersionWeights } from '../routing/balancers/index.js';
 import type { StaticRoute } from '../routing/types.js';
+import type { AccessLog } from '../telemetry/access-log.js';
 import type { ProxyRequestRecord } from '../telemetry/metrics.js';
 import { OUTLIER_DEFAULTS, type OutlierOptions } from '../upstream/outlier-detector.js';
 import { upstreamHeaderOptions } from '../upstream/proxy-headers.js';
@@ -138,6 +139,11 @@ export interface DiscoveryProxyOptions {
   /** Receives one record per request (service, route pattern, status, duration). @default undefined */
   metrics: ProxyMetricsSink | undefined;
   /**
+   * One access-log line per proxied request: `createAccessLog({ logger, sampleRate })`
+   * (lib/telemetry/access-log.ts). @default undefined (off)
+   */
+  accessLog: AccessLog | undefined;
+  /**
    * One OpenTelemetry span per proxied request (lib/telemetry/tracing.ts), continuing the caller's
    * trace and propagated upstream; turn on when a tracer provider is registered (`TRACE_URL`). @default false
    */
@@ -188,6 +194,7 @@ export const DISCOVERY_PROXY_DEFAULTS: Readonly<DiscoveryProxyOptions> = Object.
   clock: realClock,
   logger: noopLogger,
   metrics: undefined,
+  accessLog: undefined,
   tracing: false,
   onNoMatch: undefined,
   websocket: Object.freeze({}),
