@@ -14,7 +14,7 @@ export const FLEETGATE_BIN = 'lib/bin/fleetgate.ts';
 
 /** Variables the bin reads; inherited ones are dropped so the developer's shell cannot leak in. */
 const FLEETGATE_VARIABLE =
-  /^(REGISTRY_|HEALTH_|ADMIN_|SERVER_|SHUTDOWN_|PANIC_THRESHOLD$|ERUGATEWAYPORT$|PORT$|HOST$|TRACE_URL$|LOG_LEVEL$|TRUSTED_PROXIES$|GATEWAY_NAME$|GATEWAY_MAX_HOPS$)/;
+  /^(REGISTRY_|HEALTH_|ADMIN_|SERVER_|SHUTDOWN_|PANIC_THRESHOLD$|ERUGATEWAYPORT$|PORT$|HOST$|TRACE_URL$|LOG_LEVEL$|ACCESS_LOG$|TRUSTED_PROXIES$|GATEWAY_NAME$|GATEWAY_MAX_HOPS$)/;
 /** Output kept per process, for error messages and assertions (the tail is what matters). */
 const MAX_OUTPUT_CHARS = 256 * 1024;
 const LISTENING = /fleetgate listening on (http:\/\/\S+)/;

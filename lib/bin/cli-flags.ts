@@ -39,6 +39,7 @@ Telemetry
   TRACE_URL                    OTLP endpoint: host:4317 or grpc://host:4317 (gRPC),
                                http(s)://host:4318 (HTTP); OTEL_EXPORTER_OTLP_PROTOCOL overrides
   LOG_LEVEL                    pino level (info)
+  ACCESS_LOG                   share of proxied requests in the access log (1; 5xx always; off)
 
 Invalid values stop start-up with a message naming the variable.
 Docs: README.md and docs/ in the package.

@@ -16,6 +16,7 @@ import { isFleetgateError } from '../errors.js';
 import type { Gateway } from '../gateway.js';
 import type { Logger } from '../logger.js';
 import type { RouteLookup } from '../routing/resolve-request.js';
+import { createAccessLog } from '../telemetry/access-log.js';
 import type { TracingHandle } from '../telemetry/tracing.js';
 import { handleCliFlags } from './cli-flags.js';
 import type { ConfigPolicy, PolicyContext } from './config-policy.js';
@@ -73,12 +74,15 @@ async function main(): Promise<void> {
     import('./config-policy.js'),
     import('./config-reload.js'),
   ]);
+  // One JSON line per proxied request on the same pino logger (ACCESS_LOG: share logged, off).
+  const accessLog =
+    env.accessLogSample > 0 ? createAccessLog({ logger: log, sampleRate: env.accessLogSample }) : undefined;
   let gateway: Gateway | undefined;
   let reloader: ConfigReloader | undefined;
   let ownRegistry: { close(): Promise<void> } | undefined;
   try {
     if (config === undefined) {
-      gateway = await createGateway({ env: mergedEnv, logger });
+      gateway = await createGateway({ env: mergedEnv, logger, proxy: { accessLog } });
     } else {
       // The auth middlewares judge the route the proxy will take: the proxy's table, once it exists.
       const routes = {
@@ -109,6 +113,7 @@ async function main(): Promise<void> {
         registry,
         middlewares: [reloader.middleware],
         proxy: {
+          accessLog,
           staticRoutes: policy.staticRoutes,
           ...(config.timeouts?.upstream === undefined ? {} : { timeoutMs: config.timeouts.upstream }),
           ...(config.timeouts?.connect === undefined ? {} : { connectTimeoutMs: config.timeouts.connect }),

@@ -118,6 +118,10 @@ describe('parseEnv', () => {
     invalid({ HEALTH_MAX_FAILURES: '0' }, 'HEALTH_MAX_FAILURES');
     invalid({ REGISTRY_PRESERVE_THRESHOLD: '2' }, 'REGISTRY_PRESERVE_THRESHOLD');
     invalid({ TRACE_URL: 'not a url' }, 'TRACE_URL');
+    invalid({ ACCESS_LOG: '2' }, 'ACCESS_LOG');
+    assert.equal(parseEnv({ ACCESS_LOG: 'off' }).accessLogSample, 0);
+    assert.equal(parseEnv({ ACCESS_LOG: '0.25' }).accessLogSample, 0.25);
+    assert.equal(parseEnv({}).accessLogSample, 1);
     invalid({ TRACE_URL: 'ftp://tempo:4317' }, 'TRACE_URL');
     assert.equal(parseEnv({ TRACE_URL: 'tempo:4317' }).traceUrl, 'tempo:4317', 'the seed’s form');
     invalid({ REGISTRY_REGISTER_LIMIT: 'lots' }, 'REGISTRY_REGISTER_LIMIT');

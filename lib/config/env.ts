@@ -91,6 +91,8 @@ export interface FleetgateEnv {
   traceUrl: string | undefined;
   /** `LOG_LEVEL`. @default 'info' */
   logLevel: string;
+  /** `ACCESS_LOG`: share of proxied requests logged (5xx always), `0`/`off` turns it off. @default 1 */
+  accessLogSample: number;
 }
 
 /** Defaults for every variable. Frozen. */
@@ -129,6 +131,7 @@ export const ENV_DEFAULTS: Readonly<FleetgateEnv> = Object.freeze({
   shutdownGraceMs: 10_000,
   traceUrl: undefined,
   logLevel: 'info',
+  accessLogSample: 1,
 } satisfies FleetgateEnv);
 
 type Env = Record<string, string | undefined>;
@@ -260,6 +263,14 @@ export function parseEnv(env: Env = process.env): FleetgateEnv {
       fail('PANIC_THRESHOLD', panicRaw, 'a number in [0, 1] (e.g. 0.5), or off');
   }
 
+  const accessRaw = read(env, 'ACCESS_LOG');
+  let accessLogSample = d.accessLogSample;
+  if (accessRaw !== undefined) {
+    accessLogSample = accessRaw.toLowerCase() === 'off' ? 0 : accessRaw.toLowerCase() === 'on' ? 1 : Number(accessRaw);
+    if (!(accessLogSample >= 0 && accessLogSample <= 1))
+      fail('ACCESS_LOG', accessRaw, 'a share of requests in [0, 1] (e.g. 0.1), on or off');
+  }
+
   const trustedRaw = read(env, 'TRUSTED_PROXIES');
   let trustedProxies = d.trustedProxies;
   if (trustedRaw !== undefined) {
@@ -318,5 +329,6 @@ export function parseEnv(env: Env = process.env): FleetgateEnv {
     shutdownGraceMs: duration(env, 'SHUTDOWN_GRACE', d.shutdownGraceMs, 0),
     traceUrl,
     logLevel: read(env, 'LOG_LEVEL') ?? d.logLevel,
+    accessLogSample,
   };
 }
