@@ -1,8 +1,8 @@
 /**
  * The sandbox dashboard in a real browser (the system Chromium through playwright-core): it
  * shows the fleet live, a Crash click takes an instance down (the row turns DOWN or the instance
- * leaves the registry), and the supervisor brings it back on a new address. Screenshots go to
- * test-results/.
+ * leaves the registry), and the supervisor brings it back on a new address; an instance that
+ * joined through the Eureka API shows its origin. Screenshots go to test-results/.
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -64,6 +64,36 @@ describe('gw-sandbox dashboard', () => {
     await page.locator('[data-gateway="gateway-1"] [data-testid="gateway-health"]', { hasText: 'healthy' }).waitFor();
     assert.match((await page.locator('header').textContent()) ?? '', /backend memory/);
     await page.screenshot({ path: join(SHOTS, 'dashboard-1-fleet.png'), fullPage: true });
+
+    // An instance that joins through the Eureka API shows with its origin (kept alive by heartbeats).
+    const gateway = state.gatewayUrls[0]!;
+    const eureka = await fetch(`${gateway}/eureka/apps/LEGACY`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        instance: {
+          app: 'LEGACY',
+          hostName: 'legacy-host',
+          ipAddr: '127.0.0.1',
+          port: { $: 9, '@enabled': 'true' },
+          dataCenterInfo: { name: 'MyOwn' },
+        },
+      }),
+    });
+    assert.equal(eureka.status, 204);
+    const beat = setInterval(() => {
+      void fetch(`${gateway}/eureka/apps/LEGACY/legacy-host`, { method: 'PUT' }).catch(() => {});
+    }, 500);
+    try {
+      await page
+        .locator('tr[data-instance="legacy-host"][data-origin="eureka"] [data-testid="origin"]', {
+          hasText: 'external (eureka)',
+        })
+        .waitFor({ timeout: 10_000 });
+    } finally {
+      clearInterval(beat);
+      await fetch(`${gateway}/eureka/apps/LEGACY/legacy-host`, { method: 'DELETE' });
+    }
 
     const row = page.locator('tr[data-instance="orders-1"]');
     await row.locator('button[data-action="crash"]').click();

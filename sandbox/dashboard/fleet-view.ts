@@ -18,6 +18,8 @@ export interface ViewInstance {
   instanceId: string;
   /** Started by the sandbox (has a process), as opposed to registered from elsewhere. */
   managed: boolean;
+  /** How it joined when not natively: `eureka` or `consul` (the registry's `metadata.origin`). */
+  origin: string | undefined;
   process: ProcessRecord['status'] | undefined;
   pid: number | undefined;
   url: string | undefined;
@@ -247,6 +249,7 @@ export class FleetView extends EventEmitter<{ snapshot: [FleetSnapshot] }> {
       service,
       instanceId,
       managed: r !== undefined,
+      origin: originOf(s?.raw.metadata),
       process: r?.status,
       pid: r?.pid,
       url: (s?.raw.url as string | undefined) ?? r?.url,
@@ -297,4 +300,11 @@ export class FleetView extends EventEmitter<{ snapshot: [FleetSnapshot] }> {
       history: [...history],
     };
   }
+}
+
+/** `metadata.origin` of a listed instance, when it is a string. */
+function originOf(metadata: unknown): string | undefined {
+  const origin =
+    typeof metadata === 'object' && metadata !== null ? (metadata as { origin?: unknown }).origin : undefined;
+  return typeof origin === 'string' ? origin : undefined;
 }

@@ -97,10 +97,11 @@ export const PAGE_SCRIPT = `
       actions.appendChild(h('button', { 'data-action': 'restart', disabled: busy['restart:' + key] ? '' : null,
         onclick: function () { act('restart', { target: key }, 'restart:' + key); } }, 'Restart'));
     }
-    return h('tr', { 'data-instance': key, 'data-registry': i.registry },
+    return h('tr', { 'data-instance': key, 'data-registry': i.registry, 'data-origin': i.origin || null },
       h('td', { text: key }),
       h('td', null, badge(i.registry, 'registry-status')),
-      h('td', null, i.process ? badge(i.process, 'process-status') : h('span', { text: 'external' })),
+      h('td', null, i.process ? badge(i.process, 'process-status')
+        : h('span', { 'data-testid': 'origin', text: i.origin ? 'external (' + i.origin + ')' : 'external' })),
       h('td', { cls: 'url', text: i.url || '–' }),
       h('td', { cls: 'pid', text: i.pid || '–' }),
       h('td', { cls: 'num', text: age(i.lastHeartbeat) }),
