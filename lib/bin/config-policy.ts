@@ -68,6 +68,9 @@ export function buildPolicy(config: ConfigFile, ctx: PolicyContext): ConfigPolic
     }
     if (config.jwt !== undefined) {
       const j = config.jwt;
+      // With API keys in the file, the key is the credential: a route's permission is the key's to
+      // check and a token is optional (still verified when sent). The file can say otherwise.
+      const keysDecide = config.apiKeys !== undefined ? false : undefined;
       const jwt: JwtAuthMiddleware = jwtAuth({
         ...defined({
           jwksUrl: j.jwksUrl,
@@ -77,8 +80,8 @@ export function buildPolicy(config: ConfigFile, ctx: PolicyContext): ConfigPolic
           issuer: j.issuer,
           audience: j.audience,
           clockSkewMs: j.clockSkew,
-          required: j.required,
-          permissionAs: j.permissionAs,
+          required: j.required ?? keysDecide,
+          permissionAs: j.permissionAs ?? keysDecide,
           scopeClaim: j.scopeClaim,
           rolesClaim: j.rolesClaim,
           relayToken: j.relayToken,
