@@ -390,4 +390,51 @@ describe('websocket message routing: hooks when the gateway re-pins a live insta
       await b.close();
     }
   });
+
+  it('a re-pin that first meets a dead instance still opens the live one as repinned', async () => {
+    await using registry = await startRegistry();
+    const opens: string[] = [];
+    const start = async (id: string) => {
+      const srv = await serveMessageRoutes(
+        { port: 0 },
+        { '/chat/:room': () => ({ instance: id }) },
+        { onOpen: (ctx) => void opens.push(`${id} repinned=${ctx.repinned}`) },
+      );
+      await registry.register({ service: 'chat', instanceId: id, url: `http://127.0.0.1:${srv.port}`, routes: CHAT });
+      return srv;
+    };
+    const a = await start('a');
+    const b = await start('b');
+    try {
+      await using gw = await startGateway({ registry, messagesPerSecond: 0 });
+      // Two clients, one pinned to each instance (least connections), so each holds one connection.
+      const x = await openClient(`${gw.base}/ws`);
+      const xInbox = new Inbox(x);
+      x.send(JSON.stringify({ path: '/chat/x', id: 1 }));
+      const first = (await xInbox.json<{ data: { instance: string } }>()).data.instance;
+      const second = first === 'a' ? 'b' : 'a';
+      const y = await openClient(`${gw.base}/ws`);
+      const yInbox = new Inbox(y);
+      y.send(JSON.stringify({ path: '/chat/y', id: 1 }));
+      assert.equal((await yInbox.json<{ data: { instance: string } }>()).data.instance, second);
+      // An instance that accepts nothing and holds no connection: least connections picks it first.
+      const gone = await serveMessageRoutes({ port: 0 }, {});
+      const deadUrl = `http://127.0.0.1:${gone.port}`;
+      await gone.close();
+      await registry.register({ service: 'chat', instanceId: 'dead', url: deadUrl, routes: CHAT });
+      await registry.deregister('chat', first);
+      assert.equal((await xInbox.json<Reply>()).error?.code, 'ERR_FG_UPSTREAM_CONNECT');
+      x.send(JSON.stringify({ path: '/chat/x', id: 2 }));
+      assert.deepEqual(await xInbox.json(), { id: 2, data: { instance: second } });
+      assert.deepEqual(opens.filter((o) => o.startsWith(second)).sort(), [
+        `${second} repinned=false`,
+        `${second} repinned=true`,
+      ]);
+      x.close();
+      y.close();
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
 });

@@ -311,7 +311,7 @@ export class MessageRouter {
       },
       this.#hooks,
     );
-    this.#owners.set(link, { session, match, skip: new Set(skip) });
+    this.#owners.set(link, { session, match, skip: new Set(skip), repinned });
     session.links.set(service, link);
     this.#links.add(link);
     connections.add(link);
@@ -369,6 +369,8 @@ export class MessageRouter {
       const skip = owner.skip;
       skip.add(link.instanceId);
       if (end.connect && skip.size <= o.connectRetries && queued.length > 0 && !this.#closing) {
+        // The client's state on the lost instance is still gone: the next instance must hear so.
+        if (owner.repinned) session.lost.add(service);
         const next = this.#pin(session, match, service, queued[0]!.id, skip);
         if (next !== undefined) for (const q of queued) next.send(q.frame, q.id);
         else {
@@ -402,4 +404,6 @@ interface LinkOwner {
   session: ClientSession;
   match: RouteMatch;
   skip: Set<string>;
+  /** The link replaced one that went away: a retry after it fails to connect is a re-pin too. */
+  repinned: boolean;
 }
