@@ -1,7 +1,7 @@
 /**
  * Register → visible in a peer gateway's cache, per backend: registry A registers, and the time
  * until registry B (its own backend object and connections, same store) emits the `change` event
- * is measured, one registration at a time. Prints p50/p99/max per backend against DESIGN.md §7
+ * is measured, one registration at a time. Prints p50/p99/max per backend against docs/performance.md
  * (p99 ≤ 50 ms on Redis, ≤ 100 ms on Redis Cluster and etcd). The memory row shares one backend
  * object between both registries: the floor.
  *

@@ -1,5 +1,5 @@
 /**
- * Proxy bench (DESIGN.md §7), every variant in ONE run, each proxy in its own child process so
+ * Proxy bench (docs/performance.md), every variant in ONE run, each proxy in its own child process so
  * the load generator's CPU does not count against it:
  *
  *   node --import tsx bench/proxy.ts

@@ -5,7 +5,7 @@
  * memory middleware (HTTP noise hides single microseconds).
  *
  * Run: node --import tsx bench/ratelimit.ts   (REDIS_URL=redis://… to use a running Redis; else
- * a local redis-server is started through sandbox/servers). Targets (DESIGN.md §7): memory ≤ 3 µs,
+ * a local redis-server is started through sandbox/servers). Targets (docs/performance.md): memory ≤ 3 µs,
  * Redis ≤ 0.3 ms p50 on loopback.
  */
 import { type ChildProcess, spawn } from 'node:child_process';

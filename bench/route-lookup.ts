@@ -2,7 +2,7 @@
  * Route lookup: the trie-backed RouteTable against a naive linear regex scan (routes sorted
  * most-specific-first, first match wins) at two sizes: 300 services × 5 routes × 1 instance
  * (1,500 routes) and 1,000 services × 5 routes × 10 instances (10,000 instances, 5,000 routes).
- * Prints ns/lookup and the ratio. DESIGN.md §7 target: lookup ≤ 1 µs at either size.
+ * Prints ns/lookup and the ratio. docs/performance.md target: lookup ≤ 1 µs at either size.
  * A third table, 1,500 routes plus one beta route per service with a header predicate on the
  * busiest pattern (a v2 instance, 1,800 routes), is looked up with request headers, half of them
  * beta testers: predicates must keep the lookup within the same target.

@@ -8,7 +8,7 @@
  *
  * Prints per backend: registration throughput, heartbeat CPU µs each, steady-state CPU share,
  * RSS, /health and listing latency and size, resync time (a fresh Registry listing the store in
- * full) and route lookup ns on that resynced cache. DESIGN.md §7 targets: 10,000 registrations
+ * full) and route lookup ns on that resynced cache. docs/performance.md targets: 10,000 registrations
  * ≤ 10 s, heartbeat ≤ 50 µs, steady state ≤ 2 % of a core, RSS ≤ 150 MB, lookup ≤ 1 µs.
  *
  *   node --import tsx bench/scale.ts [backends=memory,redis,redis-cluster,etcd] [instances=10000]

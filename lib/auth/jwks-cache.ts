@@ -1,5 +1,5 @@
 /**
- * The keys of a JWKS URL, cached (CONVENTIONS.md §9: timers from the injectable clock).
+ * The keys of a JWKS URL, cached (timers from the injectable clock, lib/clock.ts).
  *
  * - The first token waits for the first fetch; later fetches happen in the background once the
  *   set is older than `maxAgeMs`, and a failed fetch keeps the keys it had.

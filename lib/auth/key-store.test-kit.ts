@@ -1,5 +1,5 @@
 /**
- * The one suite every {@link KeyStore} passes (CONVENTIONS.md §5): memory-key-store.test.ts and
+ * The one suite every {@link KeyStore} passes, as every registry backend passes lib/conformance: memory-key-store.test.ts and
  * redis-key-store.test.ts call it with their factory instead of copying tests.
  */
 import assert from 'node:assert/strict';

@@ -1,6 +1,6 @@
 /**
  * The `fleetgate` bin's only command-line flags: `--help` and `--version`. Everything else is
- * configured from the environment (DESIGN.md §6), so the help text is the list of variables.
+ * configured from the environment (README "The standalone gateway"), so the help text is the list of variables.
  */
 import { packageVersion } from '../version.js';
 

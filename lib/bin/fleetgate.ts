@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `fleetgate` bin: a standalone gateway configured from the environment (DESIGN.md §6) and,
+ * The `fleetgate` bin: a standalone gateway configured from the environment (README "The standalone gateway") and,
  * when `FLEETGATE_CONFIG` names one, from `fleetgate.yaml` (docs/config-file.md; the environment
  * wins over the file). Prints `fleetgate listening on http://host:port` once it accepts
  * connections (with `PORT=0` the port is the one the OS chose), reloads the file on SIGHUP and on

@@ -1,5 +1,5 @@
 /**
- * The tiny HTTP client for the gateway's registration API (DESIGN.md §3), used by
+ * The tiny HTTP client for the gateway's registration API (README "Registration API"), used by
  * `registerService()`. It owns one undici Agent so `close()` can tear down every socket,
  * and turns every failure into a {@link FleetgateError} that says whether a retry can help.
  */

@@ -1,6 +1,6 @@
 /**
  * `registerService()`: a service joins the fleet, heartbeats, re-registers whenever the gateway
- * forgets it (gateway or store restart), and leaves on shutdown (DESIGN.md §3).
+ * forgets it (gateway or store restart), and leaves on shutdown (README "Registration API").
  */
 import { EventEmitter } from 'node:events';
 import type { TimerHandle } from '../clock.js';

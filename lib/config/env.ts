@@ -1,5 +1,5 @@
 /**
- * Every environment variable fleetgate reads, parsed and validated in one place (DESIGN.md §6).
+ * Every environment variable fleetgate reads, parsed and validated in one place (README "The standalone gateway").
  * An invalid value throws `ERR_FG_INVALID_CONFIG` naming the variable and the accepted form.
  */
 import { readFileSync } from 'node:fs';

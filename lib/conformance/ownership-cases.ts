@@ -1,5 +1,5 @@
 /**
- * Conformance cases for instance ownership (DESIGN.md §2, Ownership): a registration stores the
+ * Conformance cases for instance ownership (README "Registry backends", Ownership): a registration stores the
  * SHA-256 of its instance token; heartbeat, deregister, status changes and re-registration of a
  * live id need it; a lapsed id is free again; the token works from any backend on the same store.
  */

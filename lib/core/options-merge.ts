@@ -1,5 +1,5 @@
 /**
- * The one options merge (CONVENTIONS.md §3): options are `Partial<Options>`, `undefined` means
+ * The one options merge (docs/architecture.md): options are `Partial<Options>`, `undefined` means
  * "use the default", merged over one frozen DEFAULTS object that is never mutated.
  */
 

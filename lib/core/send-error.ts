@@ -1,6 +1,6 @@
 /**
  * The one place where an error becomes an HTTP response with the JSON body
- * `{"error":{"code","message","details"}}` (DESIGN.md §3). A {@link FleetgateError} keeps its
+ * `{"error":{"code","message","details"}}` (README "Registration API"). A {@link FleetgateError} keeps its
  * status, message and details; anything else is a 500 whose message is not leaked.
  */
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';

@@ -1,7 +1,7 @@
 /**
  * `GET /health`: the fleet's health in furt's format, extended with the registry's own state and
  * per-instance detail. Built from the local cache and the checker's memory, so it answers even
- * when the store is down. DESIGN.md §3; the shape is documented in docs/health.md.
+ * when the store is down. README "Registration API"; the shape is documented in docs/health.md.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { dropUndefined } from '../core/options-merge.js';
@@ -11,13 +11,7 @@ import { type DefaultRegistryLease, leaseDefaultRegistry } from '../registry/def
 import type { InstanceStatus, ServiceInstance } from '../registry/model.js';
 import type { RegistryApi } from '../registry/registry-api.js';
 import type { InstanceHealth } from './health-checker.js';
-import {
-  buildHealthSummary,
-  fleetCensus,
-  type HealthSummaryReport,
-  overallHealth,
-  registryReport,
-} from './health-summary.js';
+import { buildHealthSummary, fleetCensus, type HealthSummaryReport, reportHead } from './health-summary.js';
 
 export type { HealthSummaryReport } from './health-summary.js';
 
@@ -154,14 +148,7 @@ export function buildHealthReport(
     if (panicOn) report.panic = inPanic(instances, o.panicThreshold);
     services[name] = report;
   }
-  return {
-    status: overallHealth(rh, census.byService.size, census.servicesDown),
-    service: o.serviceName,
-    ...(o.version === undefined ? {} : { version: o.version }),
-    registry: registryReport(rh),
-    ...(panicOn ? { routing: { panic_threshold: o.panicThreshold } } : {}),
-    services,
-  };
+  return { ...reportHead(rh, census, o), services };
 }
 
 /**

@@ -35,7 +35,7 @@ export interface HealthCheckerOptions extends LadderOptions {
   random: () => number;
 }
 
-/** Defaults of {@link HealthCheckerOptions} (furt's ladder, DESIGN.md §5). Frozen. */
+/** Defaults of {@link HealthCheckerOptions} (furt's ladder, README "Health, metrics, rate limits, tracing"). Frozen. */
 export const HEALTH_CHECK_DEFAULTS: Readonly<HealthCheckerOptions> = Object.freeze({
   ...LADDER_DEFAULTS,
   timeoutMs: 5_000,

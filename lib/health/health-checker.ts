@@ -2,7 +2,7 @@
  * The active health checker: schedules a probe per registered instance on the injectable clock,
  * walks each one along the status ladder, and turns transitions into `registry.setStatus` verdicts
  * (which take DOWN instances out of routing and, through the store, reach every gateway).
- * DESIGN.md §5.
+ * README "Health, metrics, rate limits, tracing"
  */
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';

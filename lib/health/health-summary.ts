@@ -107,6 +107,31 @@ export function registryReport(rh: RegistryHealth): RegistryReport {
 }
 
 /**
+ * What the full report and the summary both open with: the verdict over the whole fleet, who
+ * answers, the store's state and, when panic routing is on, its threshold.
+ * @example { ...reportHead(registry.health(), fleetCensus(registry.instances()), options), services }
+ */
+export function reportHead(
+  rh: RegistryHealth,
+  census: FleetCensus,
+  o: { serviceName: string; version?: string | undefined; panicThreshold: number },
+): {
+  status: Overall;
+  service: string;
+  version?: string;
+  registry: RegistryReport;
+  routing?: { panic_threshold: number };
+} {
+  return {
+    status: overallHealth(rh, census.byService.size, census.servicesDown),
+    service: o.serviceName,
+    ...(o.version === undefined ? {} : { version: o.version }),
+    registry: registryReport(rh),
+    ...(o.panicThreshold > 0 ? { routing: { panic_threshold: o.panicThreshold } } : {}),
+  };
+}
+
+/**
  * Builds the summary.
  * @example buildHealthSummary({ registry, serviceName: 'fleetgate', panicThreshold: 0 }).summary.instances
  */
@@ -128,11 +153,7 @@ export function buildHealthSummary(o: {
     services[name] = s;
   }
   return {
-    status: overallHealth(rh, census.byService.size, census.servicesDown),
-    service: o.serviceName,
-    ...(o.version === undefined ? {} : { version: o.version }),
-    registry: registryReport(rh),
-    ...(panicOn ? { routing: { panic_threshold: o.panicThreshold } } : {}),
+    ...reportHead(rh, census, o),
     summary: {
       services: census.byService.size,
       services_down: census.servicesDown,

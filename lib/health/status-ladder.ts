@@ -1,7 +1,7 @@
 /**
  * The health-check status ladder (furt semantics), as a pure state machine: given the state and a
  * probe outcome it returns the next state, the transition if any, and when to probe next.
- * No timers, no I/O: {@link import('./health-checker.js').HealthChecker} drives it. DESIGN.md §5.
+ * No timers, no I/O: {@link import('./health-checker.js').HealthChecker} drives it. README "Health, metrics, rate limits, tracing"
  */
 
 /** The statuses the ladder moves between. */

@@ -2,7 +2,7 @@
  * Who may use the gateway's operator endpoints (`/metrics`, `/_fleetgate/**`, the
  * `GET /internal/services` listing, the full `/health` report): callers from `ADMIN_ALLOW_FROM`
  * (default loopback) or holding `Authorization: Bearer $ADMIN_TOKEN`. Everyone else gets
- * `403 ERR_FG_FORBIDDEN` from {@link adminGuard} and a redacted `/health`. DESIGN.md §4b.
+ * `403 ERR_FG_FORBIDDEN` from {@link adminGuard} and a redacted `/health`. README "Routing and proxying"
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createAllowList } from '../core/client-address.js';

@@ -1,6 +1,6 @@
 /**
  * `GET /_fleetgate/explain?method=GET&path=/api/x`: how the gateway would route a request —
- * the matched route, the candidate instances, which were excluded and why (DESIGN.md §3).
+ * the matched route, the candidate instances, which were excluded and why (README "Registration API").
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sendError, sendJson } from '../core/send-error.js';

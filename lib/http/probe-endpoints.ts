@@ -1,5 +1,5 @@
 /**
- * `GET /livez` and `GET /readyz` for orchestrators (DESIGN.md §4b). Liveness says the process
+ * `GET /livez` and `GET /readyz` for orchestrators (README "Routing and proxying"). Liveness says the process
  * is serving and depends on nothing else: a gateway whose upstreams or store are down must not be
  * restarted for it. Readiness says it should get traffic: the registry is loaded (the store
  * answered once, or the gateway deliberately serves its last-known table) and it is not draining.

@@ -1,6 +1,6 @@
 /**
  * `discoveryProxy()`: the middleware that routes requests by path pattern or service name to
- * live instances from the registry and forwards them (DESIGN.md §4). A plain
+ * live instances from the registry and forwards them (README "Routing and proxying"). A plain
  * `(req, res, next?)` function: Express 4/5, Connect, or a bare `http.createServer`.
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';

@@ -1,6 +1,6 @@
 /**
  * When a failed upstream attempt may be tried again on another instance (nginx semantics,
- * DESIGN.md §4), and the retry budget that keeps retries from multiplying load during an outage.
+ * README "Routing and proxying"), and the retry budget that keeps retries from multiplying load during an outage.
  */
 import { type Clock, realClock } from '../clock.js';
 import { isConnectFailure, type UpstreamFailureKind } from '../upstream/upstream-error.js';

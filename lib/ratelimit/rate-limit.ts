@@ -1,7 +1,7 @@
 /**
  * The `rateLimit()` middleware: a token bucket per client key (and per route when configured),
  * held in a pluggable store, with `RateLimit-*` headers, 429 JSON, and a fail mode for when the
- * store is down or slow. DESIGN.md §5.
+ * store is down or slow. README "Health, metrics, rate limits, tracing"
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type Clock, realClock } from '../clock.js';

@@ -1,6 +1,6 @@
 /**
  * Token-bucket arithmetic, free of I/O and timers: every store (memory, Redis Lua) computes the
- * same thing, so this file is the reference the Lua script mirrors. DESIGN.md §5.
+ * same thing, so this file is the reference the Lua script mirrors. README "Health, metrics, rate limits, tracing"
  */
 
 import { parseDuration } from '../config/duration.js';

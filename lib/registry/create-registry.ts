@@ -1,6 +1,6 @@
 /**
  * `createRegistry()`: the one-call way to get a ready {@link Registry}, with the backend chosen
- * by `REGISTRY_TYPE` when none is given (DESIGN.md §6).
+ * by `REGISTRY_TYPE` when none is given (README "The standalone gateway").
  */
 import { parseEnv } from '../config/env.js';
 import { dropUndefined } from '../core/options-merge.js';

@@ -1,5 +1,5 @@
 /**
- * Instance tokens (DESIGN.md §2, Ownership): a registration gets a random token that the caller
+ * Instance tokens (README "Registry backends", Ownership): a registration gets a random token that the caller
  * sends back in `X-Instance-Token` to heartbeat, deregister, change status or re-register its
  * instance. Stores keep only its SHA-256; comparisons are constant-time.
  */

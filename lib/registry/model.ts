@@ -1,6 +1,6 @@
 /**
  * The registry data model and the {@link RegistryBackend} interface every store implements.
- * DESIGN.md §2.
+ * README "Registry backends"
  */
 import type { RoutePredicates } from '../core/route-predicates.js';
 
@@ -91,7 +91,7 @@ export interface OwnerProof {
 
 /**
  * Ownership given with a registration: the new token's hash to store, and how a caller that
- * lost the token may still take over a live instance id (DESIGN.md §2, Ownership).
+ * lost the token may still take over a live instance id (README "Registry backends", Ownership).
  */
 export interface RegisterOwnership extends OwnerProof {
   /** SHA-256 (hex) of the instance token issued for this registration; stored, never the token. */

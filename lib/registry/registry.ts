@@ -1,7 +1,7 @@
 /**
  * The Registry: a backend plus a local cache fed by the backend's watch, so the request path
  * (`instances()`, `get()`, `services()`) is synchronous and never touches the store. Adds expiry
- * sweeps, self-preservation, route-conflict checks, events and diagnostics. DESIGN.md §2.
+ * sweeps, self-preservation, route-conflict checks, events and diagnostics. README "Registry backends"
  */
 import { EventEmitter } from 'node:events';
 import type { TimerHandle } from '../clock.js';

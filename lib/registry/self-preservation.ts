@@ -1,5 +1,5 @@
 /**
- * Self-preservation (DESIGN.md §2, Eureka's safety valve made observable): when a large share
+ * Self-preservation (README "Registry backends", Eureka's safety valve made observable): when a large share
  * of the fleet's leases expire within one sweep, the likelier cause is the store or the network,
  * not a mass crash, so eviction freezes and those instances stay in routing until they come back
  * or a time limit passes.

@@ -1,5 +1,5 @@
 /**
- * Per-service credentials (DESIGN.md §2, Ownership; furt: "services cannot register routes for
+ * Per-service credentials (README "Registry backends", Ownership; furt: "services cannot register routes for
  * permissions they don't have access to"). A key names the services a caller may register as and
  * the `permission` values its routes may carry. Keys are held only as SHA-256 digests and
  * compared in constant time. Configured with `REGISTRY_SERVICE_KEYS_FILE` (JSON or YAML) or the

@@ -1,6 +1,6 @@
 /**
  * Turns the instances that can serve a route into one choice: filters out the ones that must not
- * take traffic, applies panic mode, and lets the balancer pick. DESIGN.md §4.
+ * take traffic, applies panic mode, and lets the balancer pick. README "Routing and proxying"
  */
 import type { ServiceInstance } from '../registry/model.js';
 import type { Balancer, ExclusionReason, InstanceHealthSignals, PickContext, Selection } from './types.js';

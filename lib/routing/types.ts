@@ -1,5 +1,5 @@
 /**
- * Contracts between the route table, the balancers and the proxy. DESIGN.md §4.
+ * Contracts between the route table, the balancers and the proxy. README "Routing and proxying"
  */
 import type { RoutePredicates } from '../core/route-predicates.js';
 import type { RouteSpec, ServiceInstance } from '../registry/model.js';

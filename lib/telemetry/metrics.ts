@@ -1,7 +1,7 @@
 /**
  * Prometheus metrics on a prom-client Registry of fleetgate's own (never the global default, so
  * an application's metrics and several gateways in one process never collide), plus the
- * `GET /metrics` middleware. DESIGN.md §3, §5.
+ * `GET /metrics` middleware. README "Registration API", README "Health, metrics, rate limits, tracing".
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';

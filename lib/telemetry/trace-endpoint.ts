@@ -1,5 +1,5 @@
 /**
- * `TRACE_URL` as operators write it, turned into an OTLP endpoint and protocol (DESIGN.md §5):
+ * `TRACE_URL` as operators write it, turned into an OTLP endpoint and protocol (README "Health, metrics, rate limits, tracing"):
  * - `host:4317`, `grpc://host:4317`, or any `http(s)://host:4317`: OTLP/gRPC;
  * - `http(s)://host:4318` (or any other http(s) URL): OTLP/HTTP (protobuf), `/v1/traces` appended
  *   when no path is given;

@@ -2,7 +2,7 @@
  * OpenTelemetry tracing. `startTracing()` loads the Node SDK, the auto-instrumentations and an
  * OTLP/gRPC or OTLP/HTTP trace exporter only when called (TRACE_URL set), so a gateway without
  * tracing never pays for them. The span helpers
- * use `@opentelemetry/api` alone, which is a no-op until an SDK registers. DESIGN.md §5.
+ * use `@opentelemetry/api` alone, which is a no-op until an SDK registers. README "Health, metrics, rate limits, tracing"
  */
 import { type Context, context, propagation, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Instrumentation } from '@opentelemetry/instrumentation';

@@ -1,5 +1,5 @@
 /**
- * Header handling on both legs of a proxied request (DESIGN.md §4, docs/forwarded-headers.md).
+ * Header handling on both legs of a proxied request (README "Routing and proxying", docs/forwarded-headers.md).
  *
  * Upstream: hop-by-hop headers and the ones the client's `Connection` names are dropped FIRST,
  * then the gateway adds its own (`X-Forwarded-For/Proto/Host`, `Via`, `X-Request-Id`,

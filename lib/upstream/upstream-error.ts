@@ -1,6 +1,6 @@
 /**
  * THE one place where a proxying failure becomes an HTTP status and a coded JSON body
- * (CONVENTIONS.md §7): no route 404, no healthy instance 503, bad request target 400,
+ * (docs/architecture.md): no route 404, no healthy instance 503, bad request target 400,
  * upstream refused/dropped 502, upstream too slow 504. Every error response carries
  * `X-Gateway: fleetgate`.
  */

@@ -1,5 +1,5 @@
 /**
- * The message-routing endpoint (Eurus model, DESIGN.md §4): clients connect to one gateway
+ * The message-routing endpoint (Eurus model, README "Routing and proxying"): clients connect to one gateway
  * path (default `/ws`) and send `{"path","id","data"}` text frames. Each frame is matched
  * against the services' PUBLIC WebSocket routes (`protocol: 'ws'`, `public: true`); the client
  * is pinned to one instance per service on first use (one upstream WebSocket per client per

@@ -1,5 +1,5 @@
 /**
- * Raw WebSocket upgrade proxying (DESIGN.md §4): an upgrade request is routed like an HTTP GET
+ * Raw WebSocket upgrade proxying (README "Routing and proxying"): an upgrade request is routed like an HTTP GET
  * through the HTTP route table, pinned to one instance chosen by live connections, handed to
  * the instance with the same upgrade headers, and once it answers `101` both sockets are piped
  * for the connection's life ({@link RawTunnel}). Failures become coded JSON answers on the raw

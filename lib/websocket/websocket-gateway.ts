@@ -1,5 +1,5 @@
 /**
- * `websocketGateway()`: WebSockets through the gateway (DESIGN.md §4). Upgrades to the
+ * `websocketGateway()`: WebSockets through the gateway (README "Routing and proxying"). Upgrades to the
  * message-routing path (default `/ws`) go to the {@link MessageRouter}; every other upgrade is
  * routed like an HTTP GET and raw-proxied to one pinned instance by the {@link UpgradeProxy}.
  * Every handshake is checked first (lib/websocket/handshake-check.ts). Both balance new pins by live connections, close what is pinned to instances that leave

@@ -11,6 +11,7 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { waitUntil } from '../servers/wait.js';
 import { check, type Drill, type DrillCheck, numberParam, stringParam } from './drill.js';
 import { drillDescription } from './drill-names.js';
 import { listFleet, liveProcesses } from './fleet-probe.js';
@@ -52,25 +53,32 @@ export const thunderingHerdDrill: Drill = {
     // (which tell a fresh registration from a stale cache entry by `registered_at`) are fetched
     // only once the gauge is complete, at most once a second, with a generous timeout.
     // `since`: only instances registered at or after it count.
-    const listed = async (since = 0): Promise<number[]> => {
+    let lastListing = 0;
+    const listed = async (since = 0, throttled = false): Promise<number[]> => {
       if ((await routableCount(herdUrl, service)) !== size) return [0];
+      if (throttled && Date.now() - lastListing < 1000) return [0];
+      lastListing = Date.now();
       const listing = await listFleet(watched, 10_000, service);
       return [...listing.values()].map(
         (m) => [...(m?.values() ?? [])].filter((i) => i.service === service && (i.registeredAt ?? 0) >= since).length,
       );
     };
+    // Polled every 100 ms: the gauge is one cheap GET; the full listing runs at most once a second.
     const waitCounts = async (ok: () => Promise<boolean>): Promise<number | undefined> => {
       const t0 = Date.now();
-      for (;;) {
-        if (await ok().catch(() => false)) return Date.now() - t0;
-        if (Date.now() - t0 >= deadline) return undefined;
-        await new Promise((r) => setTimeout(r, 1000));
-      }
+      return waitUntil(async () => (await ok()) && Date.now() - t0 + 1, {
+        timeoutMs: deadline,
+        intervalMs: 100,
+        description: 'the herd to be listed',
+      }).then(
+        (elapsed) => elapsed - 1,
+        () => undefined,
+      );
     };
     try {
       const setup = Date.now();
       herd.start();
-      const registered = await waitCounts(async () => (await listed()).every((n) => n === size));
+      const registered = await waitCounts(async () => (await listed(0, true)).every((n) => n === size));
       if (registered === undefined) {
         checks.push(
           check(
@@ -107,7 +115,7 @@ export const thunderingHerdDrill: Drill = {
       const allBack = await waitCounts(
         async () =>
           herd.members.every((m) => m.registrations > (before.get(m.id) ?? 0)) &&
-          (await listed(forgotten)).every((n) => n === size),
+          (await listed(forgotten, true)).every((n) => n === size),
       );
       log(`answers during the return: ${herd.takeAnswers()}`);
       const counts = await listed(forgotten).catch(() => [0]);

@@ -1,5 +1,5 @@
 /**
- * Builds the registry backend selected by `REGISTRY_TYPE` (DESIGN.md §2).
+ * Builds the registry backend selected by `REGISTRY_TYPE` (README "Registry backends").
  */
 import type { Clock } from '../../clock.js';
 import type { FleetgateEnv } from '../../config/env.js';

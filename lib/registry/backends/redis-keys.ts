@@ -1,5 +1,5 @@
 /**
- * Key layout and wire formats of the Redis registry backend (DESIGN.md §2):
+ * Key layout and wire formats of the Redis registry backend (README "Registry backends"):
  *
  * - `<prefix>:{<service>}:inst:<id>`: hash holding one instance (see redis-scripts.ts), PEXPIREd
  *   at its TTL plus a retention window so the reaper can still report its last value;

@@ -1,5 +1,5 @@
 /**
- * Cross-gateway route claims (DESIGN.md §2; README "Route claims"): each service's routes are
+ * Cross-gateway route claims (README "Registry backends"; README "Route claims"): each service's routes are
  * recorded in one store record (Redis: one hash in one slot; etcd: keys under one prefix guarded
  * by a version key) and a new claim is written only if the record did not change since it was
  * read, so two gateways accepting colliding routes in the same instant cannot both win. The

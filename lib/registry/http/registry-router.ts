@@ -1,11 +1,11 @@
 /**
- * `registry()`: the registration HTTP API (DESIGN.md §3) as one plain `(req, res, next)`
+ * `registry()`: the registration HTTP API (README "Registration API") as one plain `(req, res, next)`
  * middleware for Express 4/5, Connect or a bare `http.createServer`.
  *
  * Guards run in a fixed order, before anything under the prefix is revealed: caller address
  * (403), bearer token (401), then, for registrations only, the per-source rate limit (429).
  *
- * Ownership (DESIGN.md §2): a registration answers an `instance_token`; heartbeat, deregister and
+ * Ownership (README "Registry backends"): a registration answers an `instance_token`; heartbeat, deregister and
  * re-registration of a live instance id need it back in `X-Instance-Token` (else 403
  * `ERR_FG_NOT_OWNER`). The store keeps only its SHA-256 and checks it in the same atomic step as
  * the change. A caller that lost the token may re-register a live id with a service key for the

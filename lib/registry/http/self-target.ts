@@ -1,5 +1,5 @@
 /**
- * Refuses an instance URL that points back at the gateway (DESIGN.md §2): one request to such an
+ * Refuses an instance URL that points back at the gateway (README "Registry backends"): one request to such an
  * instance would loop through the gateway until a header overflowed. "Points at the gateway"
  * means: the URL's port is one the gateway listens on, and its host resolves to a loopback,
  * unspecified or own-interface address, or to the exact listen address. The listen addresses
