@@ -19,6 +19,7 @@ import { type Logger, noopLogger } from '../../logger.js';
 import type { ServiceInstance } from '../../registry/model.js';
 import type { RegistryApi } from '../../registry/registry-api.js';
 import { createAccessGuard } from '../access-guard.js';
+import { type BoundState, bindRegistry } from '../compat-registry.js';
 import { type ConsulCheckStatus, ConsulChecks } from './consul-checks.js';
 import { ConsulIndex } from './consul-index.js';
 import { catalogEntry, consulServiceOf, healthEntry } from './consul-json.js';
@@ -26,7 +27,10 @@ import { consulRecordOf, parseConsulRegistration } from './consul-registration.j
 
 /** Options of {@link consulApi}. */
 export interface ConsulApiOptions {
-  /** The registry to translate onto (required). */
+  /**
+   * The registry to translate onto. @default the process-wide default registry, shared with a
+   * zero-argument `registry()` and `discoveryProxy()` (lib/registry/default-registry.ts)
+   */
   registry: RegistryApi | undefined;
   /** Caller CIDRs, as for the registration API. @default loopback */
   allowFrom: readonly string[];
@@ -56,7 +60,9 @@ export const CONSUL_API_DEFAULTS: Readonly<ConsulApiOptions> = Object.freeze({
 /** The middleware returned by {@link consulApi}. */
 export interface ConsulApiMiddleware extends AsyncDisposable {
   (req: IncomingMessage, res: ServerResponse, next?: Next): void;
-  /** Stops timers and releases waiting blocking queries. */
+  /** Resolves once the registry exists (created from the environment when none was given). */
+  ready(): Promise<void>;
+  /** Stops timers, releases waiting blocking queries and gives back its lease on the default registry. Idempotent. */
   close(): Promise<void>;
 }
 
@@ -69,13 +75,72 @@ const CHECK_STATUS: Record<string, ConsulCheckStatus> = { pass: 'passing', warn:
  * @example
  * app.use(consulApi({ registry: reg }));
  * // new Consul({ host: 'gateway', port: 8080 }).agent.service.register({ name: 'web', port: 3000, check: { ttl: '10s' } })
- * @throws FleetgateError `ERR_FG_INVALID_CONFIG` without a registry or with invalid guards.
+ * @example
+ * app.use(registry()); app.use(consulApi()); app.use(discoveryProxy()); // one default registry
+ * @throws FleetgateError `ERR_FG_INVALID_CONFIG` with invalid guards.
  */
 export function consulApi(options: Partial<ConsulApiOptions> = {}): ConsulApiMiddleware {
   const o = mergeDefined(CONSUL_API_DEFAULTS, options);
-  const reg = o.registry;
-  if (reg === undefined) throw new FleetgateError('ERR_FG_INVALID_CONFIG', 'consulApi: a registry is required');
   const guard = createAccessGuard(o, 'Consul');
+  const bound = bindRegistry(o.registry, (reg) => consulState(reg, o), closedError);
+
+  const serve = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    endpoint: string,
+    arg: string | undefined,
+    query: URLSearchParams,
+  ): Promise<void> => {
+    // Guarded before the registry is touched: a refused caller never creates the default one.
+    guard(req);
+    const state = await bound.get();
+    await state.serve(req, res, endpoint, arg, query);
+  };
+
+  const handler = (req: IncomingMessage, res: ServerResponse, next?: Next): void => {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const m = PATH.exec(q === -1 ? url : url.slice(0, q));
+    if (m === null) {
+      if (next !== undefined) next();
+      else sendError(res, new FleetgateError('ERR_FG_NOT_FOUND', `no Consul endpoint at ${url}`));
+      return;
+    }
+    let arg: string | undefined;
+    try {
+      arg = m[2] === undefined ? undefined : decodeURIComponent(m[2]);
+    } catch {
+      sendError(res, new FleetgateError('ERR_FG_NOT_FOUND', `no Consul endpoint at ${url}`));
+      return;
+    }
+    const query = new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
+    serve(req, res, m[1]!, arg, query).catch((err: unknown) =>
+      sendError(res, err, {
+        logger: o.logger,
+        headers: { 'x-consul-index': String(bound.peek()?.index.value ?? 1) },
+      }),
+    );
+  };
+  const close = (): Promise<void> => bound.close();
+  const ready = async (): Promise<void> => {
+    await bound.get();
+  };
+  return Object.assign(handler, { close, ready, [Symbol.asyncDispose]: close });
+}
+
+/** The Consul API's state on one registry: its index, its TTL checks and the request handling. */
+interface ConsulState extends BoundState {
+  readonly index: ConsulIndex;
+  serve(
+    req: IncomingMessage,
+    res: ServerResponse,
+    endpoint: string,
+    arg: string | undefined,
+    query: URLSearchParams,
+  ): Promise<void>;
+}
+
+function consulState(reg: RegistryApi, o: ConsulApiOptions): ConsulState {
   const index = new ConsulIndex(reg, o.clock);
   const checks = new ConsulChecks(reg, o.clock, o.logger);
 
@@ -90,8 +155,7 @@ export function consulApi(options: Partial<ConsulApiOptions> = {}): ConsulApiMid
     endpoint: string,
     arg: string | undefined,
     query: URLSearchParams,
-  ) => {
-    guard(req);
+  ): Promise<void> => {
     const method = req.method ?? 'GET';
     const reply = (status: number, body: unknown) =>
       sendJson(res, status, body, {
@@ -171,32 +235,18 @@ export function consulApi(options: Partial<ConsulApiOptions> = {}): ConsulApiMid
     }
   };
 
-  const handler = (req: IncomingMessage, res: ServerResponse, next?: Next): void => {
-    const url = req.url ?? '/';
-    const q = url.indexOf('?');
-    const m = PATH.exec(q === -1 ? url : url.slice(0, q));
-    if (m === null) {
-      if (next !== undefined) next();
-      else sendError(res, new FleetgateError('ERR_FG_NOT_FOUND', `no Consul endpoint at ${url}`));
-      return;
-    }
-    let arg: string | undefined;
-    try {
-      arg = m[2] === undefined ? undefined : decodeURIComponent(m[2]);
-    } catch {
-      sendError(res, new FleetgateError('ERR_FG_NOT_FOUND', `no Consul endpoint at ${url}`));
-      return;
-    }
-    const query = new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
-    serve(req, res, m[1]!, arg, query).catch((err: unknown) =>
-      sendError(res, err, { logger: o.logger, headers: { 'x-consul-index': String(index.value) } }),
-    );
+  return {
+    index,
+    serve,
+    close: () => {
+      checks.close();
+      index.close();
+    },
   };
-  const close = async (): Promise<void> => {
-    checks.close();
-    index.close();
-  };
-  return Object.assign(handler, { close, [Symbol.asyncDispose]: close });
+}
+
+function closedError(): FleetgateError {
+  return new FleetgateError('ERR_FG_CLOSED', 'the Consul API is closed');
 }
 
 /** Resolves when the client goes away, so a blocking query stops waiting for nobody. */

@@ -19,12 +19,16 @@ import type { RegistrationInput, ServiceInstance } from '../../registry/model.js
 import type { RegistryApi, RegistryChange } from '../../registry/registry-api.js';
 import { createAccessGuard } from '../access-guard.js';
 import { fleetgateInstanceId } from '../compat-instance-id.js';
+import { type BoundState, bindRegistry } from '../compat-registry.js';
 import { applicationsJson, type EurekaAction, eurekaRecordOf, instanceToEureka } from './eureka-json.js';
 import { parseEurekaRegistration, parseEurekaStatus, serviceOfApp, statusFromEureka } from './eureka-registration.js';
 
 /** Options of {@link eurekaApi}. */
 export interface EurekaApiOptions {
-  /** The registry to translate onto (required). */
+  /**
+   * The registry to translate onto. @default the process-wide default registry, shared with a
+   * zero-argument `registry()` and `discoveryProxy()` (lib/registry/default-registry.ts)
+   */
   registry: RegistryApi | undefined;
   /** Caller CIDRs, as for the registration API. @default loopback */
   allowFrom: readonly string[];
@@ -57,7 +61,9 @@ export const EUREKA_API_DEFAULTS: Readonly<EurekaApiOptions> = Object.freeze({
 /** The middleware returned by {@link eurekaApi}. */
 export interface EurekaApiMiddleware extends AsyncDisposable {
   (req: IncomingMessage, res: ServerResponse, next?: Next): void;
-  /** Stops following the registry's changes. */
+  /** Resolves once the registry exists (created from the environment when none was given). */
+  ready(): Promise<void>;
+  /** Stops following the registry's changes and gives back its lease on the default registry. Idempotent. */
   close(): Promise<void>;
 }
 
@@ -74,13 +80,63 @@ interface DeltaEntry {
  * @example
  * app.use(eurekaApi({ registry: reg, token: process.env.REGISTRY_TOKEN }));
  * // eureka-js-client: new Eureka({ eureka: { host: 'gateway', port: 8080, servicePath: '/eureka/apps/' }, instance: {…} })
- * @throws FleetgateError `ERR_FG_INVALID_CONFIG` without a registry or with invalid guards.
+ * @example
+ * app.use(registry()); app.use(eurekaApi()); app.use(discoveryProxy()); // one default registry
+ * @throws FleetgateError `ERR_FG_INVALID_CONFIG` with invalid guards.
  */
 export function eurekaApi(options: Partial<EurekaApiOptions> = {}): EurekaApiMiddleware {
   const o = mergeDefined(EUREKA_API_DEFAULTS, options);
-  const reg = o.registry;
-  if (reg === undefined) throw new FleetgateError('ERR_FG_INVALID_CONFIG', 'eurekaApi: a registry is required');
   const guard = createAccessGuard(o, 'Eureka');
+  const bound = bindRegistry(o.registry, (reg) => eurekaState(reg, o), closedError);
+
+  const serve = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    kind: string,
+    rest: string[],
+    query: URLSearchParams,
+  ): Promise<void> => {
+    // Guarded before the registry is touched: a refused caller never creates the default one.
+    guard(req);
+    const state = await bound.get();
+    await state.serve(req, res, kind, rest, query);
+  };
+
+  const handler = (req: IncomingMessage, res: ServerResponse, next?: Next): void => {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const m = PATH.exec(q === -1 ? url : url.slice(0, q));
+    if (m === null) {
+      if (next !== undefined) next();
+      else sendError(res, new FleetgateError('ERR_FG_NOT_FOUND', `no Eureka resource at ${url}`));
+      return;
+    }
+    let rest: string[];
+    try {
+      rest = (m[2] ?? '')
+        .split('/')
+        .filter((s) => s !== '')
+        .map((s) => decodeURIComponent(s));
+    } catch {
+      sendError(res, new FleetgateError('ERR_FG_NOT_FOUND', `no Eureka resource at ${url}`));
+      return;
+    }
+    const query = new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
+    serve(req, res, m[1]!, rest, query).catch((err: unknown) => sendError(res, err, { logger: o.logger }));
+  };
+  const close = (): Promise<void> => bound.close();
+  const ready = async (): Promise<void> => {
+    await bound.get();
+  };
+  return Object.assign(handler, { close, ready, [Symbol.asyncDispose]: close });
+}
+
+/** The Eureka API's state on one registry: the delta log and the request handling. */
+interface EurekaState extends BoundState {
+  serve(req: IncomingMessage, res: ServerResponse, kind: string, rest: string[], query: URLSearchParams): Promise<void>;
+}
+
+function eurekaState(reg: RegistryApi, o: EurekaApiOptions): EurekaState {
   let version = 0;
   const deltas: DeltaEntry[] = [];
   const onChange = (c: RegistryChange): void => {
@@ -129,8 +185,7 @@ export function eurekaApi(options: Partial<EurekaApiOptions> = {}): EurekaApiMid
     kind: string,
     rest: string[],
     query: URLSearchParams,
-  ) => {
-    guard(req);
+  ): Promise<void> => {
     const method = req.method ?? 'GET';
     const only = (...allowed: string[]) => {
       if (!allowed.includes(method))
@@ -234,32 +289,7 @@ export function eurekaApi(options: Partial<EurekaApiOptions> = {}): EurekaApiMid
     throw new FleetgateError('ERR_FG_NOT_FOUND', `no Eureka resource at ${req.url}`);
   };
 
-  const handler = (req: IncomingMessage, res: ServerResponse, next?: Next): void => {
-    const url = req.url ?? '/';
-    const q = url.indexOf('?');
-    const m = PATH.exec(q === -1 ? url : url.slice(0, q));
-    if (m === null) {
-      if (next !== undefined) next();
-      else sendError(res, new FleetgateError('ERR_FG_NOT_FOUND', `no Eureka resource at ${url}`));
-      return;
-    }
-    let rest: string[];
-    try {
-      rest = (m[2] ?? '')
-        .split('/')
-        .filter((s) => s !== '')
-        .map((s) => decodeURIComponent(s));
-    } catch {
-      sendError(res, new FleetgateError('ERR_FG_NOT_FOUND', `no Eureka resource at ${url}`));
-      return;
-    }
-    const query = new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
-    serve(req, res, m[1]!, rest, query).catch((err: unknown) => sendError(res, err, { logger: o.logger }));
-  };
-  const close = async (): Promise<void> => {
-    reg.off('change', onChange);
-  };
-  return Object.assign(handler, { close, [Symbol.asyncDispose]: close });
+  return { serve, close: () => void reg.off('change', onChange) };
 }
 
 function vipsOf(inst: ServiceInstance): string[] {
@@ -303,4 +333,8 @@ function unknown(app: string, id: string): FleetgateError {
   return new FleetgateError('ERR_FG_UNKNOWN_INSTANCE', `no instance ${id} of ${app}; register again`, {
     details: { app, instance_id: id },
   });
+}
+
+function closedError(): FleetgateError {
+  return new FleetgateError('ERR_FG_CLOSED', 'the Eureka API is closed');
 }
