@@ -5,10 +5,11 @@
  *
  * - `upstream`: a `ws` echo server.
  * - `msg-upstream`: a service answering message routes (`serveMessageRoutes`), echoing `data`.
- * - `msg-echo`: a byte-level message service (cuts `path` out of the frame), the service side of
- *   the message-routing rows, so they weigh the gateway the way the relay rows do.
+ * - `msg-echo`: a byte-level message service (cuts `path` out of the frame), behind both the relay
+ *   and the gateway in the message-routing rounds, so the pair differs only in the middle.
  * - `relay <upstream>`: the baseline, a minimal `ws` server that opens one `ws` client to the
- *   upstream per connection and relays messages both ways (parse + re-frame, as a naive relay does).
+ *   upstream per connection and relays messages both ways (parse + re-frame, one socket write per
+ *   frame, as a naive relay does); permessage-deflate off on both of its sides, as in the gateway.
  * - `gateway <upstream> <msg-upstream>`: node:http + `websocketGateway()` on a Registry with a
  *   MemoryBackend; `/echo/**` raw-proxied to the upstream, `/bench/*` a public message route.
  *

@@ -6,18 +6,24 @@
  *
  * 1. messages/s: BENCH_CONNECTIONS (50) clients each keep BENCH_WINDOW (8) 64-byte messages in
  *    flight for BENCH_SECONDS (5) after a 1 s warm-up, against: the upstream directly, a raw `ws`
- *    relay (baseline), fleetgate's raw upgrade proxy, and fleetgate's message routing with JSON
- *    and with MessagePack `{path,id,data}` frames (BENCH_ROUNDS (3) rounds of relay / JSON /
- *    MessagePack, ratios taken within each round). Also the server child's CPU µs per message.
- * 2. memory per idle connection: BENCH_IDLE (2000) idle connections opened through the relay and
+ *    relay (baseline), fleetgate's raw upgrade proxy. Also the server child's CPU µs per message.
+ * 2. message routing, like with like: BENCH_ROUNDS (3) rounds, each pairing the relay and
+ *    fleetgate's message routing on the SAME frames (`{path,id,data}` JSON text, then MessagePack
+ *    binary, pre-encoded by the clients), the SAME byte-level echo service behind both, and the
+ *    same `ws` settings (permessage-deflate off on every hop); the pair's order alternates from
+ *    round to round. Ratios are taken within each pair: messages/s and server CPU per message.
+ * 3. memory per idle connection: BENCH_IDLE (2000) idle connections opened through the relay and
  *    through the gateway (raw proxy; message routing with each client pinned to an upstream link);
  *    the child's RSS and heap (+external) delta after a forced GC, per connection.
  *
- * Targets: raw upgrade proxy and message routing ≥ 0.8× the relay's messages/s; ≤ 50 KB per idle
- * connection.
+ * BENCH_ONLY=routing runs part 2 alone.
+ *
+ * Targets: raw upgrade proxy ≥ 0.8× the relay's messages/s; message routing ≥ 0.8× the relay's
+ * messages/s and ≤ 1.25× its server CPU per message in every round; ≤ 50 KB per idle connection.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { encode } from '@msgpack/msgpack';
 import WebSocket from 'ws';
@@ -27,8 +33,24 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const WINDOW = Number(process.env.BENCH_WINDOW ?? 8);
 const IDLE = Number(process.env.BENCH_IDLE ?? 2000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+/** `routing`: only the message-routing rounds (part 2). */
+const ONLY = process.env.BENCH_ONLY;
 const SERVERS = fileURLToPath(new URL('./websocket-servers.ts', import.meta.url));
 const PAYLOAD = 'x'.repeat(64);
+/** Distinct ids per framing; a connection never has more than WINDOW of them in flight. */
+const FRAME_POOL = 4096;
+
+type Framing = 'raw' | 'json' | 'msgpack';
+
+/** The frames the clients send, encoded once so the load generator's CPU stays out of the way. */
+function framePool(framing: Exclude<Framing, 'raw'>): Buffer[] {
+  return Array.from({ length: FRAME_POOL }, (_, id) => {
+    const frame = { path: '/bench/x', id, data: PAYLOAD };
+    return framing === 'json' ? Buffer.from(JSON.stringify(frame)) : Buffer.from(encode(frame));
+  });
+}
+
+const POOLS = { json: framePool('json'), msgpack: framePool('msgpack') };
 
 interface Stats {
   cpu: number;
@@ -109,27 +131,23 @@ async function closeAll(sockets: WebSocket[]): Promise<void> {
 }
 
 /** Messages per second with WINDOW messages in flight per connection, and the server's CPU per message. */
-async function throughput(
-  url: string,
-  server: Child | undefined,
-  framing: 'raw' | 'json' | 'msgpack',
-): Promise<{ rate: number; cpu: number }> {
+async function throughput(url: string, server: Child | undefined, framing: Framing): Promise<Measure> {
   const sockets = await openAll(url, CONNECTIONS, framing === 'msgpack' ? ['fleetgate.msgpack'] : []);
   let count = 0;
   let running = true;
-  let id = 0;
-  const next = (): string | Uint8Array =>
-    framing === 'raw'
-      ? PAYLOAD
-      : framing === 'json'
-        ? JSON.stringify({ path: '/bench/x', id: id++, data: PAYLOAD })
-        : encode({ path: '/bench/x', id: id++, data: PAYLOAD });
+  let n = 0;
+  const pool = framing === 'raw' ? undefined : POOLS[framing];
+  const binary = framing === 'msgpack';
+  const send = (ws: WebSocket): void => {
+    if (pool === undefined) ws.send(PAYLOAD);
+    else ws.send(pool[n++ % FRAME_POOL]!, { binary });
+  };
   for (const ws of sockets) {
     ws.on('message', () => {
       count++;
-      if (running) ws.send(next());
+      if (running) send(ws);
     });
-    for (let i = 0; i < WINDOW; i++) ws.send(next());
+    for (let i = 0; i < WINDOW; i++) send(ws);
   }
   await new Promise((r) => setTimeout(r, 1000));
   const c0 = count;
@@ -167,59 +185,110 @@ async function idleMemory(url: string, server: Child, pin = false): Promise<{ rs
   return { rss: (after.rss - before.rss) / IDLE, heap: (after.heap - before.heap) / IDLE };
 }
 
-type Measure = { rate: number; cpu: number };
+/** Messages/s and the server child's CPU µs per message of one run. */
+interface Measure {
+  rate: number;
+  cpu: number;
+}
+
+/** One round of message routing: the relay and the gateway on the same frames, back to back. */
+interface Pair {
+  relay: Measure;
+  gateway: Measure;
+}
+
+/** Targets of the message-routing rows (issue #19): against the relay, in every round. */
+const MIN_RATE_RATIO = 0.8;
+const MAX_CPU_RATIO = 1.25;
 
 function fmt(n: number, digits = 2): string {
   return Number.isFinite(n) ? n.toFixed(digits) : 'n/a';
 }
 
-async function main(): Promise<void> {
-  const upstream = await startChild('upstream');
-  // A byte-level echo service: the relay's upstream is a plain echo too (websocket-servers.ts).
-  const msgUpstream = await startChild('msg-echo');
-  const upstreamUrl = `http://127.0.0.1:${upstream.port}`;
-  const msgUrl = `http://127.0.0.1:${msgUpstream.port}`;
-  const rows: { label: string; rate: number; cpu: number }[] = [];
+function load(): string {
+  return loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
+}
 
+/** Part 1: the upstream directly, the relay and the raw upgrade proxy on raw 64-byte messages. */
+async function proxyPart(upstreamUrl: string, upstream: Child, gateway: Child): Promise<string[]> {
   process.stderr.write('bench: direct to the upstream…\n');
-  rows.push({
-    label: 'direct to upstream',
-    ...(await throughput(`ws://127.0.0.1:${upstream.port}/echo/x`, undefined, 'raw')),
-  });
+  const direct = await throughput(`ws://127.0.0.1:${upstream.port}/echo/x`, undefined, 'raw');
   const relay = await startChild('relay', upstreamUrl);
   process.stderr.write('bench: raw ws relay…\n');
-  rows.push({
-    label: 'raw ws relay (baseline)',
-    ...(await throughput(`ws://127.0.0.1:${relay.port}/echo/x`, relay, 'raw')),
-  });
-  const gateway = await startChild('gateway', upstreamUrl, msgUrl);
+  const base = await throughput(`ws://127.0.0.1:${relay.port}/echo/x`, relay, 'raw');
+  await relay.stop();
   process.stderr.write('bench: fleetgate raw upgrade proxy…\n');
-  rows.push({
-    label: 'fleetgate upgrade proxy',
-    ...(await throughput(`ws://127.0.0.1:${gateway.port}/echo/x`, gateway, 'raw')),
-  });
-  // Message routing: rounds of relay / JSON / MessagePack, so each ratio compares neighbours in time
-  // (the machine is shared; its load drifts between rounds, not within one).
-  const rounds: { relay: Measure; json: Measure; msgpack: Measure }[] = [];
+  const proxy = await throughput(`ws://127.0.0.1:${gateway.port}/echo/x`, gateway, 'raw');
+  const rows: [string, Measure][] = [
+    ['direct to upstream', direct],
+    ['raw ws relay (baseline)', base],
+    ['fleetgate upgrade proxy', proxy],
+  ];
+  const out = ['variant                        msgs/s     x relay   server CPU µs/msg   x relay'];
+  for (const [label, r] of rows) {
+    out.push(
+      `${label.padEnd(28)} ${fmt(r.rate, 0).padStart(9)}  ${fmt(r.rate / base.rate).padStart(9)}   ${fmt(r.cpu, 1).padStart(17)}   ${fmt(r.cpu / base.cpu).padStart(7)}`,
+    );
+  }
+  const ratio = proxy.rate / base.rate;
+  out.push(`target: upgrade proxy ≥ 0.8× relay msgs/s: ${fmt(ratio)}× ${ratio >= 0.8 ? 'MET' : 'MISSED'}`);
+  return out;
+}
+
+/** Part 2: message routing against the relay, round by round, on the same frames and service. */
+async function routingPart(msgUrl: string, gateway: Child): Promise<string[]> {
+  // The relay forwards the same {path,id,data} frames to the same echo service as the gateway.
+  const relay = await startChild('relay', msgUrl);
+  const rounds: Record<'json' | 'msgpack', Pair[]> = { json: [], msgpack: [] };
   for (let r = 1; r <= ROUNDS; r++) {
     process.stderr.write(`bench: message routing round ${r}/${ROUNDS}…\n`);
-    rounds.push({
-      relay: await throughput(`ws://127.0.0.1:${relay.port}/echo/x`, relay, 'raw'),
-      json: await throughput(`ws://127.0.0.1:${gateway.port}/ws`, gateway, 'json'),
-      msgpack: await throughput(`ws://127.0.0.1:${gateway.port}/ws`, gateway, 'msgpack'),
-    });
-  }
-  const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
-  for (const kind of ['json', 'msgpack'] as const) {
-    rows.push({
-      label: `fleetgate message routing ${kind === 'json' ? 'JSON' : 'MsgPack'}`,
-      rate: mean(rounds.map((x) => x[kind].rate)),
-      cpu: mean(rounds.map((x) => x[kind].cpu)),
-    });
+    for (const framing of ['json', 'msgpack'] as const) {
+      const runRelay = () => throughput(`ws://127.0.0.1:${relay.port}/ws`, relay, framing);
+      const runGateway = () => throughput(`ws://127.0.0.1:${gateway.port}/ws`, gateway, framing);
+      // Alternate who goes first, so a drift in the machine's load does not always favour one.
+      if (r % 2 === 1) {
+        const relayRun = await runRelay();
+        rounds[framing].push({ relay: relayRun, gateway: await runGateway() });
+      } else {
+        const gatewayRun = await runGateway();
+        rounds[framing].push({ relay: await runRelay(), gateway: gatewayRun });
+      }
+    }
   }
   await relay.stop();
-  await gateway.stop();
+  const out = [
+    'message routing against the relay, like with like: the same pre-encoded {path,id,data} frames from the',
+    'same clients, the same byte-level echo service behind both, permessage-deflate off on every hop; each',
+    'round runs the relay and the gateway back to back (order alternating), ratios within the round.',
+    'codec    round   relay msgs/s  gateway msgs/s  x relay   CPU µs/msg relay / gateway  x relay',
+  ];
+  for (const framing of ['json', 'msgpack'] as const) {
+    for (const [i, x] of rounds[framing].entries()) {
+      out.push(
+        `${framing.padEnd(7)} ${String(i + 1).padStart(6)}   ${fmt(x.relay.rate, 0).padStart(12)}  ${fmt(x.gateway.rate, 0).padStart(14)}  ${fmt(x.gateway.rate / x.relay.rate).padStart(7)}   ${`${fmt(x.relay.cpu, 1)} / ${fmt(x.gateway.cpu, 1)}`.padStart(24)}  ${fmt(x.gateway.cpu / x.relay.cpu).padStart(7)}`,
+      );
+    }
+  }
+  const range = (xs: number[]): string => `${fmt(Math.min(...xs))}–${fmt(Math.max(...xs))}×`;
+  const verdict = (met: number): string =>
+    met === ROUNDS ? 'MET in every round' : `MISSED (met in ${met}/${ROUNDS} rounds)`;
+  for (const framing of ['json', 'msgpack'] as const) {
+    const rates = rounds[framing].map((x) => x.gateway.rate / x.relay.rate);
+    const cpus = rounds[framing].map((x) => x.gateway.cpu / x.relay.cpu);
+    const rateMet = rates.filter((x) => x >= MIN_RATE_RATIO).length;
+    const cpuMet = cpus.filter((x) => x <= MAX_CPU_RATIO).length;
+    out.push(
+      `target: message routing (${framing}) ≥ ${MIN_RATE_RATIO}× relay msgs/s: ${range(rates)} over ${ROUNDS} rounds, ${verdict(rateMet)}`,
+      `target: message routing (${framing}) ≤ ${MAX_CPU_RATIO}× relay CPU/msg: ${range(cpus)} over ${ROUNDS} rounds, ${verdict(cpuMet)}`,
+    );
+  }
+  return out;
+}
 
+/** Part 3: memory per idle connection in the relay and the gateway. */
+async function idlePart(upstreamUrl: string, msgUrl: string): Promise<string[]> {
   process.stderr.write(`bench: ${IDLE} idle connections…\n`);
   const relayMem = await startChild('relay', upstreamUrl);
   const relayIdle = await idleMemory(`ws://127.0.0.1:${relayMem.port}/echo/x`, relayMem);
@@ -230,52 +299,36 @@ async function main(): Promise<void> {
   const gwMsgMem = await startChild('gateway', upstreamUrl, msgUrl);
   const gwMsgIdle = await idleMemory(`ws://127.0.0.1:${gwMsgMem.port}/ws`, gwMsgMem, true);
   await gwMsgMem.stop();
-
-  const base = rows[1]!;
-  console.log(
-    `\nwebsocket bench: ${CONNECTIONS} connections × ${WINDOW} in flight, 64-byte messages, ${SECONDS} s per run, node ${process.version}\n`,
-  );
-  console.log('variant                        msgs/s     x relay   server CPU µs/msg   x relay');
-  for (const r of rows) {
-    console.log(
-      `${r.label.padEnd(28)} ${fmt(r.rate, 0).padStart(9)}  ${fmt(r.rate / base.rate).padStart(9)}   ${fmt(r.cpu, 1).padStart(17)}   ${fmt(r.cpu / base.cpu).padStart(7)}`,
-    );
-  }
-  console.log(`\nidle connections (${IDLE}), per connection in the server process after GC:`);
-  console.log(
-    `  raw ws relay:                    RSS ${fmt(relayIdle.rss / 1024, 1)} KB, heap+external ${fmt(relayIdle.heap / 1024, 1)} KB`,
-  );
-  console.log(
-    `  fleetgate upgrade proxy:         RSS ${fmt(gwIdle.rss / 1024, 1)} KB, heap+external ${fmt(gwIdle.heap / 1024, 1)} KB`,
-  );
-  console.log(
-    `  fleetgate message client + link: RSS ${fmt(gwMsgIdle.rss / 1024, 1)} KB, heap+external ${fmt(gwMsgIdle.heap / 1024, 1)} KB`,
-  );
-  console.log('\nmessage routing, round by round (relay measured just before, same connections and window):');
-  console.log(
-    'round   relay msgs/s   JSON msgs/s  x relay   MsgPack msgs/s  x relay   CPU µs/msg relay / JSON / MsgPack',
-  );
-  const ratios: Record<'json' | 'msgpack', number[]> = { json: [], msgpack: [] };
-  for (const [i, x] of rounds.entries()) {
-    ratios.json.push(x.json.rate / x.relay.rate);
-    ratios.msgpack.push(x.msgpack.rate / x.relay.rate);
-    console.log(
-      `${String(i + 1).padStart(5)}   ${fmt(x.relay.rate, 0).padStart(12)}   ${fmt(x.json.rate, 0).padStart(11)}  ${fmt(x.json.rate / x.relay.rate).padStart(7)}   ${fmt(x.msgpack.rate, 0).padStart(14)}  ${fmt(x.msgpack.rate / x.relay.rate).padStart(7)}   ${fmt(x.relay.cpu, 1)} / ${fmt(x.json.cpu, 1)} / ${fmt(x.msgpack.cpu, 1)}`,
-    );
-  }
-  const range = (xs: number[]): string => `${fmt(Math.min(...xs))}–${fmt(Math.max(...xs))}×`;
-  const proxy = rows[2]!;
-  const ratio = proxy.rate / base.rate;
   const kb = Math.max(gwIdle.rss, gwIdle.heap) / 1024;
-  console.log('\ntargets:');
-  console.log(`  upgrade proxy ≥ 0.8× relay msgs/s: ${fmt(ratio)}× ${ratio >= 0.8 ? 'MET' : 'MISSED'}`);
-  for (const kind of ['json', 'msgpack'] as const) {
-    const low = Math.min(...ratios[kind]);
-    console.log(
-      `  message routing (${kind}) ≥ 0.8× relay msgs/s: ${range(ratios[kind])} over ${ROUNDS} rounds ${low >= 0.8 ? 'MET' : 'MISSED'}`,
-    );
-  }
-  console.log(`  ≤ 50 KB per idle proxied connection: ${fmt(kb, 1)} KB ${kb <= 50 ? 'MET' : 'MISSED'}`);
+  const line = (label: string, m: { rss: number; heap: number }): string =>
+    `  ${label.padEnd(32)} RSS ${fmt(m.rss / 1024, 1)} KB, heap+external ${fmt(m.heap / 1024, 1)} KB`;
+  return [
+    `idle connections (${IDLE}), per connection in the server process after GC:`,
+    line('raw ws relay:', relayIdle),
+    line('fleetgate upgrade proxy:', gwIdle),
+    line('fleetgate message client + link:', gwMsgIdle),
+    `target: ≤ 50 KB per idle proxied connection: ${fmt(kb, 1)} KB ${kb <= 50 ? 'MET' : 'MISSED'}`,
+  ];
+}
+
+async function main(): Promise<void> {
+  const loadBefore = load();
+  const upstream = await startChild('upstream');
+  // The message service: a byte-level echo (websocket-servers.ts) behind the relay AND the gateway.
+  const msgUpstream = await startChild('msg-echo');
+  const upstreamUrl = `http://127.0.0.1:${upstream.port}`;
+  const msgUrl = `http://127.0.0.1:${msgUpstream.port}`;
+  const gateway = await startChild('gateway', upstreamUrl, msgUrl);
+  const parts: string[][] = [];
+  if (ONLY !== 'routing') parts.push(await proxyPart(upstreamUrl, upstream, gateway));
+  parts.push(await routingPart(msgUrl, gateway));
+  await gateway.stop();
+  if (ONLY !== 'routing') parts.push(await idlePart(upstreamUrl, msgUrl));
+  console.log(
+    `\nwebsocket bench: ${CONNECTIONS} connections × ${WINDOW} in flight, 64-byte payloads, ${SECONDS} s per run, node ${process.version}`,
+  );
+  console.log(`load average before ${loadBefore}, after ${load()}`);
+  for (const part of parts) console.log(`\n${part.join('\n')}`);
   await upstream.stop();
   await msgUpstream.stop();
 }

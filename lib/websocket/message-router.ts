@@ -34,6 +34,7 @@ import { ServerRequests } from './server-requests.js';
 import { type LinkEnd, type QueuedFrame, UpstreamLink, type UpstreamLinkHooks } from './upstream-link.js';
 import { messageEndpointUrl } from './upstream-target.js';
 import type { ResolvedWebSocketOptions } from './websocket-options.js';
+import { WriteBatch } from './write-batch.js';
 
 /** One connected client. */
 interface ClientSession {
@@ -50,6 +51,8 @@ interface ClientSession {
   /** Requests services sent to this client, by the id the gateway issued. */
   readonly asked: ServerRequests<UpstreamLink>;
   readonly budget: MessageBudget | undefined;
+  /** Frames relayed to the client in one turn leave in one write (write-batch.ts). */
+  readonly batch: WriteBatch;
   alive: boolean;
 }
 
@@ -125,7 +128,7 @@ export class MessageRouter {
   /** Accepts a client on the message endpoint. */
   handle(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy());
-    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, req));
+    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, req, socket));
   }
 
   /** Heartbeat: clients and links that missed the previous ping are cut; the rest are pinged. */
@@ -161,7 +164,7 @@ export class MessageRouter {
     this.#wss.close();
   }
 
-  #accept(ws: WebSocket, req: IncomingMessage): void {
+  #accept(ws: WebSocket, req: IncomingMessage, socket: Duplex): void {
     const o = this.#deps.options;
     if (this.#closing) {
       ws.close(CLOSE_GOING_AWAY, 'gateway shutting down');
@@ -181,6 +184,7 @@ export class MessageRouter {
         o.messagesPerSecond > 0
           ? new MessageBudget(o.messagesPerSecond, o.messageBurst, o.clock.now(), o.rateLimitStrikes)
           : undefined,
+      batch: new WriteBatch(socket),
       alive: true,
     };
     this.#sessions.add(session);
@@ -348,7 +352,9 @@ export class MessageRouter {
     } else {
       frame = session.codec.patch(data, { id: session.asked.issue(link, id) });
     }
-    if (ws.readyState === ws.OPEN) ws.send(frame, { binary: session.codec.binary });
+    if (ws.readyState !== ws.OPEN) return;
+    session.batch.hold();
+    ws.send(frame, { binary: session.codec.binary });
   }
 
   #linkEnded(link: UpstreamLink, end: LinkEnd, queued: QueuedFrame[], inflight: MessageId[]): void {
@@ -393,6 +399,7 @@ export class MessageRouter {
   #reply(session: ClientSession, id: MessageId | null | undefined, code: ErrorCode, message: string, service?: string) {
     if (session.ws.readyState !== session.ws.OPEN) return;
     const { codec } = session;
+    session.batch.hold();
     session.ws.send(codec.encode(errorFrame(id, code, message, service === undefined ? {} : { service })), {
       binary: codec.binary,
     });

@@ -11,56 +11,94 @@ const MAX_DEPTH = 64;
 /** Returned as an end index when the bytes end early or break the format. */
 const TRUNCATED = -1;
 
-/** A decoded scalar (string, number, or `undefined` for anything else) and where it ends. */
-interface Scalar {
-  value: string | number | undefined;
-  end: number;
-}
+/**
+ * Set by {@link readScalar}: where the value it just read ends (TRUNCATED when it does not fit).
+ * A module variable rather than a result object, so a frame's scan allocates nothing per field.
+ */
+let scalarEnd = 0;
 
-function readStr(b: Buffer, at: number, len: number): Scalar {
+function readStr(b: Buffer, at: number, len: number): string | undefined {
   const end = at + len;
-  if (end > b.length) return { value: undefined, end: TRUNCATED };
-  return { value: b.toString('utf8', at, end), end };
+  if (end > b.length) {
+    scalarEnd = TRUNCATED;
+    return undefined;
+  }
+  scalarEnd = end;
+  return b.toString('utf8', at, end);
 }
 
-/** Reads a string or number at `i`; other types come back as `value: undefined` with their end. */
-function readScalar(b: Buffer, i: number): Scalar {
-  if (i >= b.length) return { value: undefined, end: TRUNCATED };
-  const t = b[i]!;
-  if (t <= 0x7f) return { value: t, end: i + 1 };
-  if (t >= 0xe0) return { value: t - 0x100, end: i + 1 };
-  if (t >= 0xa0 && t <= 0xbf) return readStr(b, i + 1, t & 0x1f);
-  const need = (n: number): boolean => i + 1 + n <= b.length;
-  switch (t) {
-    case 0xd9:
-      return need(1) ? readStr(b, i + 2, b[i + 1]!) : { value: undefined, end: TRUNCATED };
-    case 0xda:
-      return need(2) ? readStr(b, i + 3, b.readUInt16BE(i + 1)) : { value: undefined, end: TRUNCATED };
-    case 0xdb:
-      return need(4) ? readStr(b, i + 5, b.readUInt32BE(i + 1)) : { value: undefined, end: TRUNCATED };
-    case 0xcc:
-      return need(1) ? { value: b[i + 1]!, end: i + 2 } : { value: undefined, end: TRUNCATED };
-    case 0xcd:
-      return need(2) ? { value: b.readUInt16BE(i + 1), end: i + 3 } : { value: undefined, end: TRUNCATED };
-    case 0xce:
-      return need(4) ? { value: b.readUInt32BE(i + 1), end: i + 5 } : { value: undefined, end: TRUNCATED };
-    case 0xcf:
-      return need(8) ? { value: Number(b.readBigUInt64BE(i + 1)), end: i + 9 } : { value: undefined, end: TRUNCATED };
-    case 0xd0:
-      return need(1) ? { value: b.readInt8(i + 1), end: i + 2 } : { value: undefined, end: TRUNCATED };
-    case 0xd1:
-      return need(2) ? { value: b.readInt16BE(i + 1), end: i + 3 } : { value: undefined, end: TRUNCATED };
-    case 0xd2:
-      return need(4) ? { value: b.readInt32BE(i + 1), end: i + 5 } : { value: undefined, end: TRUNCATED };
-    case 0xd3:
-      return need(8) ? { value: Number(b.readBigInt64BE(i + 1)), end: i + 9 } : { value: undefined, end: TRUNCATED };
-    case 0xca:
-      return need(4) ? { value: b.readFloatBE(i + 1), end: i + 5 } : { value: undefined, end: TRUNCATED };
-    case 0xcb:
-      return need(8) ? { value: b.readDoubleBE(i + 1), end: i + 9 } : { value: undefined, end: TRUNCATED };
-    default:
-      return { value: undefined, end: skip(b, i, 0) };
+/** Whether `n` bytes follow the type byte at `i`. */
+function has(b: Buffer, i: number, n: number): boolean {
+  return i + 1 + n <= b.length;
+}
+
+/** A fixed-size number after the type byte at `i`; sets {@link scalarEnd}. */
+function readNumber(b: Buffer, i: number, t: number): number | undefined {
+  const size = NUMBER_SIZE[t - 0xca]!;
+  if (!has(b, i, size)) {
+    scalarEnd = TRUNCATED;
+    return undefined;
   }
+  scalarEnd = i + 1 + size;
+  switch (t) {
+    case 0xcc:
+      return b[i + 1]!;
+    case 0xcd:
+      return b.readUInt16BE(i + 1);
+    case 0xce:
+      return b.readUInt32BE(i + 1);
+    case 0xcf:
+      return Number(b.readBigUInt64BE(i + 1));
+    case 0xd0:
+      return b.readInt8(i + 1);
+    case 0xd1:
+      return b.readInt16BE(i + 1);
+    case 0xd2:
+      return b.readInt32BE(i + 1);
+    case 0xd3:
+      return Number(b.readBigInt64BE(i + 1));
+    case 0xca:
+      return b.readFloatBE(i + 1);
+    default:
+      return b.readDoubleBE(i + 1);
+  }
+}
+
+/** Bytes after the type byte of the numbers 0xca (float 32) to 0xd3 (int 64). */
+const NUMBER_SIZE = [4, 8, 1, 2, 4, 8, 1, 2, 4, 8];
+
+/**
+ * Reads a string or number at `i` and sets {@link scalarEnd}; other types come back `undefined`
+ * with their end.
+ */
+function readScalar(b: Buffer, i: number): string | number | undefined {
+  if (i >= b.length) {
+    scalarEnd = TRUNCATED;
+    return undefined;
+  }
+  const t = b[i]!;
+  if (t <= 0x7f || t >= 0xe0) {
+    scalarEnd = i + 1;
+    return t <= 0x7f ? t : t - 0x100;
+  }
+  if (t >= 0xa0 && t <= 0xbf) return readStr(b, i + 1, t & 0x1f);
+  if (t >= 0xca && t <= 0xd3) return readNumber(b, i, t);
+  if (t === 0xd9) return has(b, i, 1) ? readStr(b, i + 2, b[i + 1]!) : truncated();
+  if (t === 0xda) return has(b, i, 2) ? readStr(b, i + 3, b.readUInt16BE(i + 1)) : truncated();
+  if (t === 0xdb) return has(b, i, 4) ? readStr(b, i + 5, b.readUInt32BE(i + 1)) : truncated();
+  scalarEnd = skip(b, i, 0);
+  return undefined;
+}
+
+function truncated(): undefined {
+  scalarEnd = TRUNCATED;
+  return undefined;
+}
+
+/** The length prefix of `n` bytes after the type byte at `i`; -1 when it does not fit. */
+function lengthAt(b: Buffer, i: number, n: number): number {
+  if (!has(b, i, n)) return -1;
+  return n === 1 ? b[i + 1]! : n === 2 ? b.readUInt16BE(i + 1) : b.readUInt32BE(i + 1);
 }
 
 /** Index just past the value at `i`, or TRUNCATED. */
@@ -78,24 +116,22 @@ function skip(b: Buffer, i: number, depth: number): number {
     count = t & 0x0f;
     at = i + 1;
   } else {
-    const len = (n: number): number =>
-      i + 1 + n > b.length ? -1 : n === 1 ? b[i + 1]! : n === 2 ? b.readUInt16BE(i + 1) : b.readUInt32BE(i + 1);
     switch (t) {
       case 0xc4:
       case 0xd9:
-        return len(1) < 0 ? TRUNCATED : fits(b, i + 2 + len(1));
+        return lengthAt(b, i, 1) < 0 ? TRUNCATED : fits(b, i + 2 + lengthAt(b, i, 1));
       case 0xc5:
       case 0xda:
-        return len(2) < 0 ? TRUNCATED : fits(b, i + 3 + len(2));
+        return lengthAt(b, i, 2) < 0 ? TRUNCATED : fits(b, i + 3 + lengthAt(b, i, 2));
       case 0xc6:
       case 0xdb:
-        return len(4) < 0 ? TRUNCATED : fits(b, i + 5 + len(4));
+        return lengthAt(b, i, 4) < 0 ? TRUNCATED : fits(b, i + 5 + lengthAt(b, i, 4));
       case 0xc7:
-        return len(1) < 0 ? TRUNCATED : fits(b, i + 3 + len(1));
+        return lengthAt(b, i, 1) < 0 ? TRUNCATED : fits(b, i + 3 + lengthAt(b, i, 1));
       case 0xc8:
-        return len(2) < 0 ? TRUNCATED : fits(b, i + 4 + len(2));
+        return lengthAt(b, i, 2) < 0 ? TRUNCATED : fits(b, i + 4 + lengthAt(b, i, 2));
       case 0xc9:
-        return len(4) < 0 ? TRUNCATED : fits(b, i + 6 + len(4));
+        return lengthAt(b, i, 4) < 0 ? TRUNCATED : fits(b, i + 6 + lengthAt(b, i, 4));
       case 0xcc:
       case 0xd0:
         return fits(b, i + 2);
@@ -120,23 +156,23 @@ function skip(b: Buffer, i: number, depth: number): number {
       case 0xd8:
         return fits(b, i + 18);
       case 0xdc:
-        if (len(2) < 0) return TRUNCATED;
-        count = len(2);
+        if (lengthAt(b, i, 2) < 0) return TRUNCATED;
+        count = lengthAt(b, i, 2);
         at = i + 3;
         break;
       case 0xdd:
-        if (len(4) < 0) return TRUNCATED;
-        count = len(4);
+        if (lengthAt(b, i, 4) < 0) return TRUNCATED;
+        count = lengthAt(b, i, 4);
         at = i + 5;
         break;
       case 0xde:
-        if (len(2) < 0) return TRUNCATED;
-        count = len(2) * 2;
+        if (lengthAt(b, i, 2) < 0) return TRUNCATED;
+        count = lengthAt(b, i, 2) * 2;
         at = i + 3;
         break;
       case 0xdf:
-        if (len(4) < 0) return TRUNCATED;
-        count = len(4) * 2;
+        if (lengthAt(b, i, 4) < 0) return TRUNCATED;
+        count = lengthAt(b, i, 4) * 2;
         at = i + 5;
         break;
       default:
@@ -180,15 +216,15 @@ export function scanMsgpackFrame(b: Buffer): FrameFields {
   let id: string | number | null | undefined;
   for (let k = 0; k < pairs; k++) {
     const key = readScalar(b, i);
-    if (key.end === TRUNCATED) return refuse(id, 'the frame is not valid MessagePack');
-    i = key.end;
-    if (key.value === 'path' || key.value === 'id') {
-      if ((key.value === 'path' ? path : id) !== undefined) return refuse(id, `"${key.value}" appears twice`);
-      const v = readScalar(b, i);
-      if (v.end === TRUNCATED) return refuse(id, 'the frame is not valid MessagePack');
-      if (key.value === 'path') path = typeof v.value === 'string' && v.value.length <= MAX_PATH ? v.value : null;
-      else id = isMessageId(v.value) ? v.value : null;
-      i = v.end;
+    if (scalarEnd === TRUNCATED) return refuse(id, 'the frame is not valid MessagePack');
+    i = scalarEnd;
+    if (key === 'path' || key === 'id') {
+      if ((key === 'path' ? path : id) !== undefined) return refuse(id, `"${key}" appears twice`);
+      const value = readScalar(b, i);
+      if (scalarEnd === TRUNCATED) return refuse(id, 'the frame is not valid MessagePack');
+      if (key === 'path') path = typeof value === 'string' && value.length <= MAX_PATH ? value : null;
+      else id = isMessageId(value) ? value : null;
+      i = scalarEnd;
     } else {
       i = skip(b, i, 0);
       if (i === TRUNCATED) return refuse(id, 'the frame is not valid MessagePack');

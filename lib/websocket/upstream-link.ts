@@ -10,6 +10,7 @@ import type { Clock, TimerHandle } from '../clock.js';
 import type { EvictionReason, PinnedConnection } from './connection-registry.js';
 import { CLOSE_GOING_AWAY } from './frame-scanner.js';
 import type { MessageId } from './message-frames.js';
+import { WriteBatch } from './write-batch.js';
 
 /** How a link ended. */
 export type LinkEnd =
@@ -72,6 +73,8 @@ export class UpstreamLink implements PinnedConnection {
   readonly #ws: WebSocket;
   readonly #opts: UpstreamLinkOptions;
   readonly #hooks: UpstreamLinkHooks;
+  /** Frames sent in one turn leave in one write (write-batch.ts). */
+  readonly #batch = new WriteBatch();
   #queue: QueuedFrame[] | undefined = [];
   /** Ids sent and not answered, with how many times each is outstanding (a client may reuse an id). */
   readonly #inflight = new Map<MessageId, number>();
@@ -99,6 +102,7 @@ export class UpstreamLink implements PinnedConnection {
       this.#failure = { connect: true, timeout: true, reason: 'handshake timed out' };
       ws.terminate();
     }, opts.handshakeTimeoutMs);
+    ws.on('upgrade', (res) => this.#batch.attach(res.socket));
     ws.on('open', () => this.#onOpen());
     ws.on('message', (data, isBinary) => this.#onMessage(data as Buffer, isBinary));
     ws.on('pong', () => {
@@ -138,6 +142,7 @@ export class UpstreamLink implements PinnedConnection {
       return true;
     }
     this.#track(id);
+    this.#batch.hold();
     this.#ws.send(frame, { binary: this.#opts.binary });
     return true;
   }
@@ -149,6 +154,7 @@ export class UpstreamLink implements PinnedConnection {
    */
   sendUntracked(frame: string | Buffer): boolean {
     if (this.#ended || this.#queue !== undefined) return false;
+    this.#batch.hold();
     this.#ws.send(frame, { binary: this.#opts.binary });
     return true;
   }
@@ -201,6 +207,7 @@ export class UpstreamLink implements PinnedConnection {
     this.#queue = undefined;
     if (this.#ended) return;
     this.#hooks.onOpen(this);
+    if (queue.length > 0) this.#batch.hold();
     for (const q of queue) {
       this.#track(q.id);
       this.#ws.send(q.frame, { binary: this.#opts.binary });
