@@ -34,6 +34,7 @@ import type {
   RouteSpec,
   ServiceInstance,
 } from '../model.js';
+import { EtcdClaimStore } from './etcd-claims.js';
 import { ETCD_BACKEND_DEFAULTS, type EtcdBackendOptions } from './etcd-options.js';
 import { EtcdProbe, redialEtcd } from './etcd-probe.js';
 import { type CasDecide, EtcdRecords } from './etcd-records.js';
@@ -49,16 +50,9 @@ import {
   validateStatus,
 } from './registration-input.js';
 import { storeCall } from './store-call.js';
-import {
-  CLAIM_ATTEMPTS,
-  ClaimTouches,
-  claimContended,
-  claimCovers,
-  claimRoutesOf,
-  decideClaim,
-  parseClaim,
-  type ServiceClaim,
-} from './store-route-claims.js';
+import { ClaimBook } from './store-claim-book.js';
+import { ClaimQueue } from './store-claim-queue.js';
+import { ClaimTouches, claimRoutesOf } from './store-route-claims.js';
 
 export { ETCD_BACKEND_DEFAULTS, type EtcdBackendOptions } from './etcd-options.js';
 /**
@@ -75,6 +69,7 @@ export class EtcdBackend implements RegistryBackend {
   readonly #owns: boolean;
   readonly #watchers = new Set<RegistryWatcher>();
   readonly #touches = new ClaimTouches();
+  readonly #claims: ClaimQueue;
   readonly #records: EtcdRecords;
   #watch: EtcdWatch | undefined;
   #probe: EtcdProbe | undefined;
@@ -112,6 +107,13 @@ export class EtcdBackend implements RegistryBackend {
     this.#opts = opts;
     this.#keys = new EtcdKeys(opts.root);
     this.#records = new EtcdRecords(client, opts.maxAttempts);
+    this.#claims = new ClaimQueue({
+      store: new EtcdClaimStore(client, this.#keys),
+      book: new ClaimBook(),
+      clock: opts.clock,
+      maxBatch: CLAIM_BATCH,
+      onClaimed: (service, now) => this.#touches.noted(service, now),
+    });
   }
 
   async register(input: RegistrationInput, lease: LeaseOptions, owner?: RegisterOwnership): Promise<ServiceInstance> {
@@ -167,53 +169,17 @@ export class EtcdBackend implements RegistryBackend {
     ).then((instance) => {
       if (instance.routes.length > 0 && this.#touches.due(service, this.#opts.clock.now(), lease.ttlMs)) {
         // Lazily keeps the service's route claim alive; a failure here must not fail the heartbeat.
-        this.#claim(service, instance.routes, lease).catch(() => {});
+        this.#claims.claim(service, claimRoutesOf(instance.routes), lease.ttlMs, false).catch(() => {});
       }
       return instance;
     });
   }
 
-  /** Claims `routes` for `service` under the claims prefix, in one transaction with the version key. */
+  /** Claims `routes` for `service` under the claims prefix (see store-claim-queue.ts and etcd-claims.ts). */
   async claimRoutes(service: string, routes: readonly RouteSpec[], lease: LeaseOptions): Promise<void> {
     validateLease(lease);
     if (routes.length === 0) return;
-    await this.#call(() => this.#claim(service, routes, lease, true));
-  }
-
-  /** Writes the claim; `skipCovered`: not when the service's live claim already covers the routes (see claimCovers). */
-  async #claim(service: string, routes: readonly RouteSpec[], lease: LeaseOptions, skipCovered = false): Promise<void> {
-    const wanted = claimRoutesOf(routes);
-    const versionKey = Buffer.from(this.#keys.claimsVersion);
-    const prefix = this.#keys.claims;
-    for (let attempt = 1; attempt <= CLAIM_ATTEMPTS; attempt++) {
-      // Version first: a claim committed after this read changes it and fails our transaction.
-      const version = (await this.client.kv.range({ key: versionKey })).kvs[0];
-      const listed = await this.client.kv.range({ key: Buffer.from(prefix), range_end: prefixEnd(prefix) });
-      const current = new Map<string, ServiceClaim>();
-      for (const kv of listed.kvs) {
-        const claim = parseClaim(kv.value.toString('utf8'));
-        if (claim !== undefined) current.set(kv.key.toString('utf8').slice(prefix.length), claim);
-      }
-      const now = this.#opts.clock.now();
-      if (skipCovered && claimCovers(service, wanted, current, now, lease.ttlMs)) return;
-      const next = decideClaim(service, wanted, current, now, lease.ttlMs);
-      const res = await this.client.kv.txn({
-        compare: [
-          version === undefined
-            ? { key: versionKey, target: 'Create', result: 'Equal', create_revision: 0 }
-            : { key: versionKey, target: 'Mod', result: 'Equal', mod_revision: version.mod_revision },
-        ],
-        success: [
-          { request_put: { key: Buffer.from(prefix + service), value: Buffer.from(JSON.stringify(next)) } },
-          { request_put: { key: versionKey, value: Buffer.from(String(now)) } },
-        ],
-      });
-      if (res.succeeded) {
-        this.#touches.noted(service, now);
-        return;
-      }
-    }
-    throw claimContended(service);
+    await this.#call(() => this.#claims.claim(service, claimRoutesOf(routes), lease.ttlMs, true));
   }
 
   async deregister(service: string, instanceId: string, proof?: OwnerProof): Promise<boolean> {
@@ -329,6 +295,7 @@ export class EtcdBackend implements RegistryBackend {
   }
 
   #emit(event: RegistryEvent | { type: 'resync' }): void {
+    if (event.type === 'resync') this.#claims.invalidate();
     for (const watcher of [...this.#watchers]) {
       try {
         watcher(event);
@@ -373,6 +340,9 @@ export class EtcdBackend implements RegistryBackend {
     return new Promise((resolve) => this.#opts.clock.setTimeout(resolve, ms));
   }
 }
+
+/** Most claims written in one transaction (etcd's default limit is 128 operations, the version key is one). */
+const CLAIM_BATCH = 100;
 
 /** The longest an operation waits for a watch being set up before going ahead anyway. */
 const WATCH_GATE_MS = 1000;

@@ -4,7 +4,8 @@
  */
 import type { Cluster, Redis } from 'ioredis';
 import {
-  CLAIM_ROUTES_LUA,
+  CLAIMS_SINCE_LUA,
+  CLAIMS_WRITE_LUA,
   DEREGISTER_LUA,
   HEARTBEAT_LUA,
   LIST_LUA,
@@ -27,7 +28,8 @@ export interface RegistryCommands {
   fgList(...args: string[]): Promise<unknown[]>;
   fgLockRenew(...args: string[]): Promise<number>;
   fgLockRelease(...args: string[]): Promise<number>;
-  fgClaimRoutes(...args: string[]): Promise<number>;
+  fgClaimsSince(...args: string[]): Promise<string[]>;
+  fgClaimsWrite(...args: string[]): Promise<string | null>;
 }
 
 const SCRIPTS: Record<keyof RegistryCommands, { lua: string; numberOfKeys: number }> = {
@@ -39,7 +41,8 @@ const SCRIPTS: Record<keyof RegistryCommands, { lua: string; numberOfKeys: numbe
   fgList: { lua: LIST_LUA, numberOfKeys: 1 },
   fgLockRenew: { lua: LOCK_RENEW_LUA, numberOfKeys: 1 },
   fgLockRelease: { lua: LOCK_RELEASE_LUA, numberOfKeys: 1 },
-  fgClaimRoutes: { lua: CLAIM_ROUTES_LUA, numberOfKeys: 1 },
+  fgClaimsSince: { lua: CLAIMS_SINCE_LUA, numberOfKeys: 2 },
+  fgClaimsWrite: { lua: CLAIMS_WRITE_LUA, numberOfKeys: 2 },
 };
 
 /**

@@ -6,7 +6,9 @@
  * - `<prefix>:{<service>}:expiry`: sorted set of the service's instance ids scored by `expiresAt`;
  * - `<prefix>:services`: set of service names (its own slot; only ever used in single-key commands);
  * - `<prefix>:{routes}:claims`: hash of every service's route claim plus a `~v` version
- *   (lib/registry/backends/store-route-claims.ts), one slot;
+ *   (lib/registry/backends/store-route-claims.ts), and `<prefix>:{routes}:claims-log`, a sorted
+ *   set of service → the version that last wrote its claim (so a gateway reads only what
+ *   changed), both in one slot;
  * - `<prefix>:reaper-lock`: the single reaper's lock; `<prefix>:events`: the change channel.
  *
  * Every key of a service carries the hash tag `{<service>}`, so a script touching one service's
@@ -27,6 +29,8 @@ export class RedisKeys {
   readonly channel: string;
   /** The route-claims hash. */
   readonly claims: string;
+  /** The route-claims change log (service → version of its last write). */
+  readonly claimsLog: string;
 
   /** @param prefix must not contain `{` or `}` (it would change the hash tag). */
   constructor(prefix: string) {
@@ -38,6 +42,7 @@ export class RedisKeys {
     this.reaperLock = `${prefix}:reaper-lock`;
     this.channel = `${prefix}:events`;
     this.claims = `${prefix}:{routes}:claims`;
+    this.claimsLog = `${prefix}:{routes}:claims-log`;
   }
 
   /** Prefix of a service's instance keys: append the instance id. */
@@ -61,15 +66,14 @@ export type InstanceTuple = [string, string, string, string, string, string];
 
 /** Rebuilds an instance from a script's reply. */
 export function instanceFromTuple(t: InstanceTuple): ServiceInstance {
-  const doc = JSON.parse(t[0]) as InstanceDoc;
-  return {
-    ...doc,
-    registeredAt: Number(t[1]),
-    lastHeartbeat: Number(t[2]),
-    expiresAt: Number(t[3]),
-    status: t[4] as InstanceStatus,
-    epoch: Number(t[5]),
-  };
+  // Filled in place: the parsed doc is ours, and a copy per instance doubled a 10,000-instance listing's garbage.
+  const instance = JSON.parse(t[0]) as ServiceInstance;
+  instance.registeredAt = Number(t[1]);
+  instance.lastHeartbeat = Number(t[2]);
+  instance.expiresAt = Number(t[3]);
+  instance.status = t[4] as InstanceStatus;
+  instance.epoch = Number(t[5]);
+  return instance;
 }
 
 /** The event JSON the scripts publish (short keys keep messages small). */

@@ -185,14 +185,46 @@ return 0
 `;
 
 /**
- * KEYS[1] the route-claims hash; ARGV[1] the version read ('' when none), ARGV[2] service,
- * ARGV[3] its claim JSON. Writes the claim and bumps the version only if nobody changed the hash
- * since it was read (lib/registry/backends/store-route-claims.ts decides the claim): 1, else 0.
+ * KEYS[1] the route-claims hash, KEYS[2] its change log (a sorted set: service → the version that
+ * last wrote its claim); ARGV[1] the version the reader holds ('' for none). Returns
+ * `{ version, 'none' }` when nothing changed, `{ version, 'delta', service, claim, ... }` with
+ * the claims written since, or `{ version, 'full', field, value, ... }` (the whole hash, `~v`
+ * included) when the reader holds nothing, the hash went back (a flushed store), or the log does
+ * not cover the change.
  */
-export const CLAIM_ROUTES_LUA = `
+export const CLAIMS_SINCE_LUA = `
+local v = redis.call('HGET', KEYS[1], '~v') or ''
+if ARGV[1] ~= '' and v == ARGV[1] then return { v, 'none' } end
+if ARGV[1] ~= '' and v ~= '' and tonumber(v) > tonumber(ARGV[1]) then
+  local changed = redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. ARGV[1], '+inf')
+  if #changed > 0 then
+    local out = { v, 'delta' }
+    for _, s in ipairs(changed) do
+      out[#out + 1] = s
+      out[#out + 1] = redis.call('HGET', KEYS[1], s) or ''
+    end
+    return out
+  end
+end
+local out = { v, 'full' }
+local all = redis.call('HGETALL', KEYS[1])
+for i = 1, #all do out[#out + 1] = all[i] end
+return out
+`;
+
+/**
+ * KEYS[1] the route-claims hash, KEYS[2] its change log; ARGV[1] the version read ('' when
+ * none), then pairs of service and claim JSON. Writes every claim, bumps the version once and
+ * logs each service at it, only if nobody changed the hash since it was read
+ * (lib/registry/backends/store-claim-queue.ts decides the claims): the new version, else nil.
+ */
+export const CLAIMS_WRITE_LUA = `
 local v = redis.call('HGET', KEYS[1], '~v')
-if (v or '') ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
-redis.call('HINCRBY', KEYS[1], '~v', 1)
-return 1
+if (v or '') ~= ARGV[1] then return nil end
+local nv = redis.call('HINCRBY', KEYS[1], '~v', 1)
+for i = 2, #ARGV, 2 do
+  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+  redis.call('ZADD', KEYS[2], nv, ARGV[i])
+end
+return tostring(nv)
 `;

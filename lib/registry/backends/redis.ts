@@ -34,6 +34,7 @@ import type {
   ServiceInstance,
 } from '../model.js';
 import { notOwner } from './owner-check.js';
+import { RedisClaimStore } from './redis-claims.js';
 import { ClusterSubscriber } from './redis-cluster-subscriber.js';
 import { defineRegistryCommands, type RegistryCommands } from './redis-commands.js';
 import { createRedisClient, isCluster, openNodeSubscriber, openSubscriber } from './redis-connection.js';
@@ -51,16 +52,9 @@ import {
   validateStatus,
 } from './registration-input.js';
 import { storeCall } from './store-call.js';
-import {
-  CLAIM_ATTEMPTS,
-  ClaimTouches,
-  claimContended,
-  claimCovers,
-  claimRoutesOf,
-  decideClaim,
-  parseClaim,
-  type ServiceClaim,
-} from './store-route-claims.js';
+import { ClaimBook } from './store-claim-book.js';
+import { ClaimQueue } from './store-claim-queue.js';
+import { ClaimTouches, claimRoutesOf } from './store-route-claims.js';
 
 export { REDIS_BACKEND_DEFAULTS, type RedisBackendOptions } from './redis-options.js';
 
@@ -82,6 +76,7 @@ export class RedisBackend implements RegistryBackend {
   readonly #owns: boolean;
   readonly #watchers = new Set<RegistryWatcher>();
   readonly #touches = new ClaimTouches();
+  readonly #claims: ClaimQueue;
   readonly #reaper: RedisReaper;
   readonly #reaperTimer: TimerHandle;
   readonly #probe: RedisProbe;
@@ -136,6 +131,13 @@ export class RedisBackend implements RegistryBackend {
     });
     this.#reaperTimer = opts.clock.setInterval(() => void this.#reaper.tick(), opts.reaperIntervalMs);
     this.#probe = new RedisProbe(client, opts.probeTimeoutMs);
+    this.#claims = new ClaimQueue({
+      store: new RedisClaimStore(this.#commands, this.#keys),
+      book: new ClaimBook(),
+      clock: opts.clock,
+      maxBatch: CLAIM_BATCH,
+      onClaimed: (service, now) => this.#touches.noted(service, now),
+    });
   }
 
   /** PING on the probe connections (every master of a cluster); rejects when one does not answer. */
@@ -188,38 +190,16 @@ export class RedisBackend implements RegistryBackend {
     const instance = instanceFromTuple(tuple as InstanceTuple);
     if (instance.routes.length > 0 && this.#touches.due(service, this.#opts.clock.now(), lease.ttlMs)) {
       // Lazily keeps the service's route claim alive; a failure here must not fail the heartbeat.
-      this.#claim(service, instance.routes, lease).catch(() => {});
+      this.#claims.claim(service, claimRoutesOf(instance.routes), lease.ttlMs, false).catch(() => {});
     }
     return instance;
   }
 
-  /** Claims `routes` for `service` in the shared claims hash (see store-route-claims.ts). */
+  /** Claims `routes` for `service` in the shared claims hash (see store-claim-queue.ts). */
   async claimRoutes(service: string, routes: readonly RouteSpec[], lease: LeaseOptions): Promise<void> {
     validateLease(lease);
     if (routes.length === 0) return;
-    await this.#run(() => this.#claim(service, routes, lease, true));
-  }
-
-  /** Writes the claim; `skipCovered`: not when the service's live claim already covers the routes (see claimCovers). */
-  async #claim(service: string, routes: readonly RouteSpec[], lease: LeaseOptions, skipCovered = false): Promise<void> {
-    const wanted = claimRoutesOf(routes);
-    for (let attempt = 1; attempt <= CLAIM_ATTEMPTS; attempt++) {
-      const all = await this.client.hgetall(this.#keys.claims);
-      const current = new Map<string, ServiceClaim>();
-      for (const [field, value] of Object.entries(all)) {
-        const claim = field === '~v' ? undefined : parseClaim(value);
-        if (claim !== undefined) current.set(field, claim);
-      }
-      const now = this.#opts.clock.now();
-      if (skipCovered && claimCovers(service, wanted, current, now, lease.ttlMs)) return;
-      const next = decideClaim(service, wanted, current, now, lease.ttlMs);
-      const won = await this.#commands.fgClaimRoutes(this.#keys.claims, all['~v'] ?? '', service, JSON.stringify(next));
-      if (won === 1) {
-        this.#touches.noted(service, now);
-        return;
-      }
-    }
-    throw claimContended(service);
+    await this.#run(() => this.#claims.claim(service, claimRoutesOf(routes), lease.ttlMs, true));
   }
 
   async deregister(service: string, instanceId: string, proof?: OwnerProof): Promise<boolean> {
@@ -345,7 +325,11 @@ export class RedisBackend implements RegistryBackend {
       const event = eventFromMessage(message);
       if (event !== undefined) this.#emit(event);
     };
-    const onResync = (): void => this.#emit({ type: 'resync' });
+    const onResync = (): void => {
+      // The store may have restarted empty: read the claims in full before the next decision.
+      this.#claims.invalidate();
+      this.#emit({ type: 'resync' });
+    };
     const client = this.client;
     // A cluster gets a link on every master (a hung node must not stall the watch); a standalone
     // server or an injected connection one link.
@@ -421,6 +405,9 @@ export class RedisBackend implements RegistryBackend {
     );
   }
 }
+
+/** Most claims written in one script (one gateway's registrations waiting together). */
+const CLAIM_BATCH = 256;
 
 /** What the scripts return for a change refused because the instance is someone else's. */
 const NOT_OWNER = -1;

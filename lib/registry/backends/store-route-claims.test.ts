@@ -19,7 +19,8 @@ import { Registry } from '../registry.js';
 import { race } from './claim-race.test-kit.js';
 import { EtcdBackend } from './etcd.js';
 import { RedisBackend } from './redis.js';
-import { claimCovers, decideClaim, type ServiceClaim } from './store-route-claims.js';
+import { decideClaim } from './store-claim-book.js';
+import { claimCovers, type ServiceClaim } from './store-route-claims.js';
 
 const get = (path: string) => ({ method: 'GET', path, protocol: 'http' as const });
 

@@ -8,9 +8,8 @@
  * heartbeats (at most every TTL/3 per service and gateway), so a service whose instances are all
  * gone frees its routes within about one TTL.
  */
-import { routesOverlap } from '../../core/route-overlap.js';
-import { compilePattern, normalizeMethod } from '../../core/route-pattern.js';
-import { compilePredicates, isPredicateProblem, type RoutePredicates } from '../../core/route-predicates.js';
+import { normalizeMethod } from '../../core/route-pattern.js';
+import type { RoutePredicates } from '../../core/route-predicates.js';
 import { FleetgateError } from '../../errors.js';
 import type { RouteSpec } from '../model.js';
 
@@ -44,57 +43,6 @@ export function claimRoutesOf(routes: readonly RouteSpec[]): ClaimedRouteSpec[] 
     ...(r.predicates === undefined ? {} : { predicates: r.predicates }),
     ...(r.gateways === undefined || r.gateways.length === 0 ? {} : { gateways: r.gateways }),
   }));
-}
-
-/**
- * Decides a claim against the current record: throws `ERR_FG_ROUTE_CONFLICT` when a route
- * overlaps a live claim of another service, else returns the service's new claim (its live
- * routes plus the new ones, expiry pushed to at least `now + ttlMs`).
- */
-export function decideClaim(
-  service: string,
-  routes: readonly ClaimedRouteSpec[],
-  current: ReadonlyMap<string, ServiceClaim>,
-  now: number,
-  ttlMs: number,
-): ServiceClaim {
-  const mine = routes.map((r) => ({ route: r, compiled: compiled(r.path), predicates: predicatesOf(r) }));
-  for (const [owner, claim] of current) {
-    if (owner === service || claim.expiresAt <= now) continue;
-    for (const theirs of claim.routes) {
-      const other = compiled(theirs.path);
-      if (other === undefined) continue;
-      for (const m of mine) {
-        if (m.compiled === undefined) continue;
-        const a = {
-          compiled: m.compiled,
-          method: m.route.method,
-          protocol: m.route.protocol,
-          predicates: m.predicates,
-          gateways: m.route.gateways,
-        };
-        const b = {
-          compiled: other,
-          method: theirs.method,
-          protocol: theirs.protocol,
-          predicates: predicatesOf(theirs),
-          gateways: theirs.gateways,
-        };
-        if (routesOverlap(a, b)) throw claimConflict(service, m.route, owner, theirs);
-      }
-    }
-  }
-  const own = current.get(service);
-  const kept = own !== undefined && own.expiresAt > now ? own.routes : [];
-  const seen = new Set<string>();
-  const merged: ClaimedRouteSpec[] = [];
-  for (const r of [...kept, ...routes]) {
-    const key = `${r.protocol} ${r.method} ${r.path} ${JSON.stringify(r.predicates ?? null)} ${r.gateways?.join(',') ?? ''}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    merged.push(r);
-  }
-  return { routes: merged, expiresAt: Math.max(now + ttlMs, own?.expiresAt ?? 0) };
 }
 
 /**
@@ -156,32 +104,12 @@ export class ClaimTouches {
   }
 }
 
-/** Compiled predicates of a stored claim; invalid or absent ones count as none (they overlap more, never less). */
-function predicatesOf(route: ClaimedRouteSpec) {
-  const p = compilePredicates(route.predicates);
-  return p === undefined || isPredicateProblem(p) ? undefined : p;
-}
-
-const cache = new Map<string, ReturnType<typeof compilePattern> | undefined>();
-
-function compiled(path: string) {
-  if (cache.has(path)) return cache.get(path);
-  let result: ReturnType<typeof compilePattern> | undefined;
-  try {
-    result = compilePattern(path, 'ERR_FG_INVALID_ROUTE');
-  } catch {
-    result = undefined; // invalid patterns are refused before they get here; never let one block others
-  }
-  if (cache.size > 10_000) cache.clear();
-  cache.set(path, result);
-  return result;
-}
-
-function claimConflict(
+/** `ERR_FG_ROUTE_CONFLICT` naming both routes and the owner of the claim in the store. */
+export function claimConflict(
   service: string,
   route: ClaimedRouteSpec,
   owner: string,
-  theirs: ClaimedRouteSpec,
+  theirs: Pick<ClaimedRouteSpec, 'method' | 'path' | 'protocol'>,
 ): FleetgateError {
   return new FleetgateError(
     'ERR_FG_ROUTE_CONFLICT',
