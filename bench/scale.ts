@@ -1,5 +1,5 @@
 /**
- * Scale: one `fleetgate` bin (spawned by the e2e harness) with 10,000 instances in 1,000 services,
+ * Scale: one `fleetgate` bin with 10,000 instances in 1,000 services,
  * per backend (memory, redis, redis-cluster, etcd; servers from the test harness, a backend whose
  * server cannot start here is skipped). Client processes register through the HTTP API, then
  * heartbeat: first compressed (10× the rate of a 30 s interval) to price one heartbeat, then at
@@ -13,11 +13,17 @@
  *
  *   node --import tsx bench/scale.ts [backends=memory,redis,redis-cluster,etcd] [instances=10000]
  *
+ * The gateway is the built bin under plain `node`, as users run it (bench/lib/built-bin.ts: built
+ * into a temporary directory at start, or `FLEETGATE_BENCH_DIST=<outDir>` for a prebuilt one), not
+ * the source under tsx, whose loader alone adds tens of MB of RSS. The RSS row prints the empty
+ * gateway's beside the loaded one. `SCALE_CPU_PROF=<dir>` runs the gateway with `--cpu-prof` into it.
+ *
  * Health checks run every hour here (HEALTH_CHECK_INTERVAL=1h): the instances' URLs lead nowhere,
  * and probing 10,000 of them is a cost of its own, not a heartbeat's.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { startGateway } from '../e2e/support/gateway-process.js';
 import { EtcdBackend } from '../lib/registry/backends/etcd.js';
@@ -34,15 +40,21 @@ import {
   startRedis,
   startRedisCluster,
 } from '../sandbox/servers/index.js';
+import { type BuiltBin, builtBin } from './lib/built-bin.js';
+import { runHeartbeatFloor } from './lib/heartbeat-floor.js';
 import { routesOf, runClient } from './lib/scale-client.js';
 
 const CLIENTS = 4;
 const PER_SERVICE = 10;
 const HEARTBEAT_INTERVAL_S = 30;
 const COMPRESSION = 10;
+const HEARTBEAT_ROUNDS = 4;
+const HEARTBEAT_ROUND_S = 2;
 
 if (process.argv[2] === '--client') {
   runClient();
+} else if (process.argv[2] === '--floor') {
+  runHeartbeatFloor();
 } else {
   await main();
 }
@@ -58,22 +70,34 @@ async function main(): Promise<void> {
   const wanted = (process.argv[2] ?? 'memory,redis,redis-cluster,etcd').split(',');
   const total = Number(process.argv[3] ?? 10_000);
   const services = Math.max(1, Math.round(total / PER_SERVICE));
+  const bin = builtBin();
   console.log(
     `scale: ${total} instances in ${services} services (5 routes each), ${CLIENTS} client processes, node ${process.version}`,
   );
-  for (const name of wanted) {
-    const store = await startStore(name);
-    if (typeof store === 'string') {
-      console.log(`\n[${name}] skipped: ${store}`);
-      continue;
-    }
-    try {
-      await runBackend(name, store, total, services);
-    } catch (err) {
-      console.log(`\n[${name}] failed: ${(err as Error).message}`);
-    } finally {
-      await store.stop();
-    }
+  console.log(
+    `gateway: ${bin.origin}; load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
+  try {
+    for (const name of wanted) await runStore(name, bin, total, services);
+  } finally {
+    bin.dispose();
+  }
+}
+
+async function runStore(name: string, bin: BuiltBin, total: number, services: number): Promise<void> {
+  const store = await startStore(name);
+  if (typeof store === 'string') {
+    console.log(`\n[${name}] skipped: ${store}`);
+    return;
+  }
+  try {
+    await runBackend(name, store, bin, total, services);
+  } catch (err) {
+    console.log(`\n[${name}] failed: ${(err as Error).message}`);
+  } finally {
+    await store.stop();
   }
 }
 
@@ -116,7 +140,7 @@ async function startStore(name: string): Promise<Store | string> {
   }
 }
 
-async function runBackend(name: string, store: Store, total: number, services: number): Promise<void> {
+async function runBackend(name: string, store: Store, bin: BuiltBin, total: number, services: number): Promise<void> {
   console.log(`\n[${name}]`);
   await using gw = await startGateway(
     {
@@ -126,13 +150,15 @@ async function runBackend(name: string, store: Store, total: number, services: n
       HEALTH_CHECK_INTERVAL: '1h',
       LOG_LEVEL: 'warn',
     },
-    { name: `gateway-${name}`, startTimeoutMs: 60_000 },
+    { name: `gateway-${name}`, startTimeoutMs: 60_000, builtBin: bin.bin, nodeArgs: profileArgs() },
   );
   const pid = gw.child.pid!;
   const rssEmpty = rssMb(pid);
+  const floor = await startFloor();
   const clients = Array.from({ length: CLIENTS }, (_, k) => spawnClient(gw.url, k, total, services));
   try {
     // Registration.
+    mark('registration');
     let cpu0 = cpuMs(pid);
     let t0 = performance.now();
     const regs = await Promise.all(clients.map((c) => ask(c, { cmd: 'register' }, 600_000)));
@@ -152,28 +178,65 @@ async function runBackend(name: string, store: Store, total: number, services: n
       `≤ 150 MB: ${rss <= 150 ? 'met' : 'MISSED'}`,
     );
 
-    // Heartbeats, compressed: the cost of one.
-    const realRate = registered / HEARTBEAT_INTERVAL_S;
-    const fastSeconds = 4;
+    // No traffic: what the gateway costs by itself at this size (sweeps, timers).
+    mark('idle');
+    const idleSeconds = 5;
     cpu0 = cpuMs(pid);
     t0 = performance.now();
-    const fast = await Promise.all(
-      clients.map((c) =>
-        ask(c, { cmd: 'heartbeat', ratePerSec: (realRate * COMPRESSION) / CLIENTS, seconds: fastSeconds }, 120_000),
-      ),
-    );
-    const fastCpu = cpuMs(pid) - cpu0;
-    const fastWall = (performance.now() - t0) / 1000;
-    const sent = fast.reduce((n, r) => n + (r.ok as number), 0);
-    const hbFailed = fast.reduce((n, r) => n + (r.failed as number), 0);
-    const usEach = (fastCpu * 1000) / Math.max(1, sent);
+    await new Promise((resolve) => setTimeout(resolve, idleSeconds * 1000));
+    const idleShare = (cpuMs(pid) - cpu0) / (performance.now() - t0);
+    line('idle (no requests)', `${(idleShare * 100).toFixed(2)} % of a core over ${idleSeconds} s`);
+
+    // Heartbeats, compressed: the cost of one, in paired rounds against the bare node:http floor
+    // (alternating which goes first), each round the same heartbeats at the same rate.
+    mark('heartbeat');
+    const realRate = registered / HEARTBEAT_INTERVAL_S;
+    const fastRate = realRate * COMPRESSION;
+    const gwUs: number[] = [];
+    const floorUs: number[] = [];
+    let hbSent = 0;
+    let hbWall = 0;
+    let hbError: string | undefined;
+    for (let round = 0; round < HEARTBEAT_ROUNDS; round++) {
+      const order = round % 2 === 0 ? ['gateway', 'floor'] : ['floor', 'gateway'];
+      for (const which of order) {
+        const target = which === 'gateway' ? gw.url : floor.url;
+        const targetPid = which === 'gateway' ? pid : floor.pid;
+        const c0 = cpuMs(targetPid);
+        const w0 = performance.now();
+        const rs = await Promise.all(
+          clients.map((c) =>
+            ask(
+              c,
+              { cmd: 'heartbeat', ratePerSec: fastRate / CLIENTS, seconds: HEARTBEAT_ROUND_S, base: target },
+              120_000,
+            ),
+          ),
+        );
+        const ok = rs.reduce((n, r) => n + (r.ok as number), 0);
+        hbError ??= rs.find((r) => r.firstError)?.firstError as string | undefined;
+        const us = ((cpuMs(targetPid) - c0) * 1000) / Math.max(1, ok);
+        if (which === 'gateway') {
+          gwUs.push(us);
+          hbSent += ok;
+          hbWall += (performance.now() - w0) / 1000;
+        } else floorUs.push(us);
+      }
+    }
+    const usEach = median(gwUs);
+    const ratios = gwUs.map((g, k) => g / floorUs[k]!);
     line(
       'heartbeat (compressed)',
-      `${sent} in ${fastWall.toFixed(1)} s (${(sent / fastWall).toFixed(0)}/s, ${COMPRESSION}× a ${HEARTBEAT_INTERVAL_S} s interval): ${usEach.toFixed(0)} µs gateway CPU each${hbFailed > 0 ? `, ${hbFailed} FAILED (${fast.find((r) => r.firstError)?.firstError})` : ''}`,
+      `${hbSent} in ${hbWall.toFixed(1)} s (${(hbSent / hbWall).toFixed(0)}/s, ${COMPRESSION}× a ${HEARTBEAT_INTERVAL_S} s interval): ${usEach.toFixed(0)} µs gateway CPU each (rounds ${range(gwUs)})${hbError === undefined ? '' : `, FAILED: ${hbError}`}`,
       `≤ 50 µs: ${usEach <= 50 ? 'met' : 'MISSED'}`,
+    );
+    line(
+      'heartbeat floor (bare node:http)',
+      `${median(floorUs).toFixed(0)} µs CPU each (rounds ${range(floorUs)}); gateway ÷ floor ${median(ratios).toFixed(2)}× (rounds ${range(ratios, 2)})`,
     );
 
     // Heartbeats at the real rate: the steady state.
+    mark('steady');
     const steadySeconds = 10;
     cpu0 = cpuMs(pid);
     t0 = performance.now();
@@ -188,12 +251,14 @@ async function runBackend(name: string, store: Store, total: number, services: n
     );
 
     // Listings.
+    mark('listings');
     for (const path of ['/health', '/health?detail=1', '/internal/services', '/internal/services?service=svc7']) {
       const { p50, max, bytes } = await timeGet(`${gw.url}${path}`, 10);
       line(`GET ${path}`, `p50 ${p50.toFixed(1)} ms, max ${max.toFixed(1)} ms, ${(bytes / 1024).toFixed(0)} KiB`);
     }
 
     // Resync and lookup, in this process, on the same store.
+    mark('resync');
     const { resyncMs, listed, lookupNs } = await resyncAndLookup(store, total, services);
     line(
       'resync (full list → cache)',
@@ -207,11 +272,50 @@ async function runBackend(name: string, store: Store, total: number, services: n
     );
   } finally {
     for (const c of clients) c.kill();
+    floor.child.kill();
+    // SIGTERM, not the SIGKILL of disposal: a --cpu-prof profile is written at a clean exit.
+    await gw.stop(30_000);
   }
+}
+
+/** With SCALE_CPU_PROF, prints when a phase starts on the monotonic clock (µs), the profile's time base. */
+function mark(phase: string): void {
+  if (profileArgs().length > 0) console.log(`  (phase ${phase} at ${process.hrtime.bigint() / 1000n} µs)`);
+}
+
+function profileArgs(): string[] {
+  const dir = process.env.SCALE_CPU_PROF;
+  return dir === undefined || dir === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${dir}`];
 }
 
 function line(what: string, value: string, verdict = ''): void {
   console.log(`  ${what.padEnd(36)} ${value}${verdict === '' ? '' : `   [${verdict}]`}`);
+}
+
+/** The bare node:http heartbeat server (bench/lib/heartbeat-floor.ts) in a process of its own. */
+async function startFloor(): Promise<{ child: ChildProcess; pid: number; url: string }> {
+  const child = fork(fileURLToPath(import.meta.url), ['--floor'], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the floor server did not start within 30 s')), 30_000);
+    child.once('message', (m) => {
+      clearTimeout(timer);
+      resolve((m as { url: string }).url);
+    });
+  });
+  return { child, pid: child.pid!, url };
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+function range(xs: readonly number[], digits = 0): string {
+  return `${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)}`;
 }
 
 function spawnClient(base: string, index: number, total: number, services: number): ChildProcess {

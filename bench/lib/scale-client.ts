@@ -1,7 +1,10 @@
 /**
  * One client process of bench/scale.ts: registers its share of the fleet through the HTTP API
  * (keep-alive, a bounded number in flight), then heartbeats its instances at the rate the parent
- * asks for. Talks to the parent over IPC: `{cmd:'register'}`, `{cmd:'heartbeat', ratePerSec, seconds}`.
+ * asks for. Talks to the parent over IPC: `{cmd:'register'}`, `{cmd:'heartbeat', ratePerSec, seconds, base?}`
+ * (`base`: another server to send the same heartbeats to, e.g. the bare `node:http` floor).
+ * One undici Agent per target keeps its connections alive between heartbeats, as the SDK's
+ * (lib/client/gateway-api.ts) does.
  */
 import { Agent, request } from 'undici';
 
@@ -33,6 +36,7 @@ export function runClient(): void {
   const services = Number(process.env.SCALE_SERVICES);
   const perService = total / services;
   const dispatcher = new Agent({ connections: IN_FLIGHT, keepAliveTimeout: 60_000 });
+  const floorDispatcher = new Agent({ connections: IN_FLIGHT, keepAliveTimeout: 60_000 });
   const held: Held[] = [];
   const mine: [number, number][] = [];
   for (let s = index; s < services; s += clients) for (let i = 0; i < perService; i++) mine.push([s, i]);
@@ -56,17 +60,17 @@ export function runClient(): void {
     held.push({ service: `svc${s}`, id: `svc${s}-${i}`, token: body.instance_token! });
   };
 
-  const heartbeat = async (h: Held): Promise<void> => {
-    const res = await request(`${base}/internal/services/${h.service}/instances/${h.id}/heartbeat`, {
+  const heartbeat = async (h: Held, target: string): Promise<void> => {
+    const res = await request(`${target}/internal/services/${h.service}/instances/${h.id}/heartbeat`, {
       method: 'PUT',
       headers: { 'x-instance-token': h.token },
-      dispatcher,
+      dispatcher: target === base ? dispatcher : floorDispatcher,
     });
     await res.body.dump();
     if (res.statusCode !== 200) throw new Error(`heartbeat ${res.statusCode}`);
   };
 
-  process.on('message', async (msg: { cmd: string; ratePerSec?: number; seconds?: number }) => {
+  process.on('message', async (msg: { cmd: string; ratePerSec?: number; seconds?: number; base?: string }) => {
     if (msg.cmd === 'register') {
       const r = await pool(mine, IN_FLIGHT, register);
       process.send!(r);
@@ -81,7 +85,7 @@ export function runClient(): void {
         const due = start + (k * 1000) / msg.ratePerSec!;
         const wait = due - performance.now();
         if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-        await heartbeat(held[next++ % held.length]!);
+        await heartbeat(held[next++ % held.length]!, msg.base ?? base);
       });
       process.send!(r);
     }

@@ -31,6 +31,13 @@ export interface GatewayProcessOptions {
   name?: string;
   /** Bound on start-up for {@link startGateway}. @default 30000 */
   startTimeoutMs?: number;
+  /**
+   * A built bin (`…/lib/bin/fleetgate.js`) to run with plain `node`, as users run it, instead of
+   * the source under tsx (benches: tsx's loader costs memory and start-up time of its own).
+   */
+  builtBin?: string;
+  /** Extra `node` flags for the child, e.g. `['--cpu-prof']`. @default [] */
+  nodeArgs?: readonly string[];
 }
 
 const live = new Set<ChildProcess>();
@@ -76,10 +83,15 @@ export class GatewayProcess implements AsyncDisposable {
   readonly #listeners = new Set<() => void>();
 
   /** Use {@link spawnGateway} or {@link startGateway}. */
-  constructor(env: NodeJS.ProcessEnv, name: string) {
+  constructor(
+    env: NodeJS.ProcessEnv,
+    name: string,
+    options: Pick<GatewayProcessOptions, 'builtBin' | 'nodeArgs'> = {},
+  ) {
     installExitHook();
     this.name = name;
-    this.child = spawn(process.execPath, ['--import', 'tsx', FLEETGATE_BIN], {
+    const entry = options.builtBin === undefined ? ['--import', 'tsx', FLEETGATE_BIN] : [options.builtBin];
+    this.child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...entry], {
       cwd: FLEETGATE_ROOT,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -229,7 +241,7 @@ export class GatewayProcess implements AsyncDisposable {
  * assert.equal((await bin.exited).code, 1);
  */
 export function spawnGateway(env: Record<string, string>, options: GatewayProcessOptions = {}): GatewayProcess {
-  return new GatewayProcess(fleetgateEnv(env), options.name ?? 'fleetgate');
+  return new GatewayProcess(fleetgateEnv(env), options.name ?? 'fleetgate', options);
 }
 
 /**

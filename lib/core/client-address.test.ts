@@ -31,6 +31,21 @@ describe('CIDR allow-lists', () => {
     assert.ok(createAllowList(['10.1.2.3/8']).allows('10.9.9.9'));
   });
 
+  test('remembered verdicts: the same answer every time, and past the bound of remembered addresses', () => {
+    const list = createAllowList(['10.0.0.0/16']);
+    for (let round = 0; round < 2; round++) {
+      // 5,000 distinct addresses: more than the 4,096 remembered, so the memory starts over once.
+      for (let i = 0; i < 5000; i++) {
+        const inside = `10.0.${i >> 8}.${i & 255}`;
+        const outside = `10.1.${i >> 8}.${i & 255}`;
+        assert.ok(list.allows(inside), inside);
+        assert.ok(!list.allows(outside), outside);
+      }
+    }
+    assert.ok(!list.allows('::ffff:10.1.0.1'));
+    assert.ok(list.allows('::ffff:10.0.0.1'));
+  });
+
   test('IPv6, including zero compression, zones and brackets', () => {
     const list = createAllowList(['::1/128', '2001:db8::/32', 'fe80::/10']);
     assert.ok(list.allows('::1'));

@@ -100,17 +100,32 @@ export function createAllowList(cidrs: readonly string[], source = 'allowFrom'):
   const parsed = cidrs.map((c) => parseCidr(c, source));
   const list = new BlockList();
   for (const c of parsed) list.addSubnet(c.address, c.prefix, c.family);
+  const check = (address: string): boolean => {
+    if (isIPv4(address)) return list.check(address, 'ipv4');
+    const ip = normaliseIp(address);
+    if (ip === undefined) return false;
+    return list.check(ip, isIPv4(ip) ? 'ipv4' : 'ipv6');
+  };
+  // BlockList.check builds a SocketAddress per call; a fleet calls from a few addresses over and
+  // over. The list never changes, so verdicts are remembered, for a bounded number of addresses.
+  const verdicts = new Map<string, boolean>();
   return {
     cidrs: parsed,
     allows(address) {
       if (address === undefined) return false;
-      if (isIPv4(address)) return list.check(address, 'ipv4');
-      const ip = normaliseIp(address);
-      if (ip === undefined) return false;
-      return list.check(ip, isIPv4(ip) ? 'ipv4' : 'ipv6');
+      let verdict = verdicts.get(address);
+      if (verdict === undefined) {
+        verdict = check(address);
+        if (verdicts.size >= MAX_REMEMBERED_ADDRESSES) verdicts.clear();
+        verdicts.set(address, verdict);
+      }
+      return verdict;
     },
   };
 }
+
+/** Addresses whose allow-list verdict is remembered; past it the memory starts over. */
+const MAX_REMEMBERED_ADDRESSES = 4096;
 
 /**
  * The proxies whose `X-Forwarded-*` headers are believed: CIDRs and the names of

@@ -1,6 +1,11 @@
 /**
  * The registry's local cache: every instance the gateway knows, indexed by service, read
  * synchronously on the request path. Instances are deep-frozen so readers can share them.
+ *
+ * A heartbeat or status change of the same registration (same `registeredAt` and `epoch`: only a
+ * (re-)registration changes the registration data, and it bumps both) keeps the frozen routes and
+ * metadata of the entry it replaces: a renewal copies four fields instead of cloning and freezing
+ * the whole instance, and the route claims are left alone.
  */
 import type { ServiceInstance } from './model.js';
 import { RouteClaims } from './route-claims.js';
@@ -88,8 +93,11 @@ export class InstanceCache {
       if (order < 0) return undefined;
       if (order === 0 && !current.lost && sameState(instance, current.instance)) return undefined;
     }
-    const entry: CacheEntry = { key, instance: deepFreeze(structuredClone(instance)), lost: false };
-    this.#set(entry);
+    const stored =
+      current !== undefined && sameRegistration(instance, current.instance)
+        ? renewal(current.instance, instance)
+        : deepFreeze(structuredClone(instance));
+    this.#set({ key, instance: stored, lost: false });
     return {
       previous: current?.instance,
       previousExpired: current === undefined ? false : InstanceCache.expired(current, now),
@@ -128,8 +136,11 @@ export class InstanceCache {
 
   #set(entry: CacheEntry): void {
     const previous = this.#entries.get(entry.key);
-    if (previous !== undefined) this.routeClaims.remove(previous.instance.service, previous.instance.routes);
-    this.routeClaims.add(entry.instance.service, entry.instance.routes);
+    // A renewal shares the frozen route list: its claims are already counted.
+    if (previous?.instance.routes !== entry.instance.routes) {
+      if (previous !== undefined) this.routeClaims.remove(previous.instance.service, previous.instance.routes);
+      this.routeClaims.add(entry.instance.service, entry.instance.routes);
+    }
     this.#entries.set(entry.key, entry);
     let bucket = this.#byService.get(entry.instance.service);
     if (bucket === undefined) {
@@ -138,6 +149,21 @@ export class InstanceCache {
     }
     bucket.set(entry.instance.instanceId, entry);
   }
+}
+
+/** Two versions of one registration: they differ at most in lease, heartbeat time and status. */
+function sameRegistration(a: ServiceInstance, b: ServiceInstance): boolean {
+  return a.registeredAt === b.registeredAt && a.epoch === b.epoch;
+}
+
+/** `held` with the lease, heartbeat time and status of `next`; the frozen registration data is shared. */
+function renewal(held: ServiceInstance, next: ServiceInstance): ServiceInstance {
+  return Object.freeze({
+    ...held,
+    lastHeartbeat: next.lastHeartbeat,
+    expiresAt: next.expiresAt,
+    status: next.status,
+  });
 }
 
 /** Same lease, status and registration data (the version fields are compared separately). */

@@ -22,6 +22,7 @@ import { readJsonBody } from '../../http/read-json-body.js';
 import { inSpan } from '../../telemetry/tracing.js';
 import { generateInstanceId } from '../backends/registration-input.js';
 import { type DefaultRegistryLease, leaseDefaultRegistry } from '../default-registry.js';
+import { instanceKey } from '../instance-cache.js';
 import { INSTANCE_TOKEN_HEADER, issueInstanceToken, presentedTokenHash } from '../instance-token.js';
 import type { RegisterOwnership } from '../model.js';
 import type { RegistryApi } from '../registry-api.js';
@@ -43,6 +44,7 @@ import {
 } from './registry-router-options.js';
 import { assertNotSelfTarget, listenAddressOf } from './self-target.js';
 import { SourceRateLimiter } from './source-rate-limit.js';
+import { VerifiedTokens } from './verified-tokens.js';
 
 export { REGISTRY_ROUTER_DEFAULTS, type RegistryRouterOptions };
 
@@ -81,6 +83,8 @@ export function registry(options: Partial<RegistryRouterOptions> = {}): Registry
   const schema = createRegistrationSchema({ maxNameLength: o.maxNameLength, maxRoutes: o.maxRoutes });
   const serviceKeys = o.serviceKeys === undefined ? undefined : new ServiceKeys(o.serviceKeys);
   const { logger } = o;
+  // A heartbeat presenting the token last accepted for its instance skips the SHA-256 (the store still checks it).
+  const tokens = new VerifiedTokens();
   // Without a registry option: the process-wide default one, shared with a zero-argument
   // discoveryProxy() so what registers here routes there (lib/registry/default-registry.ts).
   const lease = o.registry === undefined ? leaseDefaultRegistry() : undefined;
@@ -155,6 +159,7 @@ export function registry(options: Partial<RegistryRouterOptions> = {}): Registry
           { 'fleetgate.service': input.service, 'fleetgate.instance': input.instanceId },
           () => reg.register(input, owner),
         );
+        tokens.remember(instanceKey(instance.service, instance.instanceId), issued.token, issued.hash);
         const warnings = nameFallbackWarnings(reg, instance.service);
         return sendJson(res, 200, {
           service: instance.service,
@@ -171,8 +176,11 @@ export function registry(options: Partial<RegistryRouterOptions> = {}): Registry
         const { service, instanceId } = endpoint;
         if (!isValidName(service, o.maxNameLength) || !isValidName(instanceId, o.maxNameLength))
           throw unknownInstance(service, instanceId);
-        const proof = { tokenHash: presentedTokenHash(req.headers[INSTANCE_TOKEN_HEADER]) };
+        const key = instanceKey(service, instanceId);
+        const token = req.headers[INSTANCE_TOKEN_HEADER];
+        const proof = { tokenHash: tokens.hashOf(key, token) };
         const instance = await (await registryApi()).heartbeat(service, instanceId, proof);
+        tokens.remember(key, token, proof.tokenHash);
         return sendJson(res, 200, {
           service: instance.service,
           instance_id: instance.instanceId,
@@ -186,6 +194,7 @@ export function registry(options: Partial<RegistryRouterOptions> = {}): Registry
           throw unknownInstance(service, instanceId);
         const proof = { tokenHash: presentedTokenHash(req.headers[INSTANCE_TOKEN_HEADER]) };
         const removed = await (await registryApi()).deregister(service, instanceId, proof);
+        tokens.forget(instanceKey(service, instanceId));
         if (!removed) throw unknownInstance(service, instanceId);
         return sendJson(res, 200, { status: 'deregistered' });
       }
@@ -220,6 +229,7 @@ export function registry(options: Partial<RegistryRouterOptions> = {}): Registry
   };
 
   const close = async (): Promise<void> => {
+    tokens.clear();
     await limiter?.close();
     await lease?.release();
   };

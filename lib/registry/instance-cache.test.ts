@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { InstanceCache } from './instance-cache.js';
+import type { ServiceInstance } from './model.js';
+import { compileRoute } from './route-claims.js';
+
+function instance(overrides: Partial<ServiceInstance> = {}): ServiceInstance {
+  return {
+    service: 'orders',
+    instanceId: 'orders-1',
+    url: 'http://127.0.0.1:7000',
+    routes: [{ method: 'GET', path: '/api/orders/:id' }],
+    weight: 1,
+    metadata: { zone: 'a' },
+    registeredAt: 1000,
+    lastHeartbeat: 1000,
+    expiresAt: 91_000,
+    status: 'UP',
+    epoch: 1,
+    ...overrides,
+  };
+}
+
+const ORDERS_ROUTE = compileRoute({ method: 'GET', path: '/api/orders/:id' })!;
+const ITEMS_ROUTE = compileRoute({ method: 'GET', path: '/api/items/:id' })!;
+
+describe('InstanceCache', () => {
+  test('a renewal of the same registration shares its frozen routes and metadata and counts its claims once', () => {
+    const cache = new InstanceCache();
+    cache.upsert(instance(), 1000);
+    const first = cache.get('orders', 'orders-1')!.instance;
+    const renewed = instance({ lastHeartbeat: 31_000, expiresAt: 121_000, status: 'DOWN' });
+    const result = cache.upsert(renewed, 31_000);
+    assert.equal(result?.previous, first);
+    const second = cache.get('orders', 'orders-1')!.instance;
+    assert.notEqual(second, first);
+    assert.equal(second.routes, first.routes);
+    assert.equal(second.metadata, first.metadata);
+    assert.deepEqual(
+      { lastHeartbeat: second.lastHeartbeat, expiresAt: second.expiresAt, status: second.status },
+      { lastHeartbeat: 31_000, expiresAt: 121_000, status: 'DOWN' },
+    );
+    assert.ok(Object.isFrozen(second) && Object.isFrozen(second.routes[0]) && Object.isFrozen(second.metadata));
+    assert.equal(cache.routeClaims.holders('orders', ORDERS_ROUTE), 1);
+    assert.equal(cache.routeClaims.distinctOf('orders'), 1);
+    // The caller's object is not the one stored, so mutating it changes nothing.
+    renewed.expiresAt = 0;
+    assert.equal(cache.get('orders', 'orders-1')!.instance.expiresAt, 121_000);
+  });
+
+  test('a re-registration (new epoch) stores its own data and moves the claims', () => {
+    const cache = new InstanceCache();
+    cache.upsert(instance(), 1000);
+    const again = instance({
+      epoch: 2,
+      registeredAt: 5000,
+      lastHeartbeat: 5000,
+      routes: [{ method: 'GET', path: '/api/items/:id' }],
+      metadata: { zone: 'b' },
+    });
+    cache.upsert(again, 5000);
+    const held = cache.get('orders', 'orders-1')!.instance;
+    assert.deepEqual(held.routes, again.routes);
+    assert.deepEqual(held.metadata, { zone: 'b' });
+    assert.equal(cache.routeClaims.holders('orders', ORDERS_ROUTE), 0);
+    assert.equal(cache.routeClaims.holders('orders', ITEMS_ROUTE), 1);
+  });
+
+  test('an older version or an echo of the same state changes nothing', () => {
+    const cache = new InstanceCache();
+    cache.upsert(instance({ lastHeartbeat: 2000, expiresAt: 92_000 }), 2000);
+    assert.equal(cache.upsert(instance(), 2000), undefined);
+    assert.equal(cache.upsert(instance({ lastHeartbeat: 2000, expiresAt: 92_000 }), 2000), undefined);
+  });
+});
