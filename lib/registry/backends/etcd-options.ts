@@ -25,6 +25,10 @@ export interface EtcdBackendOptions {
   operationTimeoutMs: number;
   /** gRPC deadline of each liveness probe (a count-only range read on a client of its own). @default 450 */
   probeTimeoutMs: number;
+  /** How often the records this gateway wrote are checked for expiry and deleted (etcd-expiry-sweep.ts). @default 1000 */
+  sweepIntervalMs: number;
+  /** Keys per range read of a listing (~600 bytes each; a reply must stay under gRPC's 4 MB). @default 1000 */
+  listPageSize: number;
   /** CAS attempts before an operation gives up under contention. @default 8 */
   maxAttempts: number;
   /** @default noopLogger */
@@ -40,6 +44,8 @@ export const ETCD_BACKEND_DEFAULTS: Readonly<EtcdBackendOptions> = Object.freeze
   clock: realClock,
   operationTimeoutMs: 5000,
   probeTimeoutMs: 450,
+  sweepIntervalMs: 1000,
+  listPageSize: 1000,
   maxAttempts: 8,
   logger: noopLogger,
 });

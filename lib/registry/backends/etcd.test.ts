@@ -2,12 +2,11 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { type EtcdServer, etcdSkipReason, startEtcd, startTcpProxy } from '../../../sandbox/servers/index.js';
-import { type Clock, realClock } from '../../clock.js';
 import { describeRegistryBackend, waitFor } from '../../conformance/index.js';
 import { isFleetgateError } from '../../errors.js';
 import type { RegistryEvent } from '../model.js';
 import { ETCD_BACKEND_DEFAULTS, EtcdBackend } from './etcd.js';
-import { createEtcdClient, leaseSeconds, prefixEnd } from './etcd-values.js';
+import { leaseSeconds, prefixEnd } from './etcd-values.js';
 
 const skip = await etcdSkipReason();
 let etcd: EtcdServer;
@@ -28,6 +27,13 @@ function root(): string {
 function warnings() {
   const lines: string[] = [];
   return { lines, logger: { info: () => {}, warn: (m: string) => lines.push(m), error: (m: string) => lines.push(m) } };
+}
+
+/** The distinct leases the instance keys under `r` sit on, sorted. */
+async function leasesOf(b: EtcdBackend, r: string): Promise<string[]> {
+  const prefix = `${r}services/`;
+  const res = await b.client.kv.range({ key: Buffer.from(prefix), range_end: prefixEnd(prefix) });
+  return [...new Set(res.kvs.map((kv) => kv.lease))].sort();
 }
 
 function recorder(backend: EtcdBackend) {
@@ -64,30 +70,100 @@ describe('EtcdBackend options', () => {
 });
 
 describe('EtcdBackend', { skip }, () => {
-  it('rounds TTLs up to whole lease seconds and keeps expiresAt on the granted lease', async () => {
+  it('records the instance its own lease; the key sits on a bucket lease rounded up to whole seconds', async () => {
     assert.deepEqual([leaseSeconds(1), leaseSeconds(999), leaseSeconds(1000), leaseSeconds(1001)], [1, 1, 1, 2]);
     assert.equal(prefixEnd('/a/').toString(), '/a0');
-    await using b = EtcdBackend.fromEndpoints(etcd.endpoints, { root: root() });
+    const r = root();
+    await using b = EtcdBackend.fromEndpoints(etcd.endpoints, { root: r });
     const inst = await b.register({ service: 's', instanceId: 'i', url: 'http://127.0.0.1:1' }, { ttlMs: 2500 });
-    assert.equal(inst.expiresAt - inst.registeredAt, 3000);
+    assert.equal(inst.expiresAt - inst.registeredAt, 2500);
+    const [lease] = await leasesOf(b, r);
+    const ttl = await b.client.leaseClient.leaseTimeToLive({ ID: lease! });
+    assert.equal(ttl.grantedTTL, '3');
   });
 
-  it('does not use a lease grant that answered late: its recorded expiry would end long before the lease', async () => {
-    // As after an outage: the grant was asked for, etcd answered 1.5 s later (by the backend's clock).
-    let skew = 0;
-    const clock: Clock = { ...realClock, now: () => Date.now() + skew };
-    const client = createEtcdClient(etcd.endpoints);
-    const leaseGrant = client.leaseClient.leaseGrant.bind(client.leaseClient);
-    let grants = 0;
-    client.leaseClient.leaseGrant = async (...args: Parameters<typeof leaseGrant>) => {
-      const res = await leaseGrant(...args);
-      if (grants++ === 0) skew += 1500;
-      return res;
-    };
-    await using b = new EtcdBackend({ client, ownsClient: true, root: root(), clock });
-    const inst = await b.register({ service: 's', instanceId: 'i', url: 'http://127.0.0.1:1' }, { ttlMs: 2000 });
-    assert.equal(grants, 2, 'the late grant was replaced by a fresh one');
-    assert.ok(inst.expiresAt - clock.now() > 1500, `lease recorded to end ${inst.expiresAt - clock.now()} ms from now`);
+  it('puts instances on one lease per gateway and TTL: 40 instances, two TTLs, two leases; heartbeats grant none', async () => {
+    const r = root();
+    await using b = EtcdBackend.fromEndpoints(etcd.endpoints, { root: r });
+    await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        b.register(
+          { service: `s${i % 4}`, instanceId: `i${i}`, url: 'http://127.0.0.1:1' },
+          { ttlMs: i % 2 === 0 ? 30_000 : 60_000 },
+        ),
+      ),
+    );
+    const registered = await leasesOf(b, r);
+    assert.equal(registered.length, 2);
+    await Promise.all(Array.from({ length: 40 }, (_, i) => b.heartbeat(`s${i % 4}`, `i${i}`, { ttlMs: 30_000 })));
+    const renewed = await leasesOf(b, r);
+    assert.ok(registered.includes(renewed[0]!), 'the 30 s bucket, no new lease');
+    assert.equal(renewed.length, 1, 'every instance now on the 30 s bucket');
+  });
+
+  it('expires an instance whose gateway died: the bucket lease ends with its keep-alive', async () => {
+    const r = root();
+    const crashed = EtcdBackend.fromEndpoints(etcd.endpoints, { root: r });
+    await using watcher = EtcdBackend.fromEndpoints(etcd.endpoints, { root: r });
+    const rec = recorder(watcher);
+    await watcher.list();
+    await crashed.register({ service: 'c', instanceId: 'orphan', url: 'http://127.0.0.1:1' }, { ttlMs: 2000 });
+    // As a crash: keep-alives and sweeps stop, nothing is revoked or deleted.
+    await crashed.close();
+    await waitFor(() => rec.seen.includes('expire:orphan'), { timeoutMs: 8000, description: 'the expire' });
+    assert.deepEqual(await watcher.list('c'), []);
+  });
+
+  it('the gateway that renewed an instance last sweeps it; a record renewed elsewhere is left alone', async () => {
+    const r = root();
+    await using a = EtcdBackend.fromEndpoints(etcd.endpoints, { root: r, sweepIntervalMs: 60_000 });
+    await using b = EtcdBackend.fromEndpoints(etcd.endpoints, { root: r, sweepIntervalMs: 60_000 });
+    const rec = recorder(b);
+    await b.list();
+    await a.register({ service: 'm', instanceId: 'moved', url: 'http://127.0.0.1:1' }, { ttlMs: 1000 });
+    await b.heartbeat('m', 'moved', { ttlMs: 60_000 });
+    await waitFor(async () => Date.now() > (await a.list('m'))[0]!.registeredAt + 1100, {
+      timeoutMs: 3000,
+      description: 'the first lease to pass',
+    });
+    await a.reap();
+    assert.deepEqual(
+      (await a.list('m')).map((i) => i.instanceId),
+      ['moved'],
+      'a did not delete what b renewed',
+    );
+    await b.register({ service: 'm', instanceId: 'short', url: 'http://127.0.0.1:1' }, { ttlMs: 1000 });
+    await waitFor(async () => (await b.get('m', 'short')) === undefined, { timeoutMs: 3000, description: 'expiry' });
+    await b.reap();
+    await waitFor(() => rec.seen.includes('expire:short'), { timeoutMs: 3000, description: 'the expire' });
+    assert.equal(rec.seen.filter((e) => e === 'expire:short').length, 1);
+  });
+
+  it('lists in pages at one revision: 25 instances in pages of 7, each exactly once, while others come and go', async () => {
+    const r = root();
+    await using b = EtcdBackend.fromEndpoints(etcd.endpoints, { root: r, listPageSize: 7 });
+    const ids = Array.from({ length: 25 }, (_, i) => `i${String(i).padStart(2, '0')}`);
+    await Promise.all(
+      ids.map((id, i) =>
+        b.register({ service: `s${i % 3}`, instanceId: id, url: 'http://127.0.0.1:1' }, { ttlMs: 60_000 }),
+      ),
+    );
+    // Writes racing the listing: the snapshot holds the 25, never a new one or a duplicate.
+    const churn = Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        b.register({ service: 's0', instanceId: `late${i}`, url: 'http://127.0.0.1:1' }, { ttlMs: 60_000 }),
+      ),
+    );
+    const listed = (await b.list()).map((i) => i.instanceId);
+    await churn;
+    const first = listed.filter((id) => !id.startsWith('late'));
+    assert.deepEqual([...first].sort(), ids);
+    assert.equal(new Set(listed).size, listed.length, 'no instance twice');
+    assert.equal((await b.list()).length, 35);
+    assert.deepEqual(
+      (await b.list('s1')).map((i) => i.instanceId).sort(),
+      ids.filter((_, i) => i % 3 === 1),
+    );
   });
 
   it('shares instances across gateways: A registers, B watches, heartbeats and deregisters it', async () => {
@@ -97,7 +173,7 @@ describe('EtcdBackend', { skip }, () => {
     const rec = recorder(b);
     await b.list(); // waits for B's watch
     const reg = await a.register({ service: 'obr', instanceId: 'o1', url: 'http://127.0.0.1:7900' }, { ttlMs: 60_000 });
-    // B renews a lease A granted (the lease id travels in the value).
+    // B renews an instance A registered: the key moves to B's lease.
     const hb = await b.heartbeat('obr', 'o1', { ttlMs: 60_000 });
     assert.equal(hb.registeredAt, reg.registeredAt);
     assert.equal(await b.deregister('obr', 'o1'), true);

@@ -3,15 +3,16 @@
  *
  * - Every write is a compare-and-swap on the key's `mod_revision` (retried on contention), so
  *   concurrent gateways never lose an update; `epoch` comes from the value read.
- * - TTL = a lease of `ceil(ttlMs / 1000)` s (etcd may raise it to its minimum); `expiresAt` is
- *   computed from the granted TTL, so it never outlives the lease.
- * - Register and heartbeat grant a fresh lease (in parallel with reading the key), put the new
- *   value on it in the CAS, then revoke the old lease. A heartbeat thus works from any gateway
- *   (the lease id is in the value; etcd3's Lease objects only renew leases their own client
- *   granted, and a keepalive could not change the TTL), at the cost of a grant and a revoke.
- * - Deregister: write a `deregister` tombstone on the same lease, then revoke the lease. Watchers
- *   see the DELETE with the tombstone as previous value → `deregister`; a DELETE whose previous
- *   value is a live record can only come from lease expiry → `expire`.
+ * - TTL: the record holds its own `expiresAt` (now + the instance's lease); the key sits on this
+ *   gateway's lease for that TTL in whole seconds, one lease per gateway and duration, kept alive
+ *   by the gateway (etcd-lease-buckets.ts). Register and heartbeat read the key and put the new
+ *   value on this gateway's bucket, so a heartbeat works from any gateway and moves the key there.
+ * - Expiry: readers filter by `expiresAt`; the gateway that wrote a record last deletes it once
+ *   expired (etcd-expiry-sweep.ts); a gateway that dies takes its bucket lease, and so its
+ *   records, with it within one TTL.
+ * - Deregister: write a `deregister` tombstone, then delete it. Watchers see the DELETE with the
+ *   tombstone as previous value → `deregister`; a DELETE whose previous value is a live record
+ *   comes from the sweep or a lease that ended → `expire`.
  * - Watch: one prefix watch with previous values, from the revision current when watching began
  *   (+1); operations wait until it is established, so no change after watch() is missed. etcd3
  *   resumes it from the last seen revision after a disconnect; a `resync` is reported then, and
@@ -35,6 +36,8 @@ import type {
   ServiceInstance,
 } from '../model.js';
 import { EtcdClaimStore } from './etcd-claims.js';
+import { EtcdExpirySweep } from './etcd-expiry-sweep.js';
+import { LeaseBuckets } from './etcd-lease-buckets.js';
 import { ETCD_BACKEND_DEFAULTS, type EtcdBackendOptions } from './etcd-options.js';
 import { EtcdProbe, redialEtcd } from './etcd-probe.js';
 import { type CasDecide, EtcdRecords } from './etcd-records.js';
@@ -71,6 +74,8 @@ export class EtcdBackend implements RegistryBackend {
   readonly #touches = new ClaimTouches();
   readonly #claims: ClaimQueue;
   readonly #records: EtcdRecords;
+  readonly #buckets: LeaseBuckets;
+  readonly #sweep: EtcdExpirySweep;
   #watch: EtcdWatch | undefined;
   #probe: EtcdProbe | undefined;
   #callsFailing = false;
@@ -90,8 +95,16 @@ export class EtcdBackend implements RegistryBackend {
 
   constructor(options: Partial<EtcdBackendOptions>) {
     const opts = mergeDefined(ETCD_BACKEND_DEFAULTS, options);
-    if (!(opts.operationTimeoutMs > 0) || !(opts.maxAttempts >= 1)) {
-      throw new FleetgateError('ERR_FG_INVALID_CONFIG', 'operationTimeoutMs must be > 0 and maxAttempts >= 1');
+    if (
+      !(opts.operationTimeoutMs > 0) ||
+      !(opts.maxAttempts >= 1) ||
+      !(opts.sweepIntervalMs > 0) ||
+      !(opts.listPageSize >= 1)
+    ) {
+      throw new FleetgateError(
+        'ERR_FG_INVALID_CONFIG',
+        'operationTimeoutMs and sweepIntervalMs must be > 0, maxAttempts and listPageSize >= 1',
+      );
     }
     let client = opts.client;
     let owns = opts.ownsClient;
@@ -107,6 +120,13 @@ export class EtcdBackend implements RegistryBackend {
     this.#opts = opts;
     this.#keys = new EtcdKeys(opts.root);
     this.#records = new EtcdRecords(client, opts.maxAttempts);
+    this.#buckets = new LeaseBuckets(client, opts.logger);
+    this.#sweep = new EtcdExpirySweep({
+      records: this.#records,
+      clock: opts.clock,
+      intervalMs: opts.sweepIntervalMs,
+      logger: opts.logger,
+    });
     this.#claims = new ClaimQueue({
       store: new EtcdClaimStore(client, this.#keys),
       book: new ClaimBook(),
@@ -125,7 +145,7 @@ export class EtcdBackend implements RegistryBackend {
     return this.#cas(
       key,
       async (cur, grant) => {
-        const { now, id, ttlMs } = grant!;
+        const { now, id } = grant!;
         const live = cur !== undefined && this.#isLive(cur.env, now) ? cur.env.instance : undefined;
         if (live !== undefined && !reRegistrationAccepted(cur?.env.owner, owner))
           throw notOwner(input.service, instanceId);
@@ -133,7 +153,7 @@ export class EtcdBackend implements RegistryBackend {
           ...structuredClone(doc),
           registeredAt: now,
           lastHeartbeat: now,
-          expiresAt: now + ttlMs,
+          expiresAt: now + lease.ttlMs,
           status: input.status ?? 'UP',
           epoch: (live?.epoch ?? 0) + 1,
         };
@@ -159,10 +179,10 @@ export class EtcdBackend implements RegistryBackend {
     return this.#cas(
       this.#keys.instance(service, instanceId),
       async (cur, grant) => {
-        const { now, id, ttlMs } = grant!;
+        const { now, id } = grant!;
         if (cur === undefined || !this.#isLive(cur.env, now)) throw unknownInstance(service, instanceId);
         if (!proofAccepted(cur.env.owner, proof)) throw notOwner(service, instanceId);
-        const instance = { ...cur.env.instance, lastHeartbeat: now, expiresAt: now + ttlMs };
+        const instance = { ...cur.env.instance, lastHeartbeat: now, expiresAt: now + lease.ttlMs };
         return { put: { ...cur.env, event: 'heartbeat', lease: id, instance }, result: instance };
       },
       lease,
@@ -184,15 +204,22 @@ export class EtcdBackend implements RegistryBackend {
 
   async deregister(service: string, instanceId: string, proof?: OwnerProof): Promise<boolean> {
     const key = this.#keys.instance(service, instanceId);
-    const lease = await this.#cas<string | undefined>(key, async (cur) => {
-      if (cur === undefined || !this.#isLive(cur.env, this.#opts.clock.now())) return { result: undefined };
-      if (!proofAccepted(cur.env.owner, proof)) throw notOwner(service, instanceId);
-      return { put: { ...cur.env, event: 'deregister' }, result: cur.env.lease };
-    });
-    if (lease === undefined) return false;
-    // Revoking deletes the key; its DELETE event carries the tombstone as previous value.
-    await this.#call(() => this.client.leaseClient.leaseRevoke({ ID: lease }).catch(ignoreLeaseNotFound));
-    return true;
+    let tombstone: string | undefined;
+    const removed = await this.#cas<boolean>(
+      key,
+      async (cur) => {
+        if (cur === undefined || !this.#isLive(cur.env, this.#opts.clock.now())) return { result: false };
+        if (!proofAccepted(cur.env.owner, proof)) throw notOwner(service, instanceId);
+        return { put: { ...cur.env, event: 'deregister' }, result: true };
+      },
+      (revision) => {
+        tombstone = revision;
+      },
+    );
+    // The DELETE's previous value is the tombstone: watchers report `deregister`. A record written
+    // again in between (a re-registration) is left alone.
+    if (removed && tombstone !== undefined) await this.#call(() => this.#records.deleteAt(key, tombstone!));
+    return removed;
   }
 
   async setStatus(
@@ -216,20 +243,38 @@ export class EtcdBackend implements RegistryBackend {
     return cur !== undefined && this.#isLive(cur.env, this.#opts.clock.now()) ? cur.env.instance : undefined;
   }
 
+  /**
+   * Every live instance (of `service`): range reads of `listPageSize` keys, all at the revision
+   * of the first page, so the pages form one snapshot and no reply nears gRPC's 4 MB message limit
+   * (10,000 instances are ~6 MB).
+   */
   async list(service?: string): Promise<ServiceInstance[]> {
     const prefix = service === undefined ? this.#keys.services : this.#keys.service(service);
-    const res = await this.#call(() =>
-      this.client.kv.range({ key: Buffer.from(prefix), range_end: prefixEnd(prefix) }),
-    );
-    const now = this.#opts.clock.now();
-    const out: ServiceInstance[] = [];
-    for (const kv of res.kvs) {
-      const env = decodeEnvelope(kv.value);
-      if (env === undefined || !this.#isLive(env, now)) continue;
-      if (service !== undefined && env.instance.service !== service) continue;
-      out.push(env.instance);
-    }
-    return out;
+    const end = prefixEnd(prefix);
+    return this.#call(async () => {
+      const out: ServiceInstance[] = [];
+      let from = Buffer.from(prefix);
+      let revision: string | undefined;
+      for (;;) {
+        const res = await this.client.kv.range({
+          key: from,
+          range_end: end,
+          limit: this.#opts.listPageSize,
+          ...(revision === undefined ? {} : { revision }),
+        });
+        revision ??= res.header.revision;
+        const now = this.#opts.clock.now();
+        for (const kv of res.kvs) {
+          const env = decodeEnvelope(kv.value);
+          if (env === undefined || !this.#isLive(env, now)) continue;
+          if (service !== undefined && env.instance.service !== service) continue;
+          out.push(env.instance);
+        }
+        const last = res.kvs.at(-1);
+        if (!res.more || last === undefined) return out;
+        from = Buffer.concat([last.key, ZERO_BYTE]); // the next key after the last one read
+      }
+    });
   }
 
   /** A count-only range read on a probe client of its own (dialled on first use); rejects when etcd does not answer. */
@@ -267,6 +312,11 @@ export class EtcdBackend implements RegistryBackend {
     return !this.#closed && !this.#callsFailing && (this.#watch?.connected ?? true);
   }
 
+  /** Runs one expiry sweep now (normally timer-driven every `sweepIntervalMs`): deletes the expired records this gateway wrote last. */
+  reap(): Promise<void> {
+    return this.#sweep.sweep();
+  }
+
   /** The revision of the latest watched change (diagnostics, tests). */
   get watchRevision(): string | undefined {
     return this.#watch?.lastRevision;
@@ -286,7 +336,8 @@ export class EtcdBackend implements RegistryBackend {
     this.#probe?.close();
     this.#watchers.clear();
     await this.#watch?.close();
-    await Promise.race([this.#records.drain(), this.#sleep(1000)]);
+    await Promise.race([this.#sweep.close(), this.#sleep(1000)]);
+    this.#buckets.close();
     if (this.#owns) this.client.close();
   }
 
@@ -306,8 +357,20 @@ export class EtcdBackend implements RegistryBackend {
   }
 
   /** {@link EtcdRecords.cas} inside the bounded, error-mapped call wrapper. */
-  #cas<T>(key: string, decide: CasDecide<T>, lease?: LeaseOptions): Promise<T> {
-    return this.#call(() => this.#records.cas(key, decide, lease, this.#opts.clock));
+  #cas<T>(key: string, decide: CasDecide<T>, lease?: LeaseOptions | ((revision: string) => void)): Promise<T> {
+    const o = this.#opts;
+    const onWritten = (written: string, put: EtcdEnvelope, revision: string): void => {
+      this.#sweep.noted(written, put.event === 'deregister' ? undefined : put.instance.expiresAt, revision);
+      if (typeof lease === 'function') lease(revision);
+    };
+    const withLease =
+      typeof lease === 'object'
+        ? {
+            leaseFor: () => this.#buckets.leaseFor(lease.ttlMs),
+            leaseLost: (id: string) => void this.#buckets.forget(id),
+          }
+        : {};
+    return this.#call(() => this.#records.cas(key, decide, { clock: o.clock, onWritten, ...withLease }));
   }
 
   /** Runs an operation: closed check, watch gate, time bound, error mapping, health tracking. */
@@ -341,16 +404,12 @@ export class EtcdBackend implements RegistryBackend {
   }
 }
 
+const ZERO_BYTE = Buffer.from([0]);
+
 /** Most claims written in one transaction (etcd's default limit is 128 operations, the version key is one). */
 const CLAIM_BATCH = 100;
 
 /** The longest an operation waits for a watch being set up before going ahead anyway. */
 const WATCH_GATE_MS = 1000;
-
-/** Revoking a lease that already expired or was revoked is fine. */
-function ignoreLeaseNotFound(err: unknown): void {
-  if (err instanceof Error && /lease not found/i.test(err.message)) return;
-  throw err;
-}
 
 export { createEtcdClient, type EtcdClientOptions } from './etcd-values.js';
