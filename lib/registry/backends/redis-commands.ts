@@ -24,7 +24,7 @@ export interface RegistryCommands {
   fgHeartbeat(...args: string[]): Reply;
   fgDeregister(...args: string[]): Reply;
   fgSetStatus(...args: string[]): Reply;
-  fgReap(...args: string[]): Promise<[number, number, number]>;
+  fgReap(...args: string[]): Promise<[number, number, number, string]>;
   fgList(...args: string[]): Promise<unknown[]>;
   fgLockRenew(...args: string[]): Promise<number>;
   fgLockRelease(...args: string[]): Promise<number>;

@@ -136,7 +136,7 @@ return v
  * ARGV[4] now, ARGV[5] batch size. Removes up to a batch of instances whose score (expiresAt) has
  * passed and whose hash is gone or expired, publishing one `expire` each (with the last value
  * when the hash is still there); fixes stale scores of renewed ones.
- * Returns { reaped, examined, members left }.
+ * Returns { reaped, examined, members left, the earliest score left ('' when none) }.
  */
 export const REAP_LUA = `${PRELUDE}
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[4], 'LIMIT', 0, tonumber(ARGV[5]))
@@ -152,7 +152,8 @@ for _, id in ipairs(ids) do
     reaped = reaped + 1
   end
 end
-return { reaped, #ids, redis.call('ZCARD', KEYS[1]) }
+local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return { reaped, #ids, redis.call('ZCARD', KEYS[1]), first[2] or '' }
 `;
 
 /** KEYS[1] the expiry sorted set; ARGV[1] instance key prefix, ARGV[2] now. Returns every live instance. */

@@ -19,6 +19,12 @@ after(async () => {
   await redis?.stop();
 });
 
+/** EVALSHA calls the server has run so far (the registry's scripts). */
+async function evalshaCalls(): Promise<number> {
+  const info = String(await redisCommand(redis.port, ['INFO', 'commandstats']));
+  return Number(/cmdstat_evalsha:calls=(\d+)/.exec(info)?.[1] ?? 0);
+}
+
 /** Each test gets its own key prefix (and so its own channel and reaper lock) on the shared server. */
 function backend(prefix: string, extra: Partial<ConstructorParameters<typeof RedisBackend>[0]> = {}): RedisBackend {
   return RedisBackend.fromUrls([redis.url], { keyPrefix: prefix, reaperIntervalMs: 200, ...extra });
@@ -119,6 +125,34 @@ describe('RedisBackend (standalone)', { skip }, () => {
     assert.deepEqual(await a.list('reap'), []);
     // The empty service is forgotten.
     assert.deepEqual(await redisCommand(redis.port, ['SMEMBERS', `${p}:services`]), []);
+  });
+
+  it('visits only services whose earliest expiry is due, and one registered since at once', async () => {
+    const p = prefix();
+    await using a = backend(p, { reaperIntervalMs: 60_000 });
+    const expires: string[] = [];
+    a.watch((e) => {
+      if (e.type === 'expire') expires.push(e.instanceId);
+    });
+    await a.list();
+    for (let i = 0; i < 50; i++) {
+      await a.register({ service: `long${i}`, instanceId: `l${i}`, url: 'http://127.0.0.1:1' }, { ttlMs: 60_000 });
+    }
+    await a.reap(); // schedules every service at its expiry, a minute away
+    const before = await evalshaCalls();
+    for (let i = 0; i < 5; i++) await a.reap();
+    // Each round renews the lock (one script); visiting the 50 services would be 50 more.
+    assert.ok((await evalshaCalls()) - before <= 5, 'no service visited before it is due');
+    // A shorter lease registered into a scheduled service is still reaped on time.
+    await a.register({ service: 'long7', instanceId: 'short', url: 'http://127.0.0.1:1' }, { ttlMs: 300 });
+    await waitFor(
+      async () => {
+        await a.reap();
+        return expires.includes('short');
+      },
+      { timeoutMs: 3000, description: 'the short lease reaped' },
+    );
+    assert.deepEqual(expires, ['short']);
   });
 
   it('hands the reaper lock over when the holder closes', async () => {

@@ -127,6 +127,7 @@ export class RedisBackend implements RegistryBackend {
       keys: this.#keys,
       clock: opts.clock,
       lockTtlMs: 3 * opts.reaperIntervalMs,
+      recheckMs: 10 * opts.reaperIntervalMs,
       logger: opts.logger,
     });
     this.#reaperTimer = opts.clock.setInterval(() => void this.#reaper.tick(), opts.reaperIntervalMs);
@@ -167,6 +168,7 @@ export class RedisBackend implements RegistryBackend {
       const reply = await this.#commands.fgRegister(...args, doc, ...this.#expiry(now, lease), status, ...ownership);
       // After the script, never before: see RedisReaper's cleanup of empty services.
       if (reply !== NOT_OWNER) await this.client.sadd(this.#keys.services, input.service);
+      this.#reaper.noteRegistered(input.service);
       return reply;
     });
     if (tuple === NOT_OWNER) throw notOwner(input.service, instanceId);
@@ -323,7 +325,10 @@ export class RedisBackend implements RegistryBackend {
     const injected = this.#opts.subscriber;
     const onMessage = (message: string): void => {
       const event = eventFromMessage(message);
-      if (event !== undefined) this.#emit(event);
+      if (event === undefined) return;
+      // Another gateway's registration may end sooner than what the reaper scheduled.
+      if (event.type === 'register') this.#reaper.noteRegistered(event.service);
+      this.#emit(event);
     };
     const onResync = (): void => {
       // The store may have restarted empty: read the claims in full before the next decision.
