@@ -10,8 +10,10 @@
  * 2. message routing, like with like: BENCH_ROUNDS (3) rounds, each pairing the relay and
  *    fleetgate's message routing on the SAME frames (`{path,id,data}` JSON text, then MessagePack
  *    binary, pre-encoded by the clients), the SAME byte-level echo service behind both, and the
- *    same `ws` settings (permessage-deflate off on every hop); the pair's order alternates from
- *    round to round. Ratios are taken within each pair: messages/s and server CPU per message.
+ *    same `ws` settings (permessage-deflate off on every hop). Within a round the two take turns
+ *    in BENCH_SLICE_MS (500) slices until each had BENCH_SECONDS of load (who opens alternates
+ *    from round to round), so both see the same machine weather; ratios are taken within the
+ *    round: messages/s and server CPU per message.
  * 3. memory per idle connection: BENCH_IDLE (2000) idle connections opened through the relay and
  *    through the gateway (raw proxy; message routing with each client pinned to an upstream link);
  *    the child's RSS and heap (+external) delta after a forced GC, per connection.
@@ -25,8 +27,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { encode } from '@msgpack/msgpack';
-import WebSocket from 'ws';
+import { ClientLoad, closeAll, type Framing, openAll } from './websocket-load.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -36,21 +37,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 /** `routing`: only the message-routing rounds (part 2). */
 const ONLY = process.env.BENCH_ONLY;
 const SERVERS = fileURLToPath(new URL('./websocket-servers.ts', import.meta.url));
-const PAYLOAD = 'x'.repeat(64);
-/** Distinct ids per framing; a connection never has more than WINDOW of them in flight. */
-const FRAME_POOL = 4096;
-
-type Framing = 'raw' | 'json' | 'msgpack';
-
-/** The frames the clients send, encoded once so the load generator's CPU stays out of the way. */
-function framePool(framing: Exclude<Framing, 'raw'>): Buffer[] {
-  return Array.from({ length: FRAME_POOL }, (_, id) => {
-    const frame = { path: '/bench/x', id, data: PAYLOAD };
-    return framing === 'json' ? Buffer.from(JSON.stringify(frame)) : Buffer.from(encode(frame));
-  });
-}
-
-const POOLS = { json: framePool('json'), msgpack: framePool('msgpack') };
+/** Slices in which the relay and the gateway take turns within a round (part 2). */
+const SLICE_MS = Number(process.env.BENCH_SLICE_MS ?? 500);
 
 interface Stats {
   cpu: number;
@@ -103,64 +91,69 @@ async function startChild(kind: string, ...args: string[]): Promise<Child> {
   return child;
 }
 
-async function openAll(url: string, n: number, protocols: string[] = []): Promise<WebSocket[]> {
-  const out: WebSocket[] = [];
-  for (let i = 0; i < n; i += 200) {
-    const batch = Array.from(
-      { length: Math.min(200, n - i) },
-      () =>
-        new Promise<WebSocket>((resolve, reject) => {
-          const ws = new WebSocket(url, protocols, { perMessageDeflate: false });
-          ws.once('open', () => resolve(ws));
-          ws.once('error', reject);
-        }),
-    );
-    out.push(...(await Promise.all(batch)));
-  }
-  return out;
-}
-
-async function closeAll(sockets: WebSocket[]): Promise<void> {
-  await Promise.all(
-    sockets.map((ws) => {
-      const closed = once(ws, 'close');
-      ws.terminate();
-      return closed;
-    }),
-  );
-}
-
 /** Messages per second with WINDOW messages in flight per connection, and the server's CPU per message. */
 async function throughput(url: string, server: Child | undefined, framing: Framing): Promise<Measure> {
-  const sockets = await openAll(url, CONNECTIONS, framing === 'msgpack' ? ['fleetgate.msgpack'] : []);
-  let count = 0;
-  let running = true;
-  let n = 0;
-  const pool = framing === 'raw' ? undefined : POOLS[framing];
-  const binary = framing === 'msgpack';
-  const send = (ws: WebSocket): void => {
-    if (pool === undefined) ws.send(PAYLOAD);
-    else ws.send(pool[n++ % FRAME_POOL]!, { binary });
-  };
-  for (const ws of sockets) {
-    ws.on('message', () => {
-      count++;
-      if (running) send(ws);
-    });
-    for (let i = 0; i < WINDOW; i++) send(ws);
-  }
-  await new Promise((r) => setTimeout(r, 1000));
-  const c0 = count;
+  const load = await ClientLoad.open(url, framing, CONNECTIONS, WINDOW);
+  load.start();
+  await sleep(1000);
+  const c0 = load.received;
   const s0 = await server?.stats();
   const t0 = performance.now();
-  await new Promise((r) => setTimeout(r, SECONDS * 1000));
-  const c1 = count;
+  await sleep(SECONDS * 1000);
+  const c1 = load.received;
   const s1 = await server?.stats();
   const elapsed = (performance.now() - t0) / 1000;
-  running = false;
-  await closeAll(sockets);
+  await load.stop();
+  await load.close();
   const msgs = c1 - c0;
   return { rate: msgs / elapsed, cpu: s0 === undefined || s1 === undefined ? Number.NaN : (s1.cpu - s0.cpu) / msgs };
+}
+
+/**
+ * One round of message routing: the relay and the gateway, each with its own clients open, take
+ * turns in SLICE_MS slices (each slice drained before the next starts) until each had SECONDS of
+ * load; `gatewayFirst` picks who opens. Each side's messages, time and CPU are summed over its
+ * own slices, so both see the same machine weather.
+ */
+async function pairedRound(framing: Framing, relay: Child, gateway: Child, gatewayFirst: boolean): Promise<Pair> {
+  const sides = [
+    { server: relay, load: await ClientLoad.open(`ws://127.0.0.1:${relay.port}/ws`, framing, CONNECTIONS, WINDOW) },
+    {
+      server: gateway,
+      load: await ClientLoad.open(`ws://127.0.0.1:${gateway.port}/ws`, framing, CONNECTIONS, WINDOW),
+    },
+  ];
+  const totals = sides.map(() => ({ msgs: 0, ms: 0, cpu: 0 }));
+  // Warm-up: links open, code paths get hot; not counted.
+  for (const side of sides) {
+    side.load.start();
+    await sleep(500);
+    await side.load.stop();
+  }
+  const slices = Math.max(2, Math.round((2 * SECONDS * 1000) / SLICE_MS));
+  for (let k = 0; k < slices; k++) {
+    const i = (k + (gatewayFirst ? 1 : 0)) % 2;
+    const { server, load } = sides[i]!;
+    const s0 = await server.stats();
+    const c0 = load.received;
+    const t0 = performance.now();
+    load.start();
+    await sleep(SLICE_MS);
+    await load.stop();
+    const t1 = performance.now();
+    const s1 = await server.stats();
+    const total = totals[i]!;
+    total.msgs += load.received - c0;
+    total.ms += t1 - t0;
+    total.cpu += s1.cpu - s0.cpu;
+  }
+  await Promise.all(sides.map((side) => side.load.close()));
+  const [r, g] = totals.map((t) => ({ rate: (t.msgs * 1000) / t.ms, cpu: t.cpu / t.msgs }));
+  return { relay: r!, gateway: g! };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
 }
 
 /**
@@ -245,23 +238,16 @@ async function routingPart(msgUrl: string, gateway: Child): Promise<string[]> {
   for (let r = 1; r <= ROUNDS; r++) {
     process.stderr.write(`bench: message routing round ${r}/${ROUNDS}…\n`);
     for (const framing of ['json', 'msgpack'] as const) {
-      const runRelay = () => throughput(`ws://127.0.0.1:${relay.port}/ws`, relay, framing);
-      const runGateway = () => throughput(`ws://127.0.0.1:${gateway.port}/ws`, gateway, framing);
-      // Alternate who goes first, so a drift in the machine's load does not always favour one.
-      if (r % 2 === 1) {
-        const relayRun = await runRelay();
-        rounds[framing].push({ relay: relayRun, gateway: await runGateway() });
-      } else {
-        const gatewayRun = await runGateway();
-        rounds[framing].push({ relay: await runRelay(), gateway: gatewayRun });
-      }
+      // Alternate who opens the round, so a drift in the machine's load does not always favour one.
+      rounds[framing].push(await pairedRound(framing, relay, gateway, r % 2 === 0));
     }
   }
   await relay.stop();
   const out = [
     'message routing against the relay, like with like: the same pre-encoded {path,id,data} frames from the',
     'same clients, the same byte-level echo service behind both, permessage-deflate off on every hop; each',
-    'round runs the relay and the gateway back to back (order alternating), ratios within the round.',
+    `round lets the relay and the gateway take turns in ${SLICE_MS} ms slices (${SECONDS} s each, who opens alternating),`,
+    "ratios within the round; CPU is each server process's own, counted over its own slices.",
     'codec    round   relay msgs/s  gateway msgs/s  x relay   CPU µs/msg relay / gateway  x relay',
   ];
   for (const framing of ['json', 'msgpack'] as const) {
