@@ -331,7 +331,10 @@ async function assemble(
       logger,
       ...dropUndefined(options.admin ?? GATEWAY_DEFAULTS.admin),
     });
+    // Metrics are created below (they follow the health checker); refusals reach them once they exist.
+    let metricsSink: FleetgateMetrics | undefined;
     const api = registryApi({
+      metrics: { recordLoopDetected: (kind) => metricsSink?.recordLoopDetected(kind) },
       allowFrom: env.allowFrom,
       token: env.registryToken,
       registrationRateLimit: env.registerLimit,
@@ -381,6 +384,7 @@ async function assemble(
         ? createMetrics({ registry, ...(health === undefined ? {} : { checker: health.checker }) })
         : undefined;
     if (metrics !== undefined) closers.push(() => metrics.close());
+    metricsSink = metrics;
     const proxyOptions = options.proxy ?? GATEWAY_DEFAULTS.proxy;
     const proxy =
       proxyOptions === false

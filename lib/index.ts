@@ -11,6 +11,7 @@ export type { ApiKeyIdentity, ApiKeysMiddleware } from './auth/api-keys.js';
 export { apiKeyOf, apiKeys } from './auth/api-keys.js';
 export type { ApiKeysOptions } from './auth/api-keys-options.js';
 export { API_KEYS_DEFAULTS } from './auth/api-keys-options.js';
+export type { AuthMechanism, AuthMetricsSink, AuthRejection } from './auth/auth-metrics-sink.js';
 export type { FailedAttemptsOptions } from './auth/failed-attempts.js';
 export type { JwksCacheOptions } from './auth/jwks-cache.js';
 export { JWKS_CACHE_DEFAULTS, JwksCache } from './auth/jwks-cache.js';
@@ -84,7 +85,14 @@ export type { DiscoveryProxy } from './proxy/discovery-proxy.js';
 export { discoveryProxy } from './proxy/discovery-proxy.js';
 export type { FleetgateTarget, FleetgateTargetOptions } from './proxy/http-proxy-target.js';
 export { fleetgateTarget } from './proxy/http-proxy-target.js';
-export type { DiscoveryProxyOptions, ProxyMetricsSink, StickyOptions } from './proxy/proxy-options.js';
+export type {
+  BreakerStateName,
+  LoopKind,
+  ProxyMetricsSink,
+  ProxyRequestRecord,
+  RetryReason,
+} from './proxy/proxy-metrics-sink.js';
+export type { DiscoveryProxyOptions, StickyOptions } from './proxy/proxy-options.js';
 export { DISCOVERY_PROXY_DEFAULTS } from './proxy/proxy-options.js';
 export type { KeySpec } from './ratelimit/key-generators.js';
 export { createKeyGenerator } from './ratelimit/key-generators.js';
@@ -166,7 +174,7 @@ export type { HstsOptions, SecurityHeadersOptions } from './security/security-he
 export { SECURITY_HEADERS_DEFAULTS, securityHeaders } from './security/security-headers.js';
 export type { AccessLog, AccessLogOptions, AccessLogRecord, AccessLogSink } from './telemetry/access-log.js';
 export { createAccessLog } from './telemetry/access-log.js';
-export type { FleetgateMetrics, MetricsOptions, ProxyRequestRecord } from './telemetry/metrics.js';
+export type { FleetgateMetrics, MetricsOptions } from './telemetry/metrics.js';
 export { createMetrics, METRICS_DEFAULTS } from './telemetry/metrics.js';
 export type { TracingHandle, TracingOptions } from './telemetry/tracing.js';
 export { startTracing } from './telemetry/tracing.js';
@@ -174,5 +182,10 @@ export type { Pem, UpstreamTlsOptions } from './upstream/upstream-tls.js';
 export { packageVersion } from './version.js';
 export type { UpgradeServer, WebSocketGateway, WebSocketGatewayStats } from './websocket/websocket-gateway.js';
 export { websocketGateway } from './websocket/websocket-gateway.js';
+export type {
+  MessageDirection,
+  WebSocketLiveCounts,
+  WebSocketMetricsSink,
+} from './websocket/websocket-metrics-sink.js';
 export type { WebSocketBalancerName, WebSocketGatewayOptions } from './websocket/websocket-options.js';
 export { WEBSOCKET_GATEWAY_DEFAULTS } from './websocket/websocket-options.js';

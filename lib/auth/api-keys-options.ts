@@ -9,6 +9,7 @@ import { FleetgateError } from '../errors.js';
 import { type Logger, noopLogger } from '../logger.js';
 import type { RouteSource } from '../routing/request-resolution.js';
 import { type ApiKeySpec, parseApiKeySpecs } from './api-key-spec.js';
+import type { AuthMetricsSink } from './auth-metrics-sink.js';
 import { FAILED_ATTEMPTS_DEFAULT, type FailedAttemptsOptions } from './failed-attempts.js';
 import type { KeyStore } from './key-store.js';
 
@@ -50,6 +51,8 @@ export interface ApiKeysOptions {
   clock: Clock;
   /** @default noopLogger */
   logger: Logger;
+  /** Where refused requests are counted (`createMetrics()` fits; lib/auth/auth-metrics-sink.ts). @default undefined */
+  metrics: AuthMetricsSink | undefined;
 }
 
 /** Defaults of {@link ApiKeysOptions}. Frozen. */
@@ -69,6 +72,7 @@ export const API_KEYS_DEFAULTS: Readonly<ApiKeysOptions> = Object.freeze({
   storeTimeoutMs: 1000,
   clock: realClock,
   logger: noopLogger,
+  metrics: undefined,
 } satisfies ApiKeysOptions);
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;

@@ -15,6 +15,7 @@ import { loadApiKeyFile } from './api-key-file.js';
 import { type ApiKeyRecord, grants } from './api-key-spec.js';
 import { type ApiKeysOptions, resolveApiKeysOptions } from './api-keys-options.js';
 import { authUnavailable, forbidden, quoted, sendAuthError, unauthenticated } from './auth-errors.js';
+import { authRejectionOf } from './auth-metrics-sink.js';
 import { FailedAttempts, tooManyFailures } from './failed-attempts.js';
 import type { KeyStore } from './key-store.js';
 import { MemoryKeyStore } from './memory-key-store.js';
@@ -86,8 +87,11 @@ export function apiKeys(options: Partial<ApiKeysOptions> = {}): ApiKeysMiddlewar
           source: 'apiKeys',
         });
 
-  const refuse = (res: ServerResponse, error: FleetgateError): void =>
+  const metrics = o.metrics;
+  const refuse = (res: ServerResponse, error: FleetgateError): void => {
     sendAuthError(res, error, error.status === 401 ? challenge : undefined);
+    metrics?.recordAuthRejection?.(authRejectionOf('api_key', error));
+  };
 
   const fail = (req: IncomingMessage, res: ServerResponse, error: FleetgateError, who: string | undefined): void => {
     if (attempts === undefined) {

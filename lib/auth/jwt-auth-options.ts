@@ -6,6 +6,7 @@ import { mergeDefined } from '../core/options-merge.js';
 import { FleetgateError } from '../errors.js';
 import { type Logger, noopLogger } from '../logger.js';
 import type { RouteSource } from '../routing/request-resolution.js';
+import type { AuthMetricsSink } from './auth-metrics-sink.js';
 import type { JwtKeyOptions } from './jwt-keys.js';
 
 /** What a route asks of a token. */
@@ -61,6 +62,8 @@ export interface JwtAuthOptions extends JwtKeyOptions, JwtRequirement {
   clock: Clock;
   /** @default noopLogger */
   logger: Logger;
+  /** Where refused requests are counted (`createMetrics()` fits; lib/auth/auth-metrics-sink.ts). @default undefined */
+  metrics: AuthMetricsSink | undefined;
 }
 
 /** Defaults of {@link JwtAuthOptions}. Frozen. */
@@ -91,6 +94,7 @@ export const JWT_AUTH_DEFAULTS: Readonly<JwtAuthOptions> = Object.freeze({
   verifiedCacheTtlMs: 60_000,
   clock: realClock,
   logger: noopLogger,
+  metrics: undefined,
 } satisfies JwtAuthOptions);
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;

@@ -20,6 +20,7 @@ import {
   sendAuthError,
   unauthenticated,
 } from './auth-errors.js';
+import { authRejectionOf } from './auth-metrics-sink.js';
 import { JwksCache } from './jwks-cache.js';
 import { type JwtAuthOptions, type JwtRequirement, resolveJwtAuthOptions } from './jwt-auth-options.js';
 import { claimAt, claimHeaderValue, claimList } from './jwt-claims.js';
@@ -93,7 +94,9 @@ export function jwtAuth(options: Partial<JwtAuthOptions> = {}): JwtAuthMiddlewar
   const globalRoles = o.roles ?? [];
   const globalScopes = o.scopes ?? [];
 
+  const metrics = o.metrics;
   const refuse = (res: ServerResponse, error: FleetgateError): void => {
+    metrics?.recordAuthRejection?.(authRejectionOf('jwt', error));
     if (error.status !== 401) {
       sendAuthError(res, error);
       return;
@@ -141,6 +144,7 @@ export function jwtAuth(options: Partial<JwtAuthOptions> = {}): JwtAuthMiddlewar
       const missing = needs.scopes.filter((s) => !held.includes(s));
       if (missing.length > 0) {
         const error = forbidden(`the token lacks the scope ${missing.join(' ')}`, { scopes: missing }, who);
+        metrics?.recordAuthRejection?.(authRejectionOf('jwt', error));
         sendAuthError(
           res,
           error,

@@ -19,6 +19,7 @@ import type { RouteSource } from '../routing/request-resolution.js';
 import type { StaticRoute } from '../routing/types.js';
 import { type CorsOptions, cors } from '../security/cors.js';
 import { type SecurityHeadersOptions, securityHeaders } from '../security/security-headers.js';
+import type { FleetgateMetrics } from '../telemetry/metrics.js';
 
 /** A built configuration: apply its routes, run its chain, close it once replaced. */
 export interface ConfigPolicy {
@@ -39,6 +40,8 @@ export interface PolicyContext {
   logger: Logger;
   /** `TRUSTED_PROXIES`, for client addresses in failure counting and IP rate limits. */
   trustProxy: readonly string[];
+  /** Where auth refusals and rate-limit decisions are counted (the gateway's metrics). */
+  metrics?: Pick<FleetgateMetrics, 'recordAuthRejection' | 'recordRateLimitDecision'>;
 }
 
 /**
@@ -92,6 +95,7 @@ export function buildPolicy(config: ConfigFile, ctx: PolicyContext): ConfigPolic
         routes: ctx.routes,
         clock: ctx.clock,
         logger: ctx.logger,
+        metrics: ctx.metrics,
       });
       chain.push(jwt);
       parts.push('jwt');
@@ -112,6 +116,7 @@ export function buildPolicy(config: ConfigFile, ctx: PolicyContext): ConfigPolic
         trustProxy,
         clock: ctx.clock,
         logger: ctx.logger,
+        metrics: ctx.metrics,
       });
       closers.push(() => keys.close());
       chain.push(keys);
@@ -133,6 +138,8 @@ export function buildPolicy(config: ConfigFile, ctx: PolicyContext): ConfigPolic
         trustProxy,
         clock: ctx.clock,
         logger: ctx.logger,
+        // Skipped requests (another key class's limiter) make no decision and are not counted.
+        ...(ctx.metrics === undefined ? {} : { onDecision: ctx.metrics.recordRateLimitDecision }),
       };
       const add = (name: string, limiter: RateLimitMiddleware): void => {
         closers.push(() => limiter.close());

@@ -90,7 +90,12 @@ async function main(): Promise<void> {
           return gateway?.proxy?.routeTable;
         },
       };
-      const ctx: PolicyContext = { routes, clock: realClock, logger, trustProxy: env.trustedProxies };
+      // Counted by the gateway's metrics, which exist once the gateway does (the policy is built first).
+      const metrics: PolicyContext['metrics'] = {
+        recordAuthRejection: (r) => gateway?.metrics?.recordAuthRejection(r),
+        recordRateLimitDecision: (d) => gateway?.metrics?.recordRateLimitDecision(d),
+      };
+      const ctx: PolicyContext = { routes, clock: realClock, logger, trustProxy: env.trustedProxies, metrics };
       const policy = buildPolicy(config, ctx);
       // Registrations may not overlap the static routes: the registry knows them too.
       const registry = await createRegistry({ env: mergedEnv, logger, staticRoutes: policy.staticRoutes });

@@ -15,6 +15,13 @@ import { mergeDefined } from '../core/options-merge.js';
 import { routingChannel } from '../diagnostics.js';
 import { FleetgateError } from '../errors.js';
 import { type Logger, noopLogger } from '../logger.js';
+import type { BreakerStateName } from './proxy-metrics-sink.js';
+
+/** Told every state change of an instance's breaker, and when it is dropped (a metrics sink). */
+export interface BreakerObserver {
+  recordBreakerState?(service: string, instanceId: string, state: BreakerStateName): void;
+  forgetBreaker?(service: string, instanceId: string): void;
+}
 
 /** Options of {@link CircuitBreakers}. */
 export interface BreakerOptions {
@@ -24,6 +31,8 @@ export interface BreakerOptions {
   halfOpenAfterMs: number;
   /** @default noopLogger */
   logger: Logger;
+  /** Told every state change (closed, open, half_open) and every dropped breaker. @default undefined */
+  observer: BreakerObserver | undefined;
 }
 
 /** Defaults of {@link BreakerOptions}. Frozen. */
@@ -31,6 +40,7 @@ export const BREAKER_DEFAULTS: Readonly<BreakerOptions> = Object.freeze({
   consecutiveFailures: 5,
   halfOpenAfterMs: 5000,
   logger: noopLogger,
+  observer: undefined,
 });
 
 interface Trial {
@@ -53,6 +63,13 @@ const failNow = (): never => {
   throw FAILURE;
 };
 const ignore = (): void => {};
+/** cockatiel's states by their metric names (Isolated is never used here; it reads as open). */
+const STATE_NAMES: Record<CircuitState, BreakerStateName> = {
+  [CircuitState.Closed]: 'closed',
+  [CircuitState.Open]: 'open',
+  [CircuitState.HalfOpen]: 'half_open',
+  [CircuitState.Isolated]: 'open',
+};
 
 /**
  * Per-instance circuit breakers.
@@ -177,6 +194,8 @@ export class CircuitBreakers {
     const e = this.#entries.get(service)?.get(instanceId);
     e?.trial?.fail(FAILURE);
     this.#delete(service, instanceId);
+    // Also for a breaker already gone back to closed and dropped: its series must leave with the instance.
+    this.#opts.observer?.forgetBreaker?.(service, instanceId);
   }
 
   #create(service: string, instanceId: string): Entry {
@@ -195,6 +214,10 @@ export class CircuitBreakers {
       this.#opts.logger.info(`fleetgate: circuit closed for ${service}/${instanceId}`);
       if (routingChannel.hasSubscribers) routingChannel.publish({ type: 'circuit-closed', service, instanceId });
     });
+    const observer = this.#opts.observer;
+    if (observer?.recordBreakerState !== undefined) {
+      policy.onStateChange((state) => observer.recordBreakerState?.(service, instanceId, STATE_NAMES[state]));
+    }
     return entry;
   }
 

@@ -63,6 +63,8 @@ export interface ExchangeHost {
   attemptOutcome(exchange: ProxyExchange, status: number, failure: UpstreamFailureKind | undefined): void;
   /** The attempt is over (response complete, or failed). */
   attemptEnded(exchange: ProxyExchange): void;
+  /** The request goes to another instance after an attempt failed with `kind` (for metrics). */
+  retrying(exchange: ProxyExchange, kind: UpstreamFailureKind): void;
   /** The request is over; `status` is what the client got (499 when it left first). */
   requestEnded(exchange: ProxyExchange, status: number): void;
   /** Starts the request's span when tracing is on. */
@@ -369,6 +371,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler, RequestHeadInf
       const next = this.host.pickRetry(this);
       if (next !== undefined && this.host.budget.tryAcquire()) {
         this.retries++;
+        this.host.retrying(this, kind);
         this.instance = next.instance;
         this.upstream = next.upstream;
         this.#attempt();

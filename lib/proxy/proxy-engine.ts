@@ -38,6 +38,7 @@ import {
 import { CircuitBreakers } from './circuit-breakers.js';
 import { type AttemptTarget, type ExchangeHost, ProxyExchange } from './forward-request.js';
 import { HeaderDeadlines } from './header-deadlines.js';
+import type { RetryReason } from './proxy-metrics-sink.js';
 import type { ProxyMetricsSink, ResolvedProxyOptions, StickyOptions } from './proxy-options.js';
 import { RetryBudget } from './retry-policy.js';
 import { settleShapes } from './settle-shape.js';
@@ -105,7 +106,7 @@ export class ProxyEngine implements ExchangeHost, AsyncDisposable {
       tls: opts.tlsConnect,
     });
     this.outliers = new OutlierDetector({ ...opts.outlier, clock: opts.clock, logger: opts.logger });
-    this.breakers = new CircuitBreakers({ ...opts.breaker, logger: opts.logger });
+    this.breakers = new CircuitBreakers({ ...opts.breaker, logger: opts.logger, observer: opts.metrics });
     this.budget = new RetryBudget({ ...opts.retries, clock: opts.clock });
     this.deadlines = new HeaderDeadlines(opts.clock);
     this.balancer = createBalancer(opts.balancer, opts.versionWeights);
@@ -209,6 +210,9 @@ export class ProxyEngine implements ExchangeHost, AsyncDisposable {
   /** Answers an error before anything was forwarded. */
   #refuse(res: ServerResponse, error: FleetgateError, requestId: string, match: RouteMatch | undefined): void {
     sendProxyError(res, error, requestId);
+    if (error.code === 'ERR_FG_LOOP_DETECTED') {
+      this.#metrics?.recordLoopDetected?.(error.details === undefined ? 'own_via' : 'max_hops');
+    }
     this.#metrics?.recordProxyRequest({
       service: match?.service ?? '-',
       route: match?.pattern ?? '-',
@@ -308,6 +312,12 @@ export class ProxyEngine implements ExchangeHost, AsyncDisposable {
       durationMs: performance.now() - exchange.startedAt,
       ...(exchange.instance === undefined ? {} : { instanceId: exchange.instance.instanceId }),
     });
+  }
+
+  retrying(exchange: ProxyExchange, kind: UpstreamFailureKind): void {
+    const service = exchange.match.service;
+    // mayRetry lets only failures before any response byte through: connect, connect-timeout, timeout, reset.
+    if (service !== undefined) this.#metrics?.recordRetry?.(service, kind as RetryReason);
   }
 
   attemptEnded(exchange: ProxyExchange): void {

@@ -13,14 +13,13 @@ import type { RegistryApi } from '../registry/registry-api.js';
 import { BALANCER_NAMES, type BalancerName, type VersionWeights } from '../routing/balancers/index.js';
 import type { StaticRoute } from '../routing/types.js';
 import type { AccessLog } from '../telemetry/access-log.js';
-import type { ProxyRequestRecord } from '../telemetry/metrics.js';
 import { OUTLIER_DEFAULTS, type OutlierOptions } from '../upstream/outlier-detector.js';
 import { upstreamHeaderOptions } from '../upstream/proxy-headers.js';
 import { type UpstreamTlsOptions, upstreamTlsOptions } from '../upstream/upstream-tls.js';
 import { DEFAULT_MAX_HOPS, PROCESS_GATEWAY_ID } from '../upstream/via.js';
-import type { DroppedFrameRecord } from '../websocket/dropped-frames.js';
 import type { WebSocketGatewayOptions } from '../websocket/websocket-options.js';
 import { BREAKER_DEFAULTS, type BreakerOptions } from './circuit-breakers.js';
+import type { ProxyMetricsSink } from './proxy-metrics-sink.js';
 import { RETRY_DEFAULTS, type RetryOptions } from './retry-policy.js';
 
 /**
@@ -51,14 +50,7 @@ export interface StickyOptions {
   header?: string;
 }
 
-/** Where the proxy reports each request; `createMetrics()` (lib/telemetry/metrics.ts) fits. */
-export interface ProxyMetricsSink {
-  recordProxyRequest(record: ProxyRequestRecord): void;
-  /** Counts a request routed in panic mode (only ever called when `panicThreshold` is on). */
-  recordPanicRouting?(service: string): void;
-  /** Counts a WebSocket message frame the proxy's WebSocket gateway dropped (lib/websocket/dropped-frames.ts). */
-  recordDroppedFrame?(record: DroppedFrameRecord): void;
-}
+export type { ProxyMetricsSink } from './proxy-metrics-sink.js';
 
 /** Options of the discovery proxy. */
 export interface DiscoveryProxyOptions {
@@ -136,7 +128,10 @@ export interface DiscoveryProxyOptions {
   clock: Clock;
   /** @default noopLogger */
   logger: Logger;
-  /** Receives one record per request (service, route pattern, status, duration). @default undefined */
+  /**
+   * Receives one record per request (service, route pattern, status, duration), retries, loops,
+   * breaker states and the WebSocket gateway's counts (lib/proxy/proxy-metrics-sink.ts). @default undefined
+   */
   metrics: ProxyMetricsSink | undefined;
   /**
    * One access-log line per proxied request: `createAccessLog({ logger, sampleRate })`

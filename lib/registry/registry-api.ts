@@ -5,9 +5,9 @@
  */
 import type { InstanceStatus, OwnerProof, RegisterOwnership, RegistrationInput, ServiceInstance } from './model.js';
 import type { ClaimRef } from './route-claims.js';
-import type { StoreState } from './store-monitor.js';
+import type { StoreLivenessReport, StoreState } from './store-monitor.js';
 
-export type { StoreCondition, StoreState } from './store-monitor.js';
+export type { StoreCondition, StoreLivenessReport, StoreState } from './store-monitor.js';
 
 /** A change applied to the local cache; the route table and health checker follow these. */
 export interface RegistryChange {
@@ -94,6 +94,8 @@ export interface RegistryApi extends AsyncDisposable {
    * {@link import('./registry.js').Registry} implements it; absent means "assume `up`".
    */
   storeState?(): StoreState;
+  /** Optional: the store's liveness figures for metrics (lib/registry/store-monitor.ts). */
+  storeLiveness?(): StoreLivenessReport;
   on<K extends keyof RegistryEventMap>(event: K, listener: (...args: RegistryEventMap[K]) => void): this;
   off<K extends keyof RegistryEventMap>(event: K, listener: (...args: RegistryEventMap[K]) => void): this;
   /** Stops timers and watches; closes the backend when the registry created it. */

@@ -32,7 +32,7 @@ import { type ClaimRef, RouteClaims, type RouteShape } from './route-claims.js';
 import { SelfPreservation } from './self-preservation.js';
 import { withDeadline } from './store-deadline.js';
 import { describeError, storeUnavailableError } from './store-errors.js';
-import { StoreMonitor, type StoreState } from './store-monitor.js';
+import { type StoreLivenessReport, StoreMonitor, type StoreState } from './store-monitor.js';
 
 export { REGISTRY_DEFAULTS, type RegistryOptions } from './registry-options.js';
 
@@ -283,6 +283,14 @@ export class Registry extends EventEmitter<RegistryEventMap> implements Registry
     return this.#monitor.state();
   }
 
+  /**
+   * The store's liveness figures for metrics: live, the last probe's round trip and the age of
+   * the store's last answer (probe or call). docs/metrics.md
+   */
+  storeLiveness(): StoreLivenessReport {
+    return this.#monitor.liveness();
+  }
+
   health(): RegistryHealth {
     const store = this.#monitor.state();
     const failing = this.#relistFailure !== undefined || this.#callFailure !== undefined;
@@ -386,10 +394,12 @@ export class Registry extends EventEmitter<RegistryEventMap> implements Registry
         `${this.backend.type} store`,
       );
       this.#callFailure = undefined;
+      this.#monitor.answered();
       return result;
     } catch (err) {
       if (isFleetgateError(err) && err.code !== 'ERR_FG_STORE_UNAVAILABLE') {
         this.#callFailure = undefined; // the store answered, with a refusal
+        this.#monitor.answered();
         throw err;
       }
       this.#noteCallFailure(err);

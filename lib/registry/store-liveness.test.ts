@@ -198,6 +198,47 @@ describe('store liveness', () => {
     assert.match(text, /^fleetgate_registry_store_transitions_total\{to="down"\} 1$/m);
   });
 
+  test('metrics: liveness, the last probe round trip and the age of the last answer, on the fake clock', async () => {
+    await using fx = await hungRegistry();
+    await using metrics = createMetrics({ registry: fx.registry });
+    let text = await metrics.metrics();
+    assert.match(text, /^fleetgate_registry_store_live 1$/m);
+    assert.match(text, /^fleetgate_registry_store_probe_rtt_seconds 0$/m, 'the fake store answers in 0 ms');
+    assert.match(text, /^fleetgate_registry_store_last_success_age_seconds 0$/m);
+    fx.backend.hung = true;
+    await fx.clock.advance(750);
+    text = await metrics.metrics();
+    assert.match(text, /^fleetgate_registry_store_live 0$/m);
+    assert.match(text, /^fleetgate_registry_store_last_success_age_seconds 0\.75$/m, 'no answer for 750 ms');
+    assert.deepEqual(fx.registry.storeLiveness(), {
+      probed: true,
+      live: false,
+      lastRoundTripMs: 0,
+      lastSuccessAgeMs: 750,
+    });
+    fx.backend.hung = false;
+    await fx.clock.advance(250);
+    text = await metrics.metrics();
+    assert.match(text, /^fleetgate_registry_store_live 1$/m, 'answering again (resyncing counts as live)');
+    assert.match(text, /^fleetgate_registry_store_last_success_age_seconds 0$/m);
+  });
+
+  test('StoreLiveness reports the round trip of an answered probe on the injected clock', async () => {
+    const clock = new FakeClock();
+    const trips: (number | undefined)[] = [];
+    const liveness = new StoreLiveness({
+      clock,
+      timeoutMs: 500,
+      probe: () => new Promise<void>((resolve) => clock.setTimeout(resolve, 40)),
+      onProbe: (o) => trips.push(o.roundTripMs),
+    });
+    liveness.start();
+    await clock.advance(0); // the probe is sent from a microtask
+    await clock.advance(40);
+    liveness.stop();
+    assert.deepEqual(trips, [40]);
+  });
+
   test('a backend without probe() is always up (in-memory)', async () => {
     const clock = new FakeClock();
     await using registry = new Registry({ backend: new MemoryBackend({ clock }), clock, ownsBackend: true });

@@ -15,6 +15,8 @@ export interface ProbeOutcome {
   ok: boolean;
   /** When the probe was sent (clock time). */
   startedAt: number;
+  /** Clock time from sending the probe to its answer, in ms (answered probes only). */
+  roundTripMs?: number;
   /** Why it failed, when it did. */
   reason?: string;
 }
@@ -99,7 +101,7 @@ export class StoreLiveness {
     let outcome: ProbeOutcome;
     try {
       await withDeadline(clock, timeoutMs, this.#o.probe, 'liveness probe');
-      outcome = { ok: true, startedAt };
+      outcome = { ok: true, startedAt, roundTripMs: clock.now() - startedAt };
     } catch (err) {
       outcome = { ok: false, startedAt, reason: describeError(err) };
     } finally {

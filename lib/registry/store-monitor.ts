@@ -23,6 +23,18 @@ export interface StoreState {
   probed: boolean;
 }
 
+/** The liveness figures of a store, for metrics (read at scrape time). */
+export interface StoreLivenessReport {
+  /** Whether the store is probed at all (in-memory is not). */
+  probed: boolean;
+  /** Whether the store answers (state `up` or `resyncing`; `down` is not live). */
+  live: boolean;
+  /** Round trip of the latest answered probe, in ms; undefined before the first answer or without probes. */
+  lastRoundTripMs: number | undefined;
+  /** Time since the store last answered (a probe or a store call), in ms; undefined before the first answer. */
+  lastSuccessAgeMs: number | undefined;
+}
+
 /** Options for {@link StoreMonitor}. */
 export interface StoreMonitorOptions {
   /** Backend type for messages, e.g. `REDIS`. */
@@ -54,6 +66,8 @@ export class StoreMonitor {
   #downSince: number | undefined;
   #resyncing: Promise<void> | undefined;
   #closed = false;
+  #lastRoundTripMs: number | undefined;
+  #lastSuccessAt: number | undefined;
 
   constructor(options: StoreMonitorOptions) {
     this.#o = options;
@@ -81,6 +95,22 @@ export class StoreMonitor {
     return { ...this.#state };
   }
 
+  /** A store call succeeded (the store answered, also with a refusal): its age restarts. */
+  answered(): void {
+    this.#lastSuccessAt = this.#o.clock.now();
+  }
+
+  /** Liveness figures for metrics: live or not, the last probe's round trip, the age of the last answer. */
+  liveness(): StoreLivenessReport {
+    const at = this.#lastSuccessAt;
+    return {
+      probed: this.#liveness !== undefined,
+      live: this.#state.state !== 'down',
+      lastRoundTripMs: this.#lastRoundTripMs,
+      lastSuccessAgeMs: at === undefined ? undefined : Math.max(0, this.#o.clock.now() - at),
+    };
+  }
+
   /** A store call failed: probe now rather than at the next tick. */
   suspect(): void {
     this.#liveness?.check();
@@ -102,6 +132,8 @@ export class StoreMonitor {
       }
       return;
     }
+    this.#lastRoundTripMs = outcome.roundTripMs;
+    this.#lastSuccessAt = this.#o.clock.now();
     this.#o.onAnswer(outcome);
     if (this.#state.state === 'down') {
       this.#set('resyncing', `the ${this.#o.type} store answers again; re-listing it in full`, () =>

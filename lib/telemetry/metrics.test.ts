@@ -7,6 +7,7 @@ import { register as globalRegister } from 'prom-client';
 import { FakeClock } from '../clock.js';
 import { MemoryBackend } from '../registry/backends/memory.js';
 import { Registry } from '../registry/registry.js';
+import type { WebSocketLiveCounts } from '../websocket/websocket-metrics-sink.js';
 import { createMetrics, METRICS_DEFAULTS } from './metrics.js';
 
 /** The sample lines of one metric, without HELP/TYPE. */
@@ -108,5 +109,108 @@ describe('createMetrics', () => {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
     }
+  });
+});
+
+describe('createMetrics: the series of issue 18', () => {
+  it('observes latency per route pattern, and caps the (service, route) pairs under route="(other)"', async () => {
+    const metrics = createMetrics({ maxRouteSeries: 2 });
+    metrics.recordProxyRequest({ service: 'orders', route: '/api/orders/:id', status: 200, durationMs: 3 });
+    metrics.recordProxyRequest({ service: 'orders', route: '/api/orders/:id', status: 503, durationMs: 700 });
+    metrics.recordProxyRequest({ service: 'orders', route: '/api/orders', status: 200, durationMs: 20 });
+    metrics.recordProxyRequest({ service: 'orders', route: '/api/a', status: 200, durationMs: 1 });
+    metrics.recordProxyRequest({ service: 'orders', route: '/api/b', status: 200, durationMs: 1 });
+    const text = await metrics.metrics();
+    assert.deepEqual(samples(text, 'fleetgate_route_upstream_duration_seconds_count'), [
+      'fleetgate_route_upstream_duration_seconds_count{service="orders",route="/api/orders/:id"} 2',
+      'fleetgate_route_upstream_duration_seconds_count{service="orders",route="/api/orders"} 1',
+      'fleetgate_route_upstream_duration_seconds_count{service="orders",route="(other)"} 2',
+    ]);
+    assert.ok(
+      text.includes(
+        'fleetgate_route_upstream_duration_seconds_bucket{le="0.005",service="orders",route="/api/orders/:id"} 1',
+      ),
+    );
+    assert.ok(
+      text.includes(
+        'fleetgate_route_upstream_duration_seconds_bucket{le="+Inf",service="orders",route="/api/orders/:id"} 2',
+      ),
+    );
+    assert.ok(
+      text.includes('fleetgate_route_upstream_duration_seconds_sum{service="orders",route="/api/orders/:id"} 0.703'),
+    );
+    assert.ok(text.includes('fleetgate_upstream_duration_seconds_count{service="orders"} 5'));
+    assert.ok(text.includes('fleetgate_requests_total{service="orders",route="(other)",status="200"} 2'));
+    assert.ok(text.includes('# TYPE fleetgate_route_upstream_duration_seconds histogram'));
+    assert.ok(text.includes('# TYPE fleetgate_requests_total counter'));
+    assert.throws(() => createMetrics({ maxRouteSeries: 0 }), { code: 'ERR_FG_INVALID_CONFIG' });
+  });
+
+  it('counts WebSocket messages and re-pins, and reads connections, pins and clients from every source at scrape time', async () => {
+    const metrics = createMetrics();
+    metrics.recordWsMessage('to_service', 'chat');
+    metrics.recordWsMessage('to_service', 'chat');
+    metrics.recordWsMessage('to_client', 'chat');
+    metrics.recordWsRepin('chat');
+    let live: WebSocketLiveCounts = { clients: 2, connections: { chat: 3, feed: 1 }, pins: { chat: 2 } };
+    const removeA = metrics.addWebSocketSource(() => live);
+    metrics.addWebSocketSource(() => ({ clients: 1, connections: { chat: 1 }, pins: {} }));
+    let text = await metrics.metrics();
+    assert.deepEqual(samples(text, 'fleetgate_ws_messages_total'), [
+      'fleetgate_ws_messages_total{direction="to_service",service="chat"} 2',
+      'fleetgate_ws_messages_total{direction="to_client",service="chat"} 1',
+    ]);
+    assert.deepEqual(samples(text, 'fleetgate_ws_repins_total'), ['fleetgate_ws_repins_total{service="chat"} 1']);
+    assert.deepEqual(samples(text, 'fleetgate_ws_connections'), [
+      'fleetgate_ws_connections{service="chat"} 4',
+      'fleetgate_ws_connections{service="feed"} 1',
+    ]);
+    assert.deepEqual(samples(text, 'fleetgate_ws_pins'), ['fleetgate_ws_pins{service="chat"} 2']);
+    assert.deepEqual(samples(text, 'fleetgate_ws_clients'), ['fleetgate_ws_clients 3']);
+    live = { clients: 0, connections: {}, pins: {} };
+    removeA();
+    text = await metrics.metrics();
+    assert.deepEqual(samples(text, 'fleetgate_ws_connections'), ['fleetgate_ws_connections{service="chat"} 1']);
+    assert.deepEqual(samples(text, 'fleetgate_ws_pins'), [], 'a closed gateway leaves no series behind');
+    assert.deepEqual(samples(text, 'fleetgate_ws_clients'), ['fleetgate_ws_clients 1']);
+  });
+
+  it('reports breaker states per instance (series gone with the instance), retries, loops and auth refusals', async () => {
+    const metrics = createMetrics();
+    metrics.recordBreakerState('orders', 'o1', 'open');
+    metrics.recordBreakerState('orders', 'o2', 'open');
+    metrics.recordBreakerState('orders', 'o2', 'half_open');
+    metrics.recordBreakerState('orders', 'o2', 'closed');
+    metrics.recordRetry('orders', 'connect');
+    metrics.recordLoopDetected('own_via');
+    metrics.recordLoopDetected('self_target');
+    metrics.recordAuthRejection({ mechanism: 'api_key', status: 401, reason: 'unknown' });
+    metrics.recordAuthRejection({ mechanism: 'jwt', status: 403, reason: 'forbidden' });
+    let text = await metrics.metrics();
+    assert.deepEqual(samples(text, 'fleetgate_breaker_state'), [
+      'fleetgate_breaker_state{service="orders",instance="o1"} 1',
+      'fleetgate_breaker_state{service="orders",instance="o2"} 0',
+    ]);
+    assert.deepEqual(samples(text, 'fleetgate_breaker_transitions_total'), [
+      'fleetgate_breaker_transitions_total{service="orders",to="open"} 2',
+      'fleetgate_breaker_transitions_total{service="orders",to="half_open"} 1',
+      'fleetgate_breaker_transitions_total{service="orders",to="closed"} 1',
+    ]);
+    assert.deepEqual(samples(text, 'fleetgate_retries_total'), [
+      'fleetgate_retries_total{service="orders",reason="connect"} 1',
+    ]);
+    assert.deepEqual(samples(text, 'fleetgate_loops_detected_total'), [
+      'fleetgate_loops_detected_total{kind="own_via"} 1',
+      'fleetgate_loops_detected_total{kind="self_target"} 1',
+    ]);
+    assert.deepEqual(samples(text, 'fleetgate_auth_rejections_total'), [
+      'fleetgate_auth_rejections_total{mechanism="api_key",status="401",reason="unknown"} 1',
+      'fleetgate_auth_rejections_total{mechanism="jwt",status="403",reason="forbidden"} 1',
+    ]);
+    metrics.forgetBreaker('orders', 'o1');
+    text = await metrics.metrics();
+    assert.deepEqual(samples(text, 'fleetgate_breaker_state'), [
+      'fleetgate_breaker_state{service="orders",instance="o2"} 0',
+    ]);
   });
 });

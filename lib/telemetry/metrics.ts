@@ -4,25 +4,20 @@
  * `GET /metrics` middleware. README "Registration API", README "Health, metrics, rate limits, tracing".
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { mergeDefined } from '../core/options-merge.js';
+import { FleetgateError } from '../errors.js';
+import type { ProxyRequestRecord } from '../proxy/proxy-metrics-sink.js';
 import { INSTANCE_STATUSES } from '../registry/model.js';
 import type { RegistryApi, RegistryChange, StoreState } from '../registry/registry-api.js';
 import type { DroppedFrameRecord } from '../websocket/dropped-frames.js';
+import { FastCounter, FastHistogram } from './fast-series.js';
+import { RequestSeries } from './request-series.js';
+import { type ResilienceRecorder, resilienceMetrics } from './resilience-metrics.js';
+import { storeMetrics } from './store-metrics.js';
+import { type WebSocketRecorder, websocketMetrics } from './websocket-metrics.js';
 
-/** One proxied request, as the proxy reports it. */
-export interface ProxyRequestRecord {
-  /** Service that served the route; `'-'` when no route matched. */
-  service: string;
-  /** The matched route pattern (never the raw path: label cardinality must stay bounded). */
-  route: string;
-  /** HTTP status sent to the client. */
-  status: number;
-  /** Time spent on the upstream exchange, in ms; omitted when no upstream was reached. */
-  durationMs?: number;
-  /** The instance that answered (kept out of labels for cardinality; accepted for symmetry with spans). */
-  instanceId?: string;
-}
+export type { ProxyRequestRecord } from '../proxy/proxy-metrics-sink.js';
 
 /** Something that announces health transitions (a {@link import('../health/health-checker.js').HealthChecker}). */
 export interface TransitionSource {
@@ -38,8 +33,13 @@ export interface MetricsOptions {
   checker: TransitionSource | undefined;
   /** Path answered by {@link FleetgateMetrics.handler}. @default '/metrics' */
   path: string;
-  /** Histogram buckets of `fleetgate_upstream_duration_seconds`. @default [0.001 … 10] */
+  /** Histogram buckets of `fleetgate_upstream_duration_seconds` and its per-route twin. @default [0.001 … 10] */
   buckets: readonly number[];
+  /**
+   * Most (service, route pattern) pairs with their own series; later pairs are counted under the
+   * route `(other)` of their service. @default 2000
+   */
+  maxRouteSeries: number;
   /** Also collect Node process metrics (`process_*`, `nodejs_*`) into the same registry. @default false */
   defaultMetrics: boolean;
 }
@@ -50,14 +50,19 @@ export const METRICS_DEFAULTS: Readonly<MetricsOptions> = Object.freeze({
   checker: undefined,
   path: '/metrics',
   buckets: Object.freeze([0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]),
+  maxRouteSeries: 2000,
   defaultMetrics: false,
 });
 
-/** The metrics of one gateway. */
-export interface FleetgateMetrics extends AsyncDisposable {
+/**
+ * The metrics of one gateway. It is the sink of every part that reports: pass it as
+ * `discoveryProxy({ metrics })` (requests, retries, loops, breakers, WebSockets),
+ * `apiKeys({ metrics })`/`jwtAuth({ metrics })` (refusals) and `registry({ metrics })` (self-targets).
+ */
+export interface FleetgateMetrics extends AsyncDisposable, WebSocketRecorder, ResilienceRecorder {
   /** The prom-client registry holding every fleetgate metric. */
   readonly promRegistry: Registry;
-  /** Counts a proxied request and observes its upstream duration. */
+  /** Counts a proxied request and observes its duration per service and per route pattern. */
   recordProxyRequest(record: ProxyRequestRecord): void;
   /** Counts a request routed in panic mode (opt-in `panicThreshold`), by service. */
   recordPanicRouting(service: string): void;
@@ -86,23 +91,36 @@ export interface FleetgateMetrics extends AsyncDisposable {
  */
 export function createMetrics(options: Partial<MetricsOptions> = {}): FleetgateMetrics {
   const o: MetricsOptions = mergeDefined(METRICS_DEFAULTS, options);
+  if (!(Number.isInteger(o.maxRouteSeries) && o.maxRouteSeries >= 1)) {
+    throw new FleetgateError('ERR_FG_INVALID_CONFIG', `createMetrics: maxRouteSeries must be an integer ≥ 1`);
+  }
   const promRegistry = new Registry();
   const registers = [promRegistry];
   const registry = o.registry;
 
-  const requests = new Counter({
-    name: 'fleetgate_requests_total',
-    help: 'Requests handled by the gateway, by service, route pattern and status.',
-    labelNames: ['service', 'route', 'status'] as const,
-    registers,
-  });
-  const upstream = new Histogram({
-    name: 'fleetgate_upstream_duration_seconds',
-    help: 'Time spent on upstream exchanges, by service.',
-    labelNames: ['service'] as const,
-    buckets: [...o.buckets],
-    registers,
-  });
+  const series = new RequestSeries(
+    new FastCounter(
+      'fleetgate_requests_total',
+      'Requests handled by the gateway, by service, route pattern and status.',
+      ['service', 'route', 'status'],
+      promRegistry,
+    ),
+    new FastHistogram(
+      'fleetgate_upstream_duration_seconds',
+      'Time from a request’s arrival to its end, for requests that reached an upstream, by service.',
+      ['service'],
+      o.buckets,
+      promRegistry,
+    ),
+    new FastHistogram(
+      'fleetgate_route_upstream_duration_seconds',
+      'Time from a request’s arrival to its end, for requests that reached an upstream, by service and route pattern (capped by maxRouteSeries; the rest under route="(other)").',
+      ['service', 'route'],
+      o.buckets,
+      promRegistry,
+    ),
+    o.maxRouteSeries,
+  );
   new Gauge({
     name: 'fleetgate_instances',
     help: 'Live registered instances, by service and status (read from the registry at scrape time).',
@@ -123,14 +141,7 @@ export function createMetrics(options: Partial<MetricsOptions> = {}): FleetgateM
       for (const [service, byStatus] of counts) for (const [status, n] of byStatus) this.set({ service, status }, n);
     },
   });
-  new Gauge({
-    name: 'fleetgate_registry_store_up',
-    help: 'Whether the registry store answers and is in sync (1) or not (0), as /health reports it.',
-    registers,
-    collect() {
-      this.set(registry === undefined || registry.health().connected ? 1 : 0);
-    },
-  });
+  storeMetrics(promRegistry, registry);
   const transitions = new Counter({
     name: 'fleetgate_health_transitions_total',
     help: 'Health status transitions, by service.',
@@ -167,6 +178,8 @@ export function createMetrics(options: Partial<MetricsOptions> = {}): FleetgateM
     labelNames: ['service', 'reason'] as const,
     registers,
   });
+  const websocket = websocketMetrics(promRegistry);
+  const resilience = resilienceMetrics(promRegistry);
   if (o.defaultMetrics) collectDefaultMetrics({ register: promRegistry });
 
   const recordRegistryEvent = (type: string): void => events.inc({ type });
@@ -191,15 +204,14 @@ export function createMetrics(options: Partial<MetricsOptions> = {}): FleetgateM
 
   return {
     promRegistry,
-    recordProxyRequest(r) {
-      requests.inc({ service: r.service, route: r.route, status: String(r.status) });
-      if (r.durationMs !== undefined) upstream.observe({ service: r.service }, r.durationMs / 1000);
-    },
+    recordProxyRequest: (r) => series.record(r.service, r.route, r.status, r.durationMs),
     recordPanicRouting: (service) => panics.inc({ service }),
     recordHealthTransition,
     recordRateLimitDecision: (decision) => decisions.inc({ decision }),
     recordRegistryEvent,
     recordDroppedFrame: (r) => droppedFrames.inc({ service: r.service, reason: r.reason }),
+    ...websocket,
+    ...resilience,
     metrics: () => promRegistry.metrics(),
     handler() {
       return (req, res, next) => {

@@ -92,6 +92,17 @@ export class ConnectionRegistry implements AsyncDisposable {
     return out;
   }
 
+  /** Live connections per service (every instance summed), for metrics. */
+  totalsByService(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [service, byId] of this.#byService) {
+      let n = 0;
+      for (const set of byId.values()) n += set.size;
+      out[service] = n;
+    }
+    return out;
+  }
+
   /** Every tracked connection (a snapshot, safe to evict from while iterating). */
   all(): PinnedConnection[] {
     const out: PinnedConnection[] = [];

@@ -4,7 +4,6 @@
  * and service frames it cannot read. Counted per reason (and per service, for the metric), never
  * relayed: the client must be able to trust that a reply answers its own request.
  */
-
 /** Why a frame was dropped. */
 export type DropReason =
   /** A service sent a reply (`id`, no `path`) for an id it was never sent or already answered. */
@@ -24,8 +23,8 @@ export interface DroppedFrameRecord {
   service: string;
 }
 
-/** Where the WebSocket gateway reports what it drops; `createMetrics()` (lib/telemetry/metrics.ts) fits. */
-export interface WebSocketMetricsSink {
+/** Where drops are counted: the `recordDroppedFrame` of a WebSocketMetricsSink (websocket-metrics-sink.ts). */
+export interface DroppedFrameSink {
   /** Counts one dropped frame. */
   recordDroppedFrame?(record: DroppedFrameRecord): void;
 }
@@ -38,9 +37,9 @@ export interface WebSocketMetricsSink {
  */
 export class DroppedFrames {
   readonly #counts: Record<DropReason, number> = { forged_reply: 0, unknown_reply: 0, malformed: 0 };
-  readonly #sink: WebSocketMetricsSink | undefined;
+  readonly #sink: DroppedFrameSink | undefined;
 
-  constructor(sink: WebSocketMetricsSink | undefined) {
+  constructor(sink: DroppedFrameSink | undefined) {
     this.#sink = sink;
   }
 

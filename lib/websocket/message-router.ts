@@ -33,6 +33,7 @@ import { errorFrame, type MessageId } from './message-frames.js';
 import { ServerRequests } from './server-requests.js';
 import { type LinkEnd, type QueuedFrame, UpstreamLink, type UpstreamLinkHooks } from './upstream-link.js';
 import { messageEndpointUrl } from './upstream-target.js';
+import type { WebSocketMetricsSink } from './websocket-metrics-sink.js';
 import type { ResolvedWebSocketOptions } from './websocket-options.js';
 import { WriteBatch } from './write-batch.js';
 
@@ -80,11 +81,13 @@ export class MessageRouter {
   /** Kept beside the links so a link stays ignorant of sessions. */
   readonly #owners = new Map<UpstreamLink, LinkOwner>();
   readonly #hooks: UpstreamLinkHooks;
+  readonly #metrics: WebSocketMetricsSink | undefined;
   #closing = false;
 
   constructor(deps: MessageRouterDeps) {
     this.#deps = deps;
     const o = deps.options;
+    this.#metrics = o.metrics;
     this.#table = new RouteTable({
       registry: deps.registry,
       protocol: 'ws',
@@ -99,7 +102,11 @@ export class MessageRouter {
       handleProtocols: (offered) => selectSubprotocol(offered),
     });
     this.#hooks = {
-      onOpen: (link) => deps.picker.recordSuccess(link.service, link.instanceId),
+      onOpen: (link) => {
+        deps.picker.recordSuccess(link.service, link.instanceId);
+        // Counted once the new instance answers: a first pick that fails to connect is not a second re-pin.
+        if (this.#owners.get(link)?.repinned === true) this.#metrics?.recordWsRepin?.(link.service);
+      },
       onMessage: (link, data) => this.#fromService(link, data),
       onEnd: (link, end, queued, inflight) => this.#linkEnded(link, end, queued, inflight),
     };
@@ -118,6 +125,13 @@ export class MessageRouter {
   /** Upstream links (open or connecting). */
   get upstreams(): number {
     return this.#links.size;
+  }
+
+  /** Message-routing pins (links, open or connecting) per service, for metrics. */
+  pinsByService(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const link of this.#links) out[link.service] = (out[link.service] ?? 0) + 1;
+    return out;
   }
 
   /** How a client frame for `path` would be routed, without routing it. */
@@ -248,7 +262,7 @@ export class MessageRouter {
     const asked = session.asked.take(id);
     if (asked === undefined || !asked.link.sendUntracked(session.codec.patch(data, { id: asked.id }))) {
       this.#deps.dropped.record('unknown_reply', asked?.link.service ?? '-');
-    }
+    } else this.#metrics?.recordWsMessage?.('to_service', asked.link.service);
   }
 
   #route(session: ClientSession, path: string, id: MessageId, raw: Buffer): void {
@@ -274,7 +288,7 @@ export class MessageRouter {
     const frame = norm.path === path ? raw : session.codec.patch(raw, { path: norm.path });
     if (!link.send(frame, id)) {
       this.#reply(session, id, 'ERR_FG_RATE_LIMITED', `too many messages waiting for ${service}`, service);
-    }
+    } else this.#metrics?.recordWsMessage?.('to_service', service);
   }
 
   /** Opens the client's link to one instance of `service`, or answers why there is none. */
@@ -355,6 +369,7 @@ export class MessageRouter {
     if (ws.readyState !== ws.OPEN) return;
     session.batch.hold();
     ws.send(frame, { binary: session.codec.binary });
+    this.#metrics?.recordWsMessage?.('to_client', link.service);
   }
 
   #linkEnded(link: UpstreamLink, end: LinkEnd, queued: QueuedFrame[], inflight: MessageId[]): void {

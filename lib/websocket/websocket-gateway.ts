@@ -105,6 +105,12 @@ export function websocketGateway(
   const proxy = new UpgradeProxy({ table, picker, connections, options: opts });
   const dropped = new DroppedFrames(opts.metrics);
   const router = new MessageRouter({ registry, picker, connections, options: opts, dropped });
+  // Gauges are read at scrape time: the connection path pays nothing for them.
+  const removeSource = opts.metrics?.addWebSocketSource?.(() => ({
+    clients: router.clients,
+    connections: connections.totalsByService(),
+    pins: router.pinsByService(),
+  }));
   const onChange = (change: RegistryChange): void => {
     if ((change.type === 'deregister' || change.type === 'expire') && change.service !== undefined) {
       picker.forget(change.service, change.instanceId!);
@@ -166,6 +172,7 @@ export function websocketGateway(
     close() {
       closing ??= (async () => {
         heartbeat.cancel();
+        removeSource?.();
         for (const server of [...attached.keys()]) detach(server);
         registry.off('change', onChange);
         await Promise.all([proxy.close(), router.close()]);

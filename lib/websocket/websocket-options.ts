@@ -15,7 +15,7 @@ import type { InstanceHealthSignals, StaticRoute } from '../routing/types.js';
 import { type UpstreamHeaderOptions, upstreamHeaderOptions } from '../upstream/proxy-headers.js';
 import { type UpstreamTlsOptions, upstreamTlsOptions } from '../upstream/upstream-tls.js';
 import { DEFAULT_MAX_HOPS, PROCESS_GATEWAY_ID } from '../upstream/via.js';
-import type { WebSocketMetricsSink } from './dropped-frames.js';
+import type { WebSocketMetricsSink } from './websocket-metrics-sink.js';
 
 /** Balancers that need nothing but the candidates and their live connection counts. */
 export type WebSocketBalancerName = Exclude<BalancerName, 'sticky'>;
@@ -79,7 +79,7 @@ export interface WebSocketGatewayOptions {
   clock: Clock;
   /** @default noopLogger */
   logger: Logger;
-  /** Where dropped message frames are counted (`createMetrics()` fits). @default undefined */
+  /** Where dropped frames, relayed messages, re-pins and live connections are counted (`createMetrics()` fits). @default undefined */
   metrics: WebSocketMetricsSink | undefined;
 }
 

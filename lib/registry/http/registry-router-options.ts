@@ -12,6 +12,12 @@ import type { RegistryApi } from '../registry-api.js';
 import type { ServiceKeySpec } from '../service-keys.js';
 import type { ListenAddress } from './self-target.js';
 
+/** What the registration API reports to a metrics sink. */
+export interface RegistryApiMetricsSink {
+  /** A registration refused with 400 `ERR_FG_SELF_TARGET`: its instance URL is the gateway itself. */
+  recordLoopDetected?(kind: 'self_target'): void;
+}
+
 /** The per-source limit on registration attempts. */
 export interface RegistrationRateLimit {
   /** Burst size. */
@@ -45,6 +51,8 @@ export interface RegistryRouterOptions {
   clock: Clock;
   /** @default noopLogger */
   logger: Logger;
+  /** Where refused self-targeting registrations are counted as loops (`createMetrics()` fits). @default undefined */
+  metrics: RegistryApiMetricsSink | undefined;
   /**
    * The proxies in front of the gateway whose `X-Forwarded-For` is believed, as CIDRs (or
    * `loopback`/`private`/`linklocal`); the caller is the first address from the right that is not
@@ -81,6 +89,7 @@ export const REGISTRY_ROUTER_DEFAULTS: Readonly<RegistryRouterOptions> = Object.
   registrationRateLimit: Object.freeze({ capacity: 20, refillPerSecond: 5 }),
   clock: realClock,
   logger: noopLogger,
+  metrics: undefined,
   trustProxy: false,
   serviceKeys: undefined,
   listenAddresses: () => [],

@@ -145,7 +145,13 @@ export function registry(options: Partial<RegistryRouterOptions> = {}): Registry
         serviceKeys?.authorize(req.headers[SERVICE_KEY_HEADER], input.service, input.routes ?? []);
         // Generated here, where the id rules are known, so the id always passes them.
         input.instanceId ??= generateInstanceId(input.service, o.maxNameLength);
-        await assertNotSelfTarget(input.url, [...listenAddressOf(req.socket), ...o.listenAddresses()]);
+        await assertNotSelfTarget(input.url, [...listenAddressOf(req.socket), ...o.listenAddresses()]).catch(
+          (err: unknown) => {
+            if (isFleetgateError(err) && err.code === 'ERR_FG_SELF_TARGET')
+              o.metrics?.recordLoopDetected?.('self_target');
+            throw err;
+          },
+        );
         const issued = issueInstanceToken();
         const owner: RegisterOwnership = {
           newTokenHash: issued.hash,
