@@ -19,7 +19,7 @@
  *    pooled and as the median over the pairs, printed with the CPU the hypervisor stole meanwhile
  *    (/proc/stat): on a shared virtual machine that, not the proxy, sets the millisecond tail.
  *
- * Variants: the raw pipe, fleetgate standalone, fleetgate and http-proxy-middleware inside the same
+ * Variants: the raw pipe, fleetgate standalone (without and with `createMetrics()`), fleetgate and http-proxy-middleware inside the same
  * Express 5 app served by `http.createServer(app)` (as users write it), the README's Express form
  * (zero-argument `registry()` and `discoveryProxy()` on the default registry, `app.listen`), the same two served by
  * fleetgate's `createExpressServer(app)`, HPM with its defaults, and fast-gateway.
@@ -47,6 +47,7 @@ const LOAD_SHARE = 0.25;
 const VARIANTS: readonly [kind: string, label: string][] = [
   ['raw', 'raw node:http pipe (keep-alive agent)'],
   ['fleetgate', 'fleetgate standalone (node:http)'],
+  ['fleetgate-metrics', 'fleetgate standalone with createMetrics() (as the bin)'],
   ['fleetgate-express', 'fleetgate inside Express 5'],
   ['fleetgate-readme', "README's Express form: registry() + discoveryProxy(), app.listen"],
   ['express-hpm', 'Express 5 + http-proxy-middleware 3 (keep-alive agent)'],
@@ -257,6 +258,11 @@ function printTable(rows: Row[]): void {
           `p50 ${fmt(fg.inProxy.p50, 3)} ms, p99 ${fmt(fg.inProxy.p99, 3)} ms, p99.9 ${fmt(fg.inProxy.p999, 3)} ms over ${fg.inProxy.count} requests`,
       );
     }
+  }
+  const fgm = by('fleetgate-metrics');
+  if (fg !== undefined && fgm !== undefined) {
+    // Not a target: what Prometheus metrics cost a request, paired round by round.
+    console.log(`  metrics on: CPU/request ${fmtRatio(pairedRatio(fgm, fg, (run) => run.cpuPerReq))} of metrics off`);
   }
   const readme = by('fleetgate-readme');
   const hpm = by('express-hpm');

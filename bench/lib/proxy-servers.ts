@@ -53,7 +53,7 @@ function rawPipe(target: URL): Handler {
   };
 }
 
-async function fleetgateProxy(target: URL) {
+async function fleetgateProxy(target: URL, withMetrics = false) {
   const { Registry } = await import('../../lib/registry/registry.js');
   const { MemoryBackend } = await import('../../lib/registry/backends/memory.js');
   const { discoveryProxy } = await import('../../lib/proxy/discovery-proxy.js');
@@ -65,7 +65,10 @@ async function fleetgateProxy(target: URL) {
     url: target.origin,
     routes: [{ method: 'GET', path: '/api/items/:id', permission: 'items:read' }],
   });
-  return discoveryProxy({ registry });
+  if (!withMetrics) return discoveryProxy({ registry });
+  // Every request counted and observed, as the bin does (createGateway wires createMetrics()).
+  const { createMetrics } = await import('../../lib/telemetry/metrics.js');
+  return discoveryProxy({ registry, metrics: createMetrics({ registry }) });
 }
 
 /** `http.createServer(app)`, or fleetgate's `createExpressServer(app)`. */
@@ -84,8 +87,9 @@ async function build(kind: string, target: URL | undefined): Promise<http.Server
     }
     case 'raw':
       return http.createServer(rawPipe(target!));
-    case 'fleetgate': {
-      const proxy = await fleetgateProxy(target!);
+    case 'fleetgate':
+    case 'fleetgate-metrics': {
+      const proxy = await fleetgateProxy(target!, kind === 'fleetgate-metrics');
       return http.createServer((req, res) => proxy(req, res));
     }
     case 'fleetgate-apikey':
