@@ -1,9 +1,11 @@
 /**
  * Instance records in etcd: reads, and compare-and-swap writes and deletes on a key's
- * `mod_revision`, so concurrent gateways never overwrite each other's change unseen.
+ * `mod_revision`, so concurrent gateways never overwrite each other's change unseen. Reads and
+ * writes go out in batches (etcd-batcher.ts).
  */
 import { type Etcd3, EtcdLeaseInvalidError, type IKeyValue } from 'etcd3';
 import { FleetgateError } from '../../errors.js';
+import { EtcdBatcher } from './etcd-batcher.js';
 import { decodeEnvelope, type EtcdEnvelope, encodeEnvelope } from './etcd-values.js';
 
 /** A record as read: the raw key-value (for its revisions) and its decoded value. */
@@ -48,16 +50,17 @@ function gaveUp(key: string, attempts: number): FleetgateError {
 export class EtcdRecords {
   readonly #client: Etcd3;
   readonly #maxAttempts: number;
+  readonly #batcher: EtcdBatcher;
 
   constructor(client: Etcd3, maxAttempts: number) {
     this.#client = client;
     this.#maxAttempts = maxAttempts;
+    this.#batcher = new EtcdBatcher(client);
   }
 
   /** The record at `key`, or `undefined` (absent or not a record). */
   async read(key: string): Promise<CurrentRecord | undefined> {
-    const res = await this.#client.kv.range({ key: Buffer.from(key) });
-    const kv = res.kvs[0];
+    const kv = await this.#batcher.read(Buffer.from(key));
     const env = decodeEnvelope(kv?.value);
     return kv === undefined || env === undefined ? undefined : { kv, env };
   }
@@ -71,15 +74,13 @@ export class EtcdRecords {
       const decision = await decide(cur, grant);
       if (decision.put === undefined) return decision.result;
       const put = decision.put;
-      const res = await this.#client.kv
-        .txn({
-          compare: [
-            cur === undefined
-              ? { key: keyBuf, target: 'Create', result: 'Equal', create_revision: 0 }
-              : { key: keyBuf, target: 'Mod', result: 'Equal', mod_revision: cur.kv.mod_revision },
-          ],
-          success: [{ request_put: { key: keyBuf, value: encodeEnvelope(put), lease: put.lease } }],
-        })
+      const res = await this.#batcher
+        .write(
+          cur === undefined
+            ? { key: keyBuf, target: 'Create', result: 'Equal', create_revision: 0 }
+            : { key: keyBuf, target: 'Mod', result: 'Equal', mod_revision: cur.kv.mod_revision },
+          { key: keyBuf, value: encodeEnvelope(put), lease: put.lease },
+        )
         .catch((err: unknown) => {
           // The lease ended since (a lost bucket, or the record's own lease expired): decide again.
           if (err instanceof EtcdLeaseInvalidError) {
@@ -89,7 +90,7 @@ export class EtcdRecords {
           throw err;
         });
       if (res?.succeeded) {
-        o.onWritten?.(key, put, res.header.revision);
+        o.onWritten?.(key, put, res.revision);
         return decision.result;
       }
       if (attempt >= this.#maxAttempts) throw gaveUp(key, attempt);
