@@ -4,7 +4,7 @@
  *
  *   node --import tsx bench/lib/proxy-servers.ts <kind> [upstreamUrl]
  *
- * kinds: upstream | raw | fleetgate | fleetgate-apikey | fleetgate-jwt | fleetgate-express | fleetgate-express-server | express-hpm |
+ * kinds: upstream | raw | fleetgate | fleetgate-apikey | fleetgate-jwt | fleetgate-express | fleetgate-express-server | fleetgate-readme | express-hpm |
  * express-hpm-server | express-hpm-default | fast-gateway. `-server` variants serve the same Express app
  * with `createExpressServer(app)` instead of `http.createServer(app)`.
  * Talks to the parent over IPC: sends `{ type: 'ready', port }`; answers `{ type: 'cpu' }`
@@ -117,7 +117,10 @@ async function build(kind: string, target: URL | undefined): Promise<http.Server
     }
     case 'fleetgate-readme': {
       // The README's Express form as written: zero-argument registry() and discoveryProxy() on
-      // the shared default registry, served by app.listen (http.createServer(app)).
+      // the shared default registry, served by app.listen (http.createServer(app)). The default
+      // registry reads its lease from the environment: longer than any bench run, since nothing
+      // heartbeats here (at the default 90 s the instance expired mid-run and every request was a 503).
+      process.env.REGISTRY_TTL ??= '24h';
       const { default: express } = await import('express');
       const { registry, defaultRegistry } = await import('../../lib/index.js');
       const { discoveryProxy } = await import('../../lib/proxy/discovery-proxy.js');

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, IncomingMessage, type Server, ServerResponse } from 'node:http';
+import { type AddressInfo, Socket } from 'node:net';
 import { describe, test } from 'node:test';
 import express from 'express';
 import { json, send } from '../test-support/http-test-kit.js';
-import { createExpressServer, type ExpressLikeApp } from './express-server.js';
+import { adoptExpressClasses, createExpressServer, type ExpressLikeApp, isBornPrototype } from './express-server.js';
 
 async function listen(server: Server): Promise<string> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -125,5 +125,104 @@ describe('createExpressServer', () => {
   test("refuses an app whose prototypes do not inherit from Node's classes", () => {
     const fake = Object.assign(() => {}, { request: {}, response: {} }) as unknown as ExpressLikeApp;
     assert.throws(() => createExpressServer(fake), /does not inherit from IncomingMessage\.prototype/);
+  });
+});
+
+describe('adoptExpressClasses', () => {
+  /** An app whose first request adopts (or tries to) and that reports how each request was born. */
+  function probedApp(): { app: express.Express; born: boolean[]; adopted: boolean[] } {
+    const app = express();
+    const born: boolean[] = [];
+    const adopted: boolean[] = [];
+    app.use((req, res) => {
+      adopted.push(adoptExpressClasses((req.socket as { server?: unknown }).server, req, res));
+      res.json({ ok: true });
+    });
+    return { app, born, adopted };
+  }
+
+  function recordBirth(server: Server, app: express.Express, born: boolean[]): void {
+    server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => {
+      born.push(Object.getPrototypeOf(req) === app.request && Object.getPrototypeOf(res) === app.response);
+    });
+  }
+
+  test('http.createServer(app): from the next request on, every connection builds objects with the app prototypes', async () => {
+    const { app, born, adopted } = probedApp();
+    const server = createServer(app);
+    const base = await listen(server);
+    try {
+      assert.equal((await send(`${base}/a`)).status, 200);
+      // Checked after adoption: a prepended listener before it would make two listeners (not adopted).
+      recordBirth(server, app, born);
+      for (let i = 0; i < 3; i++) assert.deepEqual(json(await send(`${base}/b${i}`)), { ok: true });
+      assert.deepEqual(adopted, [true, false, false, false]);
+      assert.deepEqual(born, [true, true, true]);
+      assert.ok(isBornPrototype(app.request) && isBornPrototype(app.response));
+    } finally {
+      await stop(server);
+    }
+  });
+
+  test('leaves alone a server with a second request listener, classes of its own, or a sub-app request', async () => {
+    const cases: [string, () => { server: Server; app: express.Express; born: boolean[]; adopted: boolean[] }][] = [
+      [
+        'second listener',
+        () => {
+          const p = probedApp();
+          const server = createServer(p.app);
+          server.on('request', () => {});
+          return { server, ...p };
+        },
+      ],
+      [
+        'own classes',
+        () => {
+          const p = probedApp();
+          class MyRequest extends IncomingMessage {}
+          const server = createServer({ IncomingMessage: MyRequest }, p.app);
+          return { server, ...p };
+        },
+      ],
+      [
+        'sub-app',
+        () => {
+          const p = probedApp();
+          const top = express();
+          top.use('/sub', p.app);
+          return { server: createServer(top), app: top, born: p.born, adopted: p.adopted };
+        },
+      ],
+    ];
+    for (const [name, make] of cases) {
+      const { server, app, born, adopted } = make();
+      const base = await listen(server);
+      try {
+        assert.equal((await send(`${base}/sub/a`)).status, 200, name);
+        server.prependListener('request', (req: IncomingMessage) => {
+          born.push(Object.getPrototypeOf(req) === app.request);
+        });
+        assert.equal((await send(`${base}/sub/b`)).status, 200, name);
+        assert.deepEqual(adopted, [false, false], name);
+        assert.deepEqual(born, [false], name);
+      } finally {
+        await stop(server);
+      }
+    }
+  });
+
+  test('does nothing for objects of a bare node:http server, or without a server', () => {
+    const app = express();
+    const server = createServer(app);
+    const req = new IncomingMessage(new Socket());
+    const res = new ServerResponse(req);
+    assert.equal(adoptExpressClasses(server, req, res), false);
+    Object.setPrototypeOf(req, app.request);
+    Object.setPrototypeOf(res, app.response);
+    assert.equal(adoptExpressClasses(undefined, req, res), false);
+    assert.equal(adoptExpressClasses({ listeners: () => [app] }, req, res), false);
+    assert.equal(adoptExpressClasses(server, req, res), true);
+    // Done once: the server now holds classes of its own, which are never replaced.
+    assert.equal(adoptExpressClasses(server, req, res), false);
   });
 });

@@ -9,6 +9,7 @@
  * Built with these classes, the objects already have the prototype Express sets, the swap is a
  * no-op, and their shapes stay shared: bench/proxy measures what it is worth.
  */
+import { EventEmitter } from 'node:events';
 import { createServer, IncomingMessage, type Server, type ServerOptions, ServerResponse } from 'node:http';
 import { applyServerLimits, resolveServerLimits, type ServerLimits, serverOptionsFor } from './server-limits.js';
 
@@ -66,12 +67,67 @@ export function createExpressServer(app: ExpressLikeApp, options: ExpressServerO
   return server;
 }
 
+/** Prototypes that requests and responses are born with (see {@link isBornPrototype}). */
+const bornPrototypes = new WeakSet<object>();
+
+/**
+ * Whether objects of this prototype were built with it by a server of {@link createExpressServer}
+ * or {@link adoptExpressClasses}: such objects share their hidden classes already and Express's
+ * per-request `setPrototypeOf` left them alone.
+ * @example isBornPrototype(Object.getPrototypeOf(res)) // true under createExpressServer(app)
+ */
+export function isBornPrototype(prototype: object | null): boolean {
+  return prototype !== null && bornPrototypes.has(prototype);
+}
+
+/**
+ * Gives a server made by `http.createServer(app)` or `app.listen()` what {@link createExpressServer}
+ * gives its own: requests and responses born with the app's prototypes. Called by
+ * `discoveryProxy()` on the first request it sees on a server, with that request's objects;
+ * from the next request on (every connection, kept-alive ones included: Node reads the classes
+ * per request), Express's re-parenting is a no-op.
+ *
+ * Only done when nothing else can tell: the server's one `request` listener is the app that
+ * re-parented `req`/`res` (a sub-app, a second listener or a server built with classes of its
+ * own are left alone), and the server still holds Node's own classes. Node keeps them under
+ * private symbols (`Symbol('IncomingMessage')`, `Symbol('ServerResponse')` in Node 20); a Node
+ * that stores them otherwise is left alone too.
+ * @returns whether the server now builds objects with the app's prototypes.
+ * @example
+ * adoptExpressClasses(req.socket.server, req, res);
+ */
+export function adoptExpressClasses(server: unknown, req: IncomingMessage, res: ServerResponse): boolean {
+  if (!(server instanceof EventEmitter)) return false;
+  const reqProto = Object.getPrototypeOf(req) as object;
+  const resProto = Object.getPrototypeOf(res) as object;
+  if (reqProto === IncomingMessage.prototype || isBornPrototype(reqProto)) return false;
+  const listeners = server.listeners('request');
+  const app = listeners[0] as Partial<ExpressLikeApp> | undefined;
+  if (listeners.length !== 1 || app?.request !== reqProto || app.response !== resProto) return false;
+  if (!inherits(IncomingMessage, reqProto) || !inherits(ServerResponse, resProto)) return false;
+  const slots = server as unknown as Record<symbol, unknown>;
+  let reqSlot: symbol | undefined;
+  let resSlot: symbol | undefined;
+  for (const key of Object.getOwnPropertySymbols(server)) {
+    if (key.description === 'IncomingMessage' && slots[key] === IncomingMessage) reqSlot = key;
+    else if (key.description === 'ServerResponse' && slots[key] === ServerResponse) resSlot = key;
+  }
+  if (reqSlot === undefined || resSlot === undefined) return false;
+  slots[reqSlot] = subclassWithPrototype(IncomingMessage, reqProto);
+  slots[resSlot] = subclassWithPrototype(ServerResponse, resProto);
+  return true;
+}
+
+function inherits(Base: { prototype: object }, prototype: object): boolean {
+  return Object.prototype.isPrototypeOf.call(Base.prototype, prototype);
+}
+
 /**
  * A constructor that builds `Base` instances (Node's own constructor runs) whose prototype is
  * `prototype`, which must itself inherit from `Base.prototype`.
  */
 function subclassWithPrototype<T extends object>(Base: new (...args: never[]) => T, prototype: object): new () => T {
-  if (!(prototype instanceof Object) || !Object.prototype.isPrototypeOf.call(Base.prototype, prototype)) {
+  if (!(prototype instanceof Object) || !inherits(Base, prototype)) {
     throw new TypeError(`createExpressServer: the app's prototype does not inherit from ${Base.name}.prototype`);
   }
   // Node 20-24 write IncomingMessage/ServerResponse as plain constructor functions: calling them on
@@ -84,5 +140,6 @@ function subclassWithPrototype<T extends object>(Base: new (...args: never[]) =>
         (Base as unknown as (...a: unknown[]) => void).apply(this, args);
       };
   Subclass.prototype = prototype;
+  bornPrototypes.add(prototype);
   return Subclass as unknown as new () => T;
 }

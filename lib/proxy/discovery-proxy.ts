@@ -6,6 +6,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { FleetgateError, isFleetgateError } from '../errors.js';
+import { adoptExpressClasses } from '../http/express-server.js';
 import { leaseDefaultRegistry } from '../registry/default-registry.js';
 import type { RegistryApi } from '../registry/registry-api.js';
 import type { ExplainResult } from '../routing/explain.js';
@@ -99,12 +100,16 @@ export function discoveryProxy(options: Partial<DiscoveryProxyOptions> = {}): Di
           opts.logger,
         );
 
+  // Servers whose classes this proxy considered adopting (lib/http/express-server.ts).
+  const examined = opts.adoptServerClasses ? new WeakSet<object>() : undefined;
+
   const proxy = function discoveryProxyMiddleware(
     req: IncomingMessage,
     res: ServerResponse,
     next?: NextFunction,
   ): void {
     upgrades?.noteRequest(req);
+    if (examined !== undefined) adoptOnce(examined, req, res);
     if (engine !== undefined) {
       engine.handle(req, res, next);
       return;
@@ -162,4 +167,15 @@ export function discoveryProxy(options: Partial<DiscoveryProxyOptions> = {}): Di
     [Symbol.asyncDispose]: (): Promise<void> => proxy.close(),
   });
   return proxy;
+}
+
+/**
+ * The first request seen on a server decides, once, whether that server builds its requests with
+ * the Express app's prototypes from now on (`adoptExpressClasses`). A WeakSet lookup per request.
+ */
+function adoptOnce(examined: WeakSet<object>, req: IncomingMessage, res: ServerResponse): void {
+  const server = (req.socket as { server?: unknown } | null)?.server;
+  if (typeof server !== 'object' || server === null || examined.has(server)) return;
+  examined.add(server);
+  adoptExpressClasses(server, req, res);
 }

@@ -154,6 +154,14 @@ export interface DiscoveryProxyOptions {
    * an upgrade may come before any HTTP request. @default {}
    */
   websocket: ProxyWebSocketOptions | false;
+  /**
+   * Inside Express served by `http.createServer(app)` or `app.listen()`: on the first request the
+   * proxy sees on a server, give that server the request/response classes `createExpressServer(app)`
+   * would have (lib/http/express-server.ts `adoptExpressClasses`), so Express's per-request
+   * prototype swap stops costing CPU for every later request. Nothing else changes; `false` leaves
+   * the server as it is. @default true
+   */
+  adoptServerClasses: boolean;
 }
 
 /** Defaults of {@link DiscoveryProxyOptions}. Frozen. */
@@ -193,6 +201,7 @@ export const DISCOVERY_PROXY_DEFAULTS: Readonly<DiscoveryProxyOptions> = Object.
   tracing: false,
   onNoMatch: undefined,
   websocket: Object.freeze({}),
+  adoptServerClasses: true,
 } satisfies DiscoveryProxyOptions);
 
 /** Options after merging: nested groups complete, TLS loaded. */

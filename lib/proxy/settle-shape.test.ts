@@ -81,12 +81,18 @@ describe('settleShapes', () => {
     assert.ok(outputs.includes(expected), `expected ${expected}, got ${outputs.join(' | ')}`);
   });
 
-  for (const served of ['http.createServer(app)', 'createExpressServer(app)'] as const) {
+  const servings = [
+    // The proxy adopts the app's classes for this server on its first request (lib/http/express-server.ts).
+    ['http.createServer(app)', true],
+    ['http.createServer(app), adoptServerClasses: false', false],
+    ['createExpressServer(app)', true],
+  ] as const;
+  for (const [served, bornAfterFirst] of servings) {
     test(`inside Express (${served}): forwarded intact, and later listeners still see Express's req/res`, async () => {
       const registry = await memoryRegistry();
       const upstream = await echoUpstream('items');
       await registerInstance(registry, 'items', upstream.url, [{ method: 'POST', path: '/api/items' }]);
-      const proxy = discoveryProxy({ registry });
+      const proxy = discoveryProxy({ registry, adoptServerClasses: !served.includes('adoptServerClasses: false') });
       const finished: unknown[] = [];
       const app = express();
       app.use((req, res, next) => {
@@ -103,8 +109,15 @@ describe('settleShapes', () => {
           : (await import('node:http')).createServer(app);
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
       const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const born: boolean[] = [];
       try {
         for (let i = 0; i < 3; i++) {
+          // Added after the first request: a second request listener would stop the adoption.
+          if (i === 1) {
+            server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => {
+              born.push(Object.getPrototypeOf(req) === app.request && Object.getPrototypeOf(res) === app.response);
+            });
+          }
           const res = await send(`${base}/api/items?i=${i}`, {
             method: 'POST',
             headers: { 'content-type': 'text/plain' },
@@ -121,6 +134,7 @@ describe('settleShapes', () => {
           finished,
           Array.from({ length: 3 }, () => ({ ip: '127.0.0.1', user: 'u1', gateway: 'fleetgate', status: 200 })),
         );
+        assert.deepEqual(born, [bornAfterFirst, bornAfterFirst]);
       } finally {
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));

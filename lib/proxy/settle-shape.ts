@@ -10,11 +10,13 @@
  * is not the last one added is what moves it there. Two symbols added and deleted leave the
  * object exactly as it was. bench/proxy shows the effect (fleetgate inside Express).
  *
- * Objects with Node's own prototypes (bare `node:http`, the `fleetgate` bin) are left alone.
- * Those of `createExpressServer` were born with theirs and already share a class; settling them
- * too is measured to cost nothing, so the check stays a plain prototype comparison.
+ * Objects with Node's own prototypes (bare `node:http`, the `fleetgate` bin) are left alone, and
+ * so are those born with Express's prototypes (`createExpressServer`, or a server whose classes
+ * `discoveryProxy()` adopted: lib/http/express-server.ts): they already share their hidden
+ * classes, and moving them to dictionary mode would only slow them down.
  */
 import { IncomingMessage, ServerResponse } from 'node:http';
+import { isBornPrototype } from '../http/express-server.js';
 
 const kFirst = Symbol('fleetgate.shape.first');
 const kSecond = Symbol('fleetgate.shape.second');
@@ -33,6 +35,8 @@ function toDictionaryMode(obj: Slots): void {
  * Observable state is unchanged: same properties, same prototype, same values.
  */
 export function settleShapes(req: IncomingMessage, res: ServerResponse): void {
-  if (Object.getPrototypeOf(res) !== ServerResponse.prototype) toDictionaryMode(res as Slots);
-  if (Object.getPrototypeOf(req) !== IncomingMessage.prototype) toDictionaryMode(req as Slots);
+  const resProto = Object.getPrototypeOf(res) as object;
+  if (resProto !== ServerResponse.prototype && !isBornPrototype(resProto)) toDictionaryMode(res as Slots);
+  const reqProto = Object.getPrototypeOf(req) as object;
+  if (reqProto !== IncomingMessage.prototype && !isBornPrototype(reqProto)) toDictionaryMode(req as Slots);
 }
