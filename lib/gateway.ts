@@ -1,7 +1,7 @@
 /**
  * `createGateway()`: the standalone gateway the `fleetgate` bin runs. A `node:http` server whose
  * handler is a plain array of middlewares — the operator guard, `/metrics`, the registration API, `/health`,
- * `/_fleetgate/explain`, your own middlewares, then the discovery proxy — ending in a JSON 404
+ * the dashboard (`/_fleetgate/`), `/_fleetgate/explain`, your own middlewares, then the discovery proxy — ending in a JSON 404
  * `ERR_FG_NO_ROUTE`; WebSocket upgrades go to the WebSocket gateway. No Express on the hot path.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -13,6 +13,7 @@ import { type EurekaApiOptions, eurekaApi } from './compat/eureka/eureka-api.js'
 import { parseEnv } from './config/env.js';
 import { ClientAddressResolver } from './core/client-address.js';
 import { dropUndefined } from './core/options-merge.js';
+import { createGatewayDashboard } from './dashboard/gateway-dashboard.js';
 import { FleetgateError } from './errors.js';
 import { type GatewayHealth, startGatewayHealth } from './gateway-health.js';
 import { healthAggregator } from './health/health-aggregator.js';
@@ -55,6 +56,8 @@ export interface GatewayOptions {
   websocket: ProxyWebSocketOptions | false;
   /** Serve Prometheus metrics at `GET /metrics`. @default true */
   metrics: boolean;
+  /** Serve the live dashboard at `/_fleetgate/` to operators (docs/dashboard.md). @default true */
+  dashboard: boolean;
   /** Middlewares run after the gateway's own endpoints and before the proxy (e.g. `rateLimit()`). @default [] */
   middlewares: readonly Middleware[];
   /**
@@ -85,6 +88,7 @@ export const GATEWAY_DEFAULTS: Readonly<Omit<GatewayOptions, 'env'>> = Object.fr
   proxy: Object.freeze({}),
   websocket: Object.freeze({}),
   metrics: true,
+  dashboard: true,
   middlewares: Object.freeze([]) as readonly Middleware[],
   admin: Object.freeze({}),
   server: Object.freeze({}),
@@ -385,6 +389,12 @@ async function assemble(
         : undefined;
     if (metrics !== undefined) closers.push(() => metrics.close());
     metricsSink = metrics;
+    const dashboard =
+      (options.dashboard ?? GATEWAY_DEFAULTS.dashboard)
+        ? createGatewayDashboard({ registry, admin, clock, gatewayName: env.gatewayName })
+        : undefined;
+    if (dashboard !== undefined) closers.push(() => dashboard.close());
+    const sink = dashboard === undefined ? metrics : dashboard.sink(metrics);
     const proxyOptions = options.proxy ?? GATEWAY_DEFAULTS.proxy;
     const proxy =
       proxyOptions === false
@@ -401,7 +411,7 @@ async function assemble(
             onNoMatch: '404',
             // The bin starts the OpenTelemetry SDK when TRACE_URL is set; spans are cheap no-ops otherwise.
             tracing: env.traceUrl !== undefined,
-            ...(metrics === undefined ? {} : { metrics }),
+            ...(sink === undefined ? {} : { metrics: sink }),
             // The proxy's own WebSocket gateway shares its route table and outlier/breaker signals.
             websocket: options.websocket ?? GATEWAY_DEFAULTS.websocket,
           });
@@ -424,6 +434,7 @@ async function assemble(
         panicThreshold: proxyOptions === false ? 0 : (proxyOptions.panicThreshold ?? env.panicThreshold),
         ...(health === undefined ? {} : { checker: health.checker }),
       }),
+      ...(dashboard === undefined ? [] : [dashboard.middleware]),
       ...(proxy === undefined
         ? []
         : [

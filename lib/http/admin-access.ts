@@ -40,6 +40,11 @@ export const ADMIN_ACCESS_DEFAULTS: Readonly<AdminAccessOptions> = Object.freeze
 export interface AdminAccess {
   /** True when `req` comes from an allowed network or carries the admin token. */
   isAdmin(req: IncomingMessage): boolean;
+  /**
+   * True only when `req` carries `Authorization: Bearer $ADMIN_TOKEN` (never without a configured
+   * token): what state-changing operator calls (the dashboard's drain) require.
+   */
+  holdsToken(req: IncomingMessage): boolean;
   /** The caller's address, for log lines. */
   clientAddress(req: IncomingMessage): string | undefined;
   /** Logs a refusal. */
@@ -65,6 +70,7 @@ export function createAdminAccess(options: Partial<AdminAccessOptions> = {}): Ad
       if (allowList.allows(o.clientAddress(req))) return true;
       return tokenOk?.(req.headers.authorization) === true;
     },
+    holdsToken: (req) => tokenOk?.(req.headers.authorization) === true,
     clientAddress: o.clientAddress,
     logger: o.logger,
   };
