@@ -259,10 +259,17 @@ async function runBackend(name: string, store: Store, bin: BuiltBin, total: numb
 
     // Resync and lookup, in this process, on the same store.
     mark('resync');
-    const { resyncMs, listed, lookupNs } = await resyncAndLookup(store, total, services);
+    const {
+      resyncMs,
+      rounds,
+      cpuMs: resyncCpu,
+      listMs,
+      listed,
+      lookupNs,
+    } = await resyncAndLookup(store, total, services);
     line(
       'resync (full list → cache)',
-      `${listed} instances in ${resyncMs.toFixed(0)} ms`,
+      `${listed} instances in ${resyncMs.toFixed(0)} ms (median of ${rounds.length}: ${rounds.map((r) => r.toFixed(0)).join(', ')} ms; least CPU ${resyncCpu.toFixed(0)} ms${listMs === undefined ? '' : `; store listing alone ${listMs.toFixed(0)} ms`})`,
       `≤ ${name === 'etcd' ? 2000 : 1000} ms: ${resyncMs <= (name === 'etcd' ? 2000 : 1000) ? 'met' : 'MISSED'}`,
     );
     line(
@@ -379,8 +386,38 @@ async function resyncAndLookup(
   store: Store,
   total: number,
   services: number,
-): Promise<{ resyncMs: number; listed: number; lookupNs: number }> {
+): Promise<{
+  resyncMs: number;
+  rounds: number[];
+  cpuMs: number;
+  listMs: number | undefined;
+  listed: number;
+  lookupNs: number;
+}> {
   let backend = store.backend();
+  // A fresh gateway: connect, subscribe, list in full, fill the cache; three rounds, each on a
+  // new client. The store's listing alone is timed apart to tell the store's share.
+  const rounds: number[] = [];
+  let cpuMs = 0;
+  let listMs: number | undefined;
+  if (backend !== undefined) {
+    await backend.list();
+    const l0 = performance.now();
+    await backend.list();
+    listMs = performance.now() - l0;
+    await backend.close();
+    for (let r = 0; r < 2; r++) {
+      const c0 = process.cpuUsage();
+      const t = performance.now();
+      const fresh = new Registry({ backend: store.backend()!, ownsBackend: true });
+      await fresh.ready();
+      rounds.push(performance.now() - t);
+      const used = process.cpuUsage(c0);
+      cpuMs = (used.user + used.system) / 1000;
+      await fresh.close();
+    }
+    backend = store.backend();
+  }
   if (backend === undefined) {
     // The memory store lives inside the gateway: rebuild the same fleet in a local one.
     const memory = new MemoryBackend();
@@ -400,9 +437,13 @@ async function resyncAndLookup(
     backend = memory;
   }
   const t0 = performance.now();
-  const registry = new Registry({ backend, ownsBackend: true });
+  const c0 = process.cpuUsage();
+  const registry = new Registry({ backend: backend!, ownsBackend: true });
   await registry.ready();
-  const resyncMs = performance.now() - t0;
+  rounds.push(performance.now() - t0);
+  const used = process.cpuUsage(c0);
+  cpuMs = Math.min(cpuMs || Number.POSITIVE_INFINITY, (used.user + used.system) / 1000);
+  const resyncMs = [...rounds].sort((a, b) => a - b)[Math.floor(rounds.length / 2)]!;
   const listed = registry.instances().length;
   const table = new RouteTable({ registry, nameRouting: false });
   // Services whose registrations all failed (a store timing out under load) are left out.
@@ -424,5 +465,5 @@ async function resyncAndLookup(
   }
   await table.close();
   await registry.close();
-  return { resyncMs, listed, lookupNs: best };
+  return { resyncMs, rounds, cpuMs, listMs, listed, lookupNs: best };
 }
