@@ -72,4 +72,30 @@ describe('InstanceCache', () => {
     assert.equal(cache.upsert(instance(), 2000), undefined);
     assert.equal(cache.upsert(instance({ lastHeartbeat: 2000, expiresAt: 92_000 }), 2000), undefined);
   });
+
+  test('instances of one service with equal routes and metadata share one frozen copy; others get their own', () => {
+    const cache = new InstanceCache();
+    const input = instance();
+    cache.upsert(input, 1000);
+    cache.upsert(instance({ instanceId: 'orders-2', url: 'http://127.0.0.1:7001' }), 1000);
+    cache.upsert(instance({ instanceId: 'orders-3', metadata: { zone: 'b' } }), 1000);
+    const [one, two, three] = ['orders-1', 'orders-2', 'orders-3'].map((id) => cache.get('orders', id)!.instance);
+    assert.equal(two!.routes, one!.routes);
+    assert.equal(two!.metadata, one!.metadata);
+    assert.notEqual(three!.metadata, one!.metadata);
+    assert.deepEqual(three!.metadata, { zone: 'b' });
+    assert.equal(two!.url, 'http://127.0.0.1:7001');
+    assert.ok(Object.isFrozen(one) && Object.isFrozen(one!.routes[0]) && Object.isFrozen(one!.metadata));
+    assert.equal(cache.routeClaims.holders('orders', ORDERS_ROUTE), 3);
+    // The caller's objects stay the caller's: changing them changes nothing cached.
+    (input.routes[0] as { path: string }).path = '/changed';
+    input.metadata.zone = 'z';
+    assert.equal(one!.routes[0]!.path, '/api/orders/:id');
+    assert.equal(one!.metadata.zone, 'a');
+    const other = instance({ instanceId: 'orders-4', routes: [{ method: 'GET', path: '/api/items/:id' }] });
+    cache.upsert(other, 1000);
+    assert.deepEqual(cache.get('orders', 'orders-4')!.instance.routes, [{ method: 'GET', path: '/api/items/:id' }]);
+    assert.equal(cache.routeClaims.holders('orders', ITEMS_ROUTE), 1);
+    assert.equal(cache.routeClaims.holders('orders', ORDERS_ROUTE), 3);
+  });
 });
