@@ -162,8 +162,8 @@ export const PAGE_SCRIPT = `
   }
 
   var COLUMNS = ACTIONS === 'sandbox'
-    ? ['instance', 'registry', 'process', 'url', 'pid', 'last heartbeat', 'epoch', 'req/s', 'health history', '']
-    : ['instance', 'status', 'url', 'last heartbeat', 'epoch', 'health history', ''];
+    ? ['instance', 'registry', 'process', 'url', 'pid', 'heartbeat', 'epoch', 'req/s', 'health history', '']
+    : ['instance', 'status', 'url', 'heartbeat', 'epoch', 'health history', ''];
 
   function instanceRow(svc, i, snap) {
     var cellsOut = [

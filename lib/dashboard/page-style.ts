@@ -40,13 +40,13 @@ h2 { font-size: .95rem; margin: .2rem 0 .5rem; text-transform: uppercase; letter
 .chart[data-metric="errorRate"] polyline { stroke: var(--down); }
 .chart[data-metric="p99"] polyline { stroke: #9561e2; }
 table { width: 100%; border-collapse: collapse; table-layout: fixed; }
-th, td { text-align: left; padding: .3rem .5rem; border-bottom: 1px solid var(--line); white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+th, td { text-align: left; padding: .3rem .4rem; border-bottom: 1px solid var(--line); white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 tr:last-child td { border-bottom: 0; }
 th { font-size: .75rem; color: var(--muted); font-weight: 600; }
-td.url, td.pid, td.num { font-family: ui-monospace, Menlo, monospace; font-size: .8rem; }
+td.url, td.pid, td.num { font-family: ui-monospace, Menlo, monospace; font-size: .75rem; }
 td.actions { white-space: normal; overflow: visible; }
-table.drain col.c0 { width: 20%; } table.drain col.c1 { width: 12%; } table.drain col.c2 { width: 22%; }
-table.drain col.c3 { width: 12%; } table.drain col.c4 { width: 7%; } table.drain col.c5 { width: 16%; } table.drain col.c6 { width: 11%; }
+table.drain col.c0 { width: 16%; } table.drain col.c1 { width: 11%; } table.drain col.c2 { width: 25%; }
+table.drain col.c3 { width: 13%; } table.drain col.c4 { width: 8%; } table.drain col.c5 { width: 15%; } table.drain col.c6 { width: 12%; }
 table.sandbox col.c0 { width: 13%; } table.sandbox col.c1 { width: 10%; } table.sandbox col.c2 { width: 10%; }
 table.sandbox col.c3 { width: 16%; } table.sandbox col.c4 { width: 7%; } table.sandbox col.c5 { width: 10%; }
 table.sandbox col.c6 { width: 6%; } table.sandbox col.c7 { width: 7%; } table.sandbox col.c8 { width: 12%; } table.sandbox col.c9 { width: 9%; }
