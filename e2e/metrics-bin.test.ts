@@ -1,7 +1,7 @@
 /**
  * `/metrics` of the `fleetgate` bin after real traffic (issue 18): a WebSocket message exchange,
  * a retry off a dead instance, a breaker opening on an instance that answers 500, a refused API
- * key, a Via loop and a self-targeting registration. One gateway process configured by a
+ * key, a Via loop (a request and a WebSocket upgrade) and a self-targeting registration. One gateway process configured by a
  * fleetgate.yaml; upstreams on loopback in this process.
  */
 import assert from 'node:assert/strict';
@@ -90,6 +90,11 @@ describe('metrics through the bin', () => {
         401,
       );
       assert.equal((await fetch(`${base}/api/items/1`, { headers: { via: '1.1 gw-metrics-e2e' } })).status, 508);
+      // The same loop on a WebSocket upgrade, refused before any instance is dialled.
+      await assert.rejects(
+        openClient(`${base.replace('http', 'ws')}/api/items/1`, { headers: { via: '1.1 gw-metrics-e2e' } }),
+        { status: 508 },
+      );
       const self = await gw.register({ service: 'selfish', url: base, routes: [] });
       assert.equal(self.status, 400);
       assert.equal(((await self.json()) as { error: { code: string } }).error.code, 'ERR_FG_SELF_TARGET');
@@ -114,7 +119,7 @@ describe('metrics through the bin', () => {
         value(text, 'fleetgate_auth_rejections_total{mechanism="api_key",status="401",reason="unknown"}'),
         1,
       );
-      assert.equal(value(text, 'fleetgate_loops_detected_total{kind="own_via"}'), 1);
+      assert.equal(value(text, 'fleetgate_loops_detected_total{kind="own_via"}'), 2);
       assert.equal(value(text, 'fleetgate_loops_detected_total{kind="self_target"}'), 1);
       assert.equal(
         value(text, 'fleetgate_route_upstream_duration_seconds_count{service="items",route="/api/items/:id"}'),

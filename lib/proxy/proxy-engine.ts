@@ -35,6 +35,7 @@ import {
   sendProxyError,
   type UpstreamFailureKind,
 } from '../upstream/upstream-error.js';
+import { loopKindOf } from '../upstream/via.js';
 import { CircuitBreakers } from './circuit-breakers.js';
 import { type AttemptTarget, type ExchangeHost, ProxyExchange } from './forward-request.js';
 import { HeaderDeadlines } from './header-deadlines.js';
@@ -210,9 +211,8 @@ export class ProxyEngine implements ExchangeHost, AsyncDisposable {
   /** Answers an error before anything was forwarded. */
   #refuse(res: ServerResponse, error: FleetgateError, requestId: string, match: RouteMatch | undefined): void {
     sendProxyError(res, error, requestId);
-    if (error.code === 'ERR_FG_LOOP_DETECTED') {
-      this.#metrics?.recordLoopDetected?.(error.details === undefined ? 'own_via' : 'max_hops');
-    }
+    const loop = loopKindOf(error);
+    if (loop !== undefined) this.#metrics?.recordLoopDetected?.(loop);
     this.#metrics?.recordProxyRequest({
       service: match?.service ?? '-',
       route: match?.pattern ?? '-',

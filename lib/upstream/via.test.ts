@@ -1,9 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { FleetgateError } from '../errors.js';
 import { upstreamHeaderOptions } from './proxy-headers.js';
-import { inspectVia, isGatewayId, loopError, PROCESS_GATEWAY_ID, VIA_LOOP } from './via.js';
+import { inspectVia, isGatewayId, loopError, loopKindOf, PROCESS_GATEWAY_ID, VIA_LOOP } from './via.js';
 
 describe('Via', () => {
+  it('names the kind of a loop refusal for metrics', () => {
+    assert.equal(loopKindOf(loopError(VIA_LOOP, 'gw', 10)), 'own_via');
+    assert.equal(loopKindOf(loopError(10, 'gw', 10)), 'max_hops');
+    assert.equal(loopKindOf(upstreamHeaderOptionsError()), undefined);
+  });
+
   it('counts entries, skipping comments with commas, and finds the gateway’s own id', () => {
     assert.equal(inspectVia('1.1 a', 'me'), 1);
     assert.equal(inspectVia('1.0 fred, 1.1 p.example.net (Apache/1.1, x), HTTP/2 me2', 'me'), 3);
@@ -34,3 +41,7 @@ describe('Via', () => {
     }
   });
 });
+
+function upstreamHeaderOptionsError(): FleetgateError {
+  return new FleetgateError('ERR_FG_BAD_PATH', 'not a loop');
+}

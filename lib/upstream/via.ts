@@ -86,3 +86,15 @@ export function loopError(hops: number, gatewayId: string, maxHops: number): Fle
         { details: { hops, max_hops: maxHops } },
       );
 }
+
+/** How a request was judged a loop, for metrics: `Via` names this gateway, or has too many entries. */
+export type ViaLoopKind = 'own_via' | 'max_hops';
+
+/**
+ * The loop kind of a refusal made by {@link loopError}; `undefined` for any other error.
+ * @example loopKindOf(loopError(VIA_LOOP, 'gw', 10)) // 'own_via'
+ */
+export function loopKindOf(error: FleetgateError): ViaLoopKind | undefined {
+  if (error.code !== 'ERR_FG_LOOP_DETECTED') return undefined;
+  return error.details === undefined ? 'own_via' : 'max_hops';
+}

@@ -25,6 +25,7 @@ import {
   type UpstreamFailureKind,
   upstreamError,
 } from '../upstream/upstream-error.js';
+import { loopKindOf } from '../upstream/via.js';
 import type { ConnectionRegistry, PinnedConnection } from './connection-registry.js';
 import type { InstancePicker } from './instance-picker.js';
 import { MessageBudget } from './message-budget.js';
@@ -128,6 +129,8 @@ export class UpgradeProxy {
     };
     const headers = upgradeRequestHeaders(req, this.#deps.options.forwarding, info);
     if (info.refusal !== undefined) {
+      const loop = loopKindOf(info.refusal);
+      if (loop !== undefined) this.#deps.options.metrics?.recordLoopDetected?.(loop);
       writeRawError(socket, info.refusal);
       return;
     }

@@ -5,6 +5,7 @@
  * (open connections, pins) are read from the gateway when the metrics are scraped, so they cost
  * the connection path nothing and can never drift.
  */
+import type { ViaLoopKind } from '../upstream/via.js';
 import type { DroppedFrameRecord } from './dropped-frames.js';
 
 /** Which way a message frame was relayed. */
@@ -32,6 +33,8 @@ export interface WebSocketMetricsSink {
   recordWsMessage?(direction: MessageDirection, service: string): void;
   /** Counts a re-pin: a client's link opened to a new instance after its pinned one went away. */
   recordWsRepin?(service: string): void;
+  /** An upgrade refused as a loop (508 `ERR_FG_LOOP_DETECTED`, lib/upstream/via.ts). */
+  recordLoopDetected?(kind: ViaLoopKind): void;
   /** Adds a gateway whose counts are read at every scrape; call the returned function when it closes. */
   addWebSocketSource?(counts: () => WebSocketLiveCounts): () => void;
 }
