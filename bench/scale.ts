@@ -6,7 +6,8 @@
  * the real rate of a 30 s interval to measure the steady state. Gateway CPU comes from
  * /proc/<pid>/stat, so neighbours on this shared machine do not count against it.
  *
- * Prints per backend: registration throughput, heartbeat CPU µs each, steady-state CPU share,
+ * Prints per backend: registration throughput, heartbeat CPU µs each, steady-state CPU share (each
+ * beside a bare node:http server answering the same heartbeats, bench/lib/heartbeat-floor.ts),
  * RSS, /health and listing latency and size, resync time (a fresh Registry listing the store in
  * full) and route lookup ns on that resynced cache. docs/performance.md targets: 10,000 registrations
  * ≤ 10 s, heartbeat ≤ 50 µs, steady state ≤ 2 % of a core, RSS ≤ 150 MB, lookup ≤ 1 µs.
@@ -235,19 +236,35 @@ async function runBackend(name: string, store: Store, bin: BuiltBin, total: numb
       `${median(floorUs).toFixed(0)} µs CPU each (rounds ${range(floorUs)}); gateway ÷ floor ${median(ratios).toFixed(2)}× (rounds ${range(ratios, 2)})`,
     );
 
-    // Heartbeats at the real rate: the steady state.
+    // Heartbeats at the real rate: the steady state, then the same heartbeats to the floor server.
     mark('steady');
     const steadySeconds = 10;
-    cpu0 = cpuMs(pid);
-    t0 = performance.now();
-    await Promise.all(
-      clients.map((c) => ask(c, { cmd: 'heartbeat', ratePerSec: realRate / CLIENTS, seconds: steadySeconds }, 120_000)),
-    );
-    const share = (cpuMs(pid) - cpu0) / (performance.now() - t0);
+    const steadyShare = async (target: string, targetPid: number): Promise<number> => {
+      const c0 = cpuMs(targetPid);
+      const w0 = performance.now();
+      await Promise.all(
+        clients.map((c) =>
+          ask(c, { cmd: 'heartbeat', ratePerSec: realRate / CLIENTS, seconds: steadySeconds, base: target }, 120_000),
+        ),
+      );
+      return (cpuMs(targetPid) - c0) / (performance.now() - w0);
+    };
+    const share = await steadyShare(gw.url, pid);
     line(
       'steady state',
       `${(share * 100).toFixed(2)} % of a core at ${realRate.toFixed(0)} heartbeats/s`,
       `≤ 2 %: ${share <= 0.02 ? 'met' : 'MISSED'}`,
+    );
+    const rssAfter = rssMb(pid);
+    line(
+      'RSS after the heartbeats',
+      `${rssAfter.toFixed(0)} MB (${(((rssAfter - rssEmpty) * 1024 * 1024) / Math.max(1, registered) / 1024).toFixed(1)} KB per instance over the empty gateway)`,
+      `≤ 150 MB: ${rssAfter <= 150 ? 'met' : 'MISSED'}`,
+    );
+    const floorShare = await steadyShare(floor.url, floor.pid);
+    line(
+      'steady state floor (bare node:http)',
+      `${(floorShare * 100).toFixed(2)} % of a core at the same rate; gateway ÷ floor ${(share / floorShare).toFixed(2)}×`,
     );
 
     // Listings.
