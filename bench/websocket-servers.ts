@@ -11,7 +11,8 @@
  *   upstream per connection and relays messages both ways (parse + re-frame, one socket write per
  *   frame, as a naive relay does); permessage-deflate off on both of its sides, as in the gateway.
  * - `gateway <upstream> <msg-upstream>`: node:http + `websocketGateway()` on a Registry with a
- *   MemoryBackend; `/echo/**` raw-proxied to the upstream, `/bench/*` a public message route.
+ *   MemoryBackend; `/echo/**` raw-proxied to the upstream, `/bench/*` a public message route;
+ *   with BENCH_METRICS=1 it counts into `createMetrics()` as the bin does.
  *
  * Each child reports `{type:'ready', port}` over IPC and answers `{type:'stats', gc}` with its
  * CPU time (µs) and memory (after a forced GC when asked; children run with --expose-gc).
@@ -22,6 +23,7 @@ import WebSocket, { WebSocketServer } from 'ws';
 import { serveMessageRoutes } from '../lib/client/ws-routes.js';
 import { MemoryBackend } from '../lib/registry/backends/memory.js';
 import { Registry } from '../lib/registry/registry.js';
+import { createMetrics } from '../lib/telemetry/metrics.js';
 import { websocketGateway } from '../lib/websocket/websocket-gateway.js';
 
 const [kind, upstreamUrl, msgUpstreamUrl] = process.argv.slice(2);
@@ -92,7 +94,9 @@ async function start(): Promise<number> {
         routes: [{ method: '*', path: '/bench/*', protocol: 'ws', public: true }],
       });
       const server = createServer((_req, res) => res.writeHead(404).end());
-      websocketGateway({ registry, messagesPerSecond: 0 }).attach(server);
+      // BENCH_METRICS=1: the gateway counts into createMetrics(), as the fleetgate bin wires it.
+      const metrics = process.env.BENCH_METRICS === '1' ? createMetrics({ registry }) : undefined;
+      websocketGateway({ registry, messagesPerSecond: 0, metrics }).attach(server);
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
       return (server.address() as AddressInfo).port;
     }

@@ -18,7 +18,8 @@
  *    through the gateway (raw proxy; message routing with each client pinned to an upstream link);
  *    the child's RSS and heap (+external) delta after a forced GC, per connection.
  *
- * BENCH_ONLY=routing runs part 2 alone.
+ * BENCH_ONLY=routing runs part 2 alone; BENCH_METRICS=1 gives the gateway `createMetrics()` (as
+ * the fleetgate bin does), so its per-message counters are in the measured cost.
  *
  * Targets: raw upgrade proxy ≥ 0.8× the relay's messages/s; message routing ≥ 0.8× the relay's
  * messages/s and ≤ 1.25× its server CPU per message in every round; ≤ 50 KB per idle connection.
@@ -314,6 +315,7 @@ async function main(): Promise<void> {
     `\nwebsocket bench: ${CONNECTIONS} connections × ${WINDOW} in flight, 64-byte payloads, ${SECONDS} s per run, node ${process.version}`,
   );
   console.log(`load average before ${loadBefore}, after ${load()}`);
+  if (process.env.BENCH_METRICS === '1') console.log('gateway with createMetrics() (BENCH_METRICS=1)');
   for (const part of parts) console.log(`\n${part.join('\n')}`);
   await upstream.stop();
   await msgUpstream.stop();
