@@ -1,6 +1,7 @@
 /**
- * The sandbox dashboard in a real browser (the system Chromium through playwright-core): it
- * shows the fleet live, a Crash click takes an instance down (the row turns DOWN or the instance
+ * The sandbox dashboard in a real browser (the system Chromium through playwright-core): the
+ * gateway's own page (lib/dashboard/) with the sandbox's buttons. It shows the fleet live with
+ * each service's charts from the gateway, fits 1,024 and 1,400 px without a horizontal scrollbar, a Crash click takes an instance down (the row turns DOWN or the instance
  * leaves the registry), and the supervisor brings it back on a new address; an instance that
  * joined through the Eureka API shows its origin. Screenshots go to test-results/.
  */
@@ -56,6 +57,11 @@ describe('gw-sandbox dashboard', () => {
       ],
     });
     const page = await browser.newPage({ viewport: { width: 1400, height: 800 } });
+    const problems: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
     await page.goto(state.controlUrl);
     await page.locator('#conn[data-state="live"]').waitFor({ timeout: 10_000 });
     for (const id of ['orders-1', 'orders-2', 'users-1']) {
@@ -63,6 +69,18 @@ describe('gw-sandbox dashboard', () => {
     }
     await page.locator('[data-gateway="gateway-1"] [data-testid="gateway-health"]', { hasText: 'healthy' }).waitFor();
     assert.match((await page.locator('header').textContent()) ?? '', /backend memory/);
+    // The same charts as on the gateway's page, fed by its dashboard.
+    await page.locator('[data-service="orders"] figure[data-metric="rps"]').waitFor({ timeout: 10_000 });
+    for (const width of [1024, 1400]) {
+      await page.setViewportSize({ width, height: 800 });
+      const layout: { scrollWidth: number; clientWidth: number; right: number } = await page.evaluate(
+        `(() => ({ scrollWidth: document.documentElement.scrollWidth, clientWidth: document.documentElement.clientWidth,
+          right: document.getElementById('events-column').getBoundingClientRect().right }))()`,
+      );
+      assert.ok(layout.scrollWidth <= layout.clientWidth, `${width} px: ${JSON.stringify(layout)}`);
+      assert.ok(layout.right <= layout.clientWidth, `${width} px: events column in view`);
+    }
+    await page.setViewportSize({ width: 1400, height: 800 });
     await page.screenshot({ path: join(SHOTS, 'dashboard-1-fleet.png'), fullPage: true });
 
     // An instance that joins through the Eureka API shows with its origin (kept alive by heartbeats).
@@ -122,6 +140,7 @@ describe('gw-sandbox dashboard', () => {
       .waitFor({ timeout: 15_000 });
     assert.notEqual(cli.state()?.processes.find((p) => p.name === 'users-1')?.pid, usersPid);
 
+    assert.deepEqual(problems, [], 'no console errors');
     await browser.close();
     browser = undefined;
     cli.state();

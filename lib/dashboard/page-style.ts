@@ -47,9 +47,9 @@ td.url, td.pid, td.num { font-family: ui-monospace, Menlo, monospace; font-size:
 td.actions { white-space: normal; overflow: visible; }
 table.drain col.c0 { width: 16%; } table.drain col.c1 { width: 11%; } table.drain col.c2 { width: 25%; }
 table.drain col.c3 { width: 13%; } table.drain col.c4 { width: 8%; } table.drain col.c5 { width: 15%; } table.drain col.c6 { width: 12%; }
-table.sandbox col.c0 { width: 13%; } table.sandbox col.c1 { width: 10%; } table.sandbox col.c2 { width: 10%; }
-table.sandbox col.c3 { width: 16%; } table.sandbox col.c4 { width: 7%; } table.sandbox col.c5 { width: 10%; }
-table.sandbox col.c6 { width: 6%; } table.sandbox col.c7 { width: 7%; } table.sandbox col.c8 { width: 12%; } table.sandbox col.c9 { width: 9%; }
+table.sandbox col.c0 { width: 12%; } table.sandbox col.c1 { width: 9%; } table.sandbox col.c2 { width: 9%; }
+table.sandbox col.c3 { width: 19%; } table.sandbox col.c4 { width: 7%; } table.sandbox col.c5 { width: 10%; }
+table.sandbox col.c6 { width: 6%; } table.sandbox col.c7 { width: 6%; } table.sandbox col.c8 { width: 12%; } table.sandbox col.c9 { width: 10%; }
 .badge { display: inline-block; min-width: 4.2em; text-align: center; padding: .05rem .45rem; border-radius: 3px; color: #fff; font-size: .75rem; font-weight: 600; }
 .badge.UP, .badge.healthy, .badge.running { background: var(--up); }
 .badge.DOWN, .badge.unhealthy, .badge.unreachable, .badge.crashed { background: var(--down); }

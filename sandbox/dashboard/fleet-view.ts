@@ -5,9 +5,11 @@
  */
 import { EventEmitter } from 'node:events';
 import { Agent, request } from 'undici';
+import type { ServiceSeries } from '../../lib/dashboard/page-model.js';
 import type { EventLog, SandboxEvent } from '../event-log.js';
 import type { FleetRunner } from '../fleet-runner.js';
 import type { ProcessRecord } from '../state-file.js';
+import { mergeSeries } from './page-snapshot.js';
 import { diffRegistry, type RegistryMemory, type RegistryStatus } from './registry-diff.js';
 
 export type { RegistryStatus } from './registry-diff.js';
@@ -58,6 +60,8 @@ export interface FleetSnapshot {
   services: Array<{ name: string; instances: ViewInstance[] }>;
   events: SandboxEvent[];
   totalRps: number;
+  /** Per-service request rate, error rate and p50/p99, merged from the gateways' own dashboards. */
+  series?: Record<string, ServiceSeries>;
 }
 
 const HISTORY = 60;
@@ -84,6 +88,11 @@ export class FleetView extends EventEmitter<{ snapshot: [FleetSnapshot] }> {
   readonly #counters = new Map<string, { at: number; requests: number; rps: number }>();
   #previous: RegistryMemory = new Map();
   readonly #gatewayHealth = new Map<string, string>();
+
+  /** The poll period in ms (one history entry per poll). */
+  get intervalMs(): number {
+    return this.#intervalMs;
+  }
 
   /** @param intervalMs poll period. @default 500 */
   constructor(runner: FleetRunner, events: EventLog, meta: { backend: string; provider: string }, intervalMs = 500) {
@@ -118,11 +127,16 @@ export class FleetView extends EventEmitter<{ snapshot: [FleetSnapshot] }> {
       const gateways = records.filter((r) => r.role === 'gateway');
       const listings = new Map<string, GatewayListing | undefined>();
       const health = new Map<string, Record<string, unknown> | undefined>();
+      const dashboards: Array<Array<{ name: string; series?: ServiceSeries }>> = [];
       await Promise.all([
         ...gateways.map(async (g) => {
           if (g.url === undefined || g.status !== 'running') return;
           listings.set(g.name, (await this.#get(`${g.url}/internal/services`)) as GatewayListing | undefined);
           health.set(g.name, (await this.#get(`${g.url}/health`)) as Record<string, unknown> | undefined);
+          const dash = (await this.#get(`${g.url}/_fleetgate/api/snapshot`)) as
+            | { services?: Array<{ name: string; series?: ServiceSeries }> }
+            | undefined;
+          if (Array.isArray(dash?.services)) dashboards.push(dash.services);
         }),
         ...records
           .filter((r) => r.role === 'service' && r.status === 'running' && r.url !== undefined)
@@ -131,7 +145,7 @@ export class FleetView extends EventEmitter<{ snapshot: [FleetSnapshot] }> {
             if (typeof stats?.requests === 'number') this.#count(r.name, stats.requests, now);
           }),
       ]);
-      this.#snapshot = this.#build(listings, health, now, true);
+      this.#snapshot = { ...this.#build(listings, health, now, true), series: mergeSeries(dashboards) };
       this.emit('snapshot', this.snapshot);
     } finally {
       this.#polling = false;

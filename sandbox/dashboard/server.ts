@@ -1,17 +1,22 @@
 /**
- * The HTTP server of a running sandbox: the dashboard page, its live feed (`GET /api/events`,
- * server-sent events carrying a {@link FleetSnapshot} whenever it changes), `GET /api/state`,
- * and the control API (`POST /api/*`). Loopback only.
+ * The HTTP server of a running sandbox: the dashboard page (the gateway's own page,
+ * lib/dashboard/, with the sandbox's Crash/Restart buttons), its live feed (`GET /api/events`,
+ * server-sent events carrying the page's snapshot whenever it changes), `GET /api/state` (the
+ * {@link FleetSnapshot} the CLI reads), and the control API (`POST /api/*`). Loopback only.
  */
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { sendAsset } from '../../lib/dashboard/page-assets.js';
+import { dashboardPageHtml, PAGE_SCRIPT_FILE, PAGE_STYLE_FILE } from '../../lib/dashboard/page-html.js';
+import { PAGE_SCRIPT } from '../../lib/dashboard/page-script.js';
+import { PAGE_STYLE } from '../../lib/dashboard/page-style.js';
 import type { EventLog } from '../event-log.js';
 import type { FleetRunner } from '../fleet-runner.js';
 import { CONTROL_HEADER, handleControl, send } from './control-api.js';
 import type { FleetSnapshot, FleetView } from './fleet-view.js';
-import { PAGE_HTML } from './page-html.js';
-import { PAGE_SCRIPT } from './page-script.js';
-import { PAGE_STYLE } from './page-style.js';
+import { toPageSnapshot } from './page-snapshot.js';
+
+const PAGE_HTML = dashboardPageHtml({ title: 'gw-sandbox', base: '/', stream: '/api/events', actions: 'sandbox' });
 
 /** Options for {@link startDashboardServer}. */
 export interface DashboardServerOptions {
@@ -41,8 +46,9 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
   const streams = new Set<ServerResponse>();
   let last = '';
 
+  const page = (snapshot: FleetSnapshot): string => JSON.stringify(toPageSnapshot(snapshot, view.intervalMs));
   const onSnapshot = (snapshot: FleetSnapshot): void => {
-    const data = JSON.stringify(snapshot);
+    const data = page(snapshot);
     // The poll runs every 500 ms; only changes are sent (timestamps aside).
     const key = data.replace(/"at":\d+,/, '');
     if (key === last) return;
@@ -66,11 +72,11 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
     switch (path) {
       case '/':
       case '/index.html':
-        return asset(res, 'text/html; charset=utf-8', PAGE_HTML);
-      case '/app.js':
-        return asset(res, 'text/javascript; charset=utf-8', PAGE_SCRIPT);
-      case '/app.css':
-        return asset(res, 'text/css; charset=utf-8', PAGE_STYLE);
+        return sendAsset(res, 'text/html; charset=utf-8', PAGE_HTML, req.method === 'HEAD');
+      case `/${PAGE_SCRIPT_FILE}`:
+        return sendAsset(res, 'text/javascript; charset=utf-8', PAGE_SCRIPT, req.method === 'HEAD');
+      case `/${PAGE_STYLE_FILE}`:
+        return sendAsset(res, 'text/css; charset=utf-8', PAGE_STYLE, req.method === 'HEAD');
       case '/api/state':
         return send(res, 200, { ...options.describe(), processes: runner.records(), snapshot: view.snapshot });
       case '/api/events': {
@@ -79,7 +85,7 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
           'cache-control': 'no-store',
           connection: 'keep-alive',
         });
-        res.write(`retry: 1000\nevent: snapshot\ndata: ${JSON.stringify(view.snapshot)}\n\n`);
+        res.write(`retry: 1000\nevent: snapshot\ndata: ${page(view.snapshot)}\n\n`);
         streams.add(res);
         req.once('close', () => streams.delete(res));
         return;
@@ -109,11 +115,6 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
     return closing;
   };
   return { url, close, [Symbol.asyncDispose]: close };
-}
-
-function asset(res: ServerResponse, type: string, body: string): void {
-  res.writeHead(200, { 'content-type': type, 'cache-control': 'no-cache' });
-  res.end(body);
 }
 
 export { CONTROL_HEADER };
