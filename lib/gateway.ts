@@ -391,7 +391,13 @@ async function assemble(
     metricsSink = metrics;
     const dashboard =
       (options.dashboard ?? GATEWAY_DEFAULTS.dashboard)
-        ? createGatewayDashboard({ registry, admin, clock, gatewayName: env.gatewayName })
+        ? createGatewayDashboard({
+            registry,
+            admin,
+            clock,
+            gatewayName: env.gatewayName,
+            draining: () => state.draining,
+          })
         : undefined;
     if (dashboard !== undefined) closers.push(() => dashboard.close());
     const sink = dashboard === undefined ? metrics : dashboard.sink(metrics);

@@ -20,6 +20,8 @@ export interface EventStreamOptions {
   settleMs?: number;
   /** Open streams at most. @default 32 */
   maxStreams?: number;
+  /** Checked at each tick: when true every stream is ended (a draining gateway). @default () => false */
+  ended?: () => boolean;
 }
 
 /**
@@ -35,7 +37,7 @@ export class EventStream {
   #soon: TimerHandle | undefined;
 
   constructor(options: EventStreamOptions) {
-    this.#o = { intervalMs: 1000, settleMs: 50, maxStreams: 32, ...options };
+    this.#o = { intervalMs: 1000, settleMs: 50, maxStreams: 32, ended: () => false, ...options };
   }
 
   /** Open streams. */
@@ -99,6 +101,10 @@ export class EventStream {
 
   #push(): void {
     if (this.#streams.size === 0) return;
+    if (this.#o.ended()) {
+      this.close();
+      return;
+    }
     const data = this.#data();
     for (const res of this.#streams) this.#send(res, data);
   }

@@ -192,6 +192,21 @@ describe('gateway dashboard access', () => {
     assert.equal(registry.get('orders', 'orders-1')?.status, 'UP');
   });
 
+  test('a draining gateway ends open dashboard streams instead of holding its shutdown grace', {
+    timeout: 20_000,
+  }, async () => {
+    await using registry = await memoryRegistry();
+    const gateway = await createGateway({ registry, env: {}, healthChecks: false });
+    const { port } = await gateway.listen(0, '127.0.0.1');
+    const res = await fetch(`http://127.0.0.1:${port}/_fleetgate/api/stream`);
+    assert.equal(res.status, 200);
+    const reader = res.body!.getReader();
+    assert.match(new TextDecoder().decode((await reader.read()).value), /retry: 1000/);
+    // With the stream held, close() would wait out the whole minute of grace (beyond the test's timeout).
+    await gateway.close({ graceMs: 60_000 });
+    for (;;) if ((await reader.read()).done) break;
+  });
+
   test('dashboard: false leaves /_fleetgate/ unserved', async () => {
     await using registry = await memoryRegistry();
     await using gateway = await createGateway({ registry, env: {}, healthChecks: false, dashboard: false });

@@ -25,6 +25,11 @@ export interface GatewayDashboardOptions {
   clock?: Clock;
   /** The gateway's name, shown in the header. @default undefined */
   gatewayName?: string | undefined;
+  /**
+   * True once the gateway drains: open streams are ended (within a second) so they do not hold
+   * the shutdown grace; the page reconnects to whichever gateway answers. @default () => false
+   */
+  draining?: () => boolean;
   /** Caps on what a snapshot lists. @default SNAPSHOT_LIMITS */
   limits?: Partial<SnapshotLimits>;
 }
@@ -58,7 +63,7 @@ export function createGatewayDashboard(options: GatewayDashboardOptions): Gatewa
   const { registry } = options;
   const stats = new RequestStats({ clock, seconds: limits.windowSeconds + 1 });
   const snapshot = (): DashboardSnapshot => buildSnapshot({ registry, stats, journal, meta }, limits, clock.now());
-  const stream = new EventStream({ snapshot, clock });
+  const stream = new EventStream({ snapshot, clock, ...(options.draining ? { ended: options.draining } : {}) });
   const journal = new RegistryJournal(registry, clock, () => stream.changed());
   const meta = (): string => {
     const health = registry.health();
