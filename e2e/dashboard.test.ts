@@ -9,8 +9,9 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { SandboxCli } from './sandbox-kit.js';
+import { launchChromium, watchedPage } from './support/browser.js';
 
 const SHOTS = join(import.meta.dirname, '..', 'test-results');
 
@@ -45,23 +46,8 @@ describe('gw-sandbox dashboard', () => {
     assert.ok(state?.controlUrl);
     const oldUrl = state.processes.find((p) => p.name === 'orders-1')?.url;
 
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
-    const page = await browser.newPage({ viewport: { width: 1400, height: 800 } });
-    const problems: string[] = [];
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(`console: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    browser = await launchChromium();
+    const { page, problems } = await watchedPage(browser, { width: 1400, height: 800 });
     await page.goto(state.controlUrl);
     await page.locator('#conn[data-state="live"]').waitFor({ timeout: 10_000 });
     for (const id of ['orders-1', 'orders-2', 'users-1']) {

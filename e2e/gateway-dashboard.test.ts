@@ -11,7 +11,8 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium, watchedPage } from './support/browser.js';
 import { FLEETGATE_ROOT, type GatewayProcess, startGateway } from './support/gateway-process.js';
 import { type ServiceProcess, startServiceProcess } from './support/service-process.js';
 
@@ -72,23 +73,8 @@ describe('gateway dashboard in a browser', () => {
       );
     }
 
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
-    const page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
-    const problems: string[] = [];
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(`console: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    browser = await launchChromium();
+    const { page, problems } = await watchedPage(browser, { width: 1400, height: 860 });
 
     await page.goto(`${gw.url}/_fleetgate/`);
     await page.locator('#conn[data-state="live"]').waitFor({ timeout: 10_000 });
