@@ -73,3 +73,31 @@ export function bindRegistry<T extends BoundState>(
     },
   };
 }
+
+/**
+ * Gives a compatibility API's request handler its lifecycle: `close()` (the binding's),
+ * `ready()` (resolves once the state is built) and `Symbol.asyncDispose`.
+ * @example return withBinding(handler, bound);
+ */
+export function withBinding<H extends object>(
+  handler: H,
+  bound: RegistryBinding<BoundState>,
+): H & { close(): Promise<void>; ready(): Promise<void> } & AsyncDisposable {
+  const close = (): Promise<void> => bound.close();
+  const ready = async (): Promise<void> => {
+    await bound.get();
+  };
+  return Object.assign(handler, { close, ready, [Symbol.asyncDispose]: close });
+}
+
+/**
+ * Matches a request target's path (the query left out) against a compatibility API's `path`
+ * pattern; the match and the parsed query, or `undefined` when the path is not the API's.
+ * @example const target = matchTarget(req.url ?? '/', /^\/v1\/agent\/(\w+)$/);
+ */
+export function matchTarget(url: string, path: RegExp): { match: RegExpExecArray; query: URLSearchParams } | undefined {
+  const q = url.indexOf('?');
+  const match = path.exec(q === -1 ? url : url.slice(0, q));
+  if (match === null) return undefined;
+  return { match, query: new URLSearchParams(q === -1 ? '' : url.slice(q + 1)) };
+}

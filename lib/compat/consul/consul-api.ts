@@ -19,7 +19,7 @@ import { type Logger, noopLogger } from '../../logger.js';
 import type { ServiceInstance } from '../../registry/model.js';
 import type { RegistryApi } from '../../registry/registry-api.js';
 import { createAccessGuard } from '../access-guard.js';
-import { type BoundState, bindRegistry } from '../compat-registry.js';
+import { type BoundState, bindRegistry, matchTarget, withBinding } from '../compat-registry.js';
 import { type ConsulCheckStatus, ConsulChecks } from './consul-checks.js';
 import { ConsulIndex } from './consul-index.js';
 import { catalogEntry, consulServiceOf, healthEntry } from './consul-json.js';
@@ -99,13 +99,13 @@ export function consulApi(options: Partial<ConsulApiOptions> = {}): ConsulApiMid
 
   const handler = (req: IncomingMessage, res: ServerResponse, next?: Next): void => {
     const url = req.url ?? '/';
-    const q = url.indexOf('?');
-    const m = PATH.exec(q === -1 ? url : url.slice(0, q));
-    if (m === null) {
+    const target = matchTarget(url, PATH);
+    if (target === undefined) {
       if (next !== undefined) next();
       else sendError(res, new FleetgateError('ERR_FG_NOT_FOUND', `no Consul endpoint at ${url}`));
       return;
     }
+    const { match: m, query } = target;
     let arg: string | undefined;
     try {
       arg = m[2] === undefined ? undefined : decodeURIComponent(m[2]);
@@ -113,7 +113,6 @@ export function consulApi(options: Partial<ConsulApiOptions> = {}): ConsulApiMid
       sendError(res, new FleetgateError('ERR_FG_NOT_FOUND', `no Consul endpoint at ${url}`));
       return;
     }
-    const query = new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
     serve(req, res, m[1]!, arg, query).catch((err: unknown) =>
       sendError(res, err, {
         logger: o.logger,
@@ -121,11 +120,7 @@ export function consulApi(options: Partial<ConsulApiOptions> = {}): ConsulApiMid
       }),
     );
   };
-  const close = (): Promise<void> => bound.close();
-  const ready = async (): Promise<void> => {
-    await bound.get();
-  };
-  return Object.assign(handler, { close, ready, [Symbol.asyncDispose]: close });
+  return withBinding(handler, bound);
 }
 
 /** The Consul API's state on one registry: its index, its TTL checks and the request handling. */

@@ -19,7 +19,7 @@ import type { RegistrationInput, ServiceInstance } from '../../registry/model.js
 import type { RegistryApi, RegistryChange } from '../../registry/registry-api.js';
 import { createAccessGuard } from '../access-guard.js';
 import { fleetgateInstanceId } from '../compat-instance-id.js';
-import { type BoundState, bindRegistry } from '../compat-registry.js';
+import { type BoundState, bindRegistry, matchTarget, withBinding } from '../compat-registry.js';
 import { applicationsJson, type EurekaAction, eurekaRecordOf, instanceToEureka } from './eureka-json.js';
 import { parseEurekaRegistration, parseEurekaStatus, serviceOfApp, statusFromEureka } from './eureka-registration.js';
 
@@ -104,13 +104,13 @@ export function eurekaApi(options: Partial<EurekaApiOptions> = {}): EurekaApiMid
 
   const handler = (req: IncomingMessage, res: ServerResponse, next?: Next): void => {
     const url = req.url ?? '/';
-    const q = url.indexOf('?');
-    const m = PATH.exec(q === -1 ? url : url.slice(0, q));
-    if (m === null) {
+    const target = matchTarget(url, PATH);
+    if (target === undefined) {
       if (next !== undefined) next();
       else sendError(res, new FleetgateError('ERR_FG_NOT_FOUND', `no Eureka resource at ${url}`));
       return;
     }
+    const { match: m, query } = target;
     let rest: string[];
     try {
       rest = (m[2] ?? '')
@@ -121,14 +121,9 @@ export function eurekaApi(options: Partial<EurekaApiOptions> = {}): EurekaApiMid
       sendError(res, new FleetgateError('ERR_FG_NOT_FOUND', `no Eureka resource at ${url}`));
       return;
     }
-    const query = new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
     serve(req, res, m[1]!, rest, query).catch((err: unknown) => sendError(res, err, { logger: o.logger }));
   };
-  const close = (): Promise<void> => bound.close();
-  const ready = async (): Promise<void> => {
-    await bound.get();
-  };
-  return Object.assign(handler, { close, ready, [Symbol.asyncDispose]: close });
+  return withBinding(handler, bound);
 }
 
 /** The Eureka API's state on one registry: the delta log and the request handling. */
