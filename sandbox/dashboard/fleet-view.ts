@@ -9,8 +9,8 @@ import type { ServiceSeries } from '../../lib/dashboard/page-model.js';
 import type { EventLog, SandboxEvent } from '../event-log.js';
 import type { FleetRunner } from '../fleet-runner.js';
 import type { ProcessRecord } from '../state-file.js';
-import { mergeSeries } from './page-snapshot.js';
 import { diffRegistry, type RegistryMemory, type RegistryStatus } from './registry-diff.js';
+import { mergeSeries } from './series-merge.js';
 
 export type { RegistryStatus } from './registry-diff.js';
 

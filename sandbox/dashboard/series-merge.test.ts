@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { mergeSeries } from './page-snapshot.js';
+import { mergeSeries } from './series-merge.js';
 
 describe('mergeSeries', () => {
   test('adds request rates, weights the error rate by requests, and keeps the slowest p50/p99', () => {
