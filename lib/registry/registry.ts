@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import type { TimerHandle } from '../clock.js';
 import { mergeDefined } from '../core/options-merge.js';
 import { registryChannel } from '../diagnostics.js';
-import { FleetgateError, isFleetgateError } from '../errors.js';
+import { FleetgateError } from '../errors.js';
 import { LocalCache } from './local-cache.js';
 import {
   type InstanceStatus,
@@ -30,9 +30,10 @@ import {
 import { assertRoutesAdmissible, compileRoutes, nameShadowsOf } from './route-admission.js';
 import { type ClaimRef, RouteClaims, type RouteShape } from './route-claims.js';
 import { SelfPreservation } from './self-preservation.js';
-import { withDeadline } from './store-deadline.js';
-import { describeError, storeUnavailableError } from './store-errors.js';
-import { type StoreLivenessReport, StoreMonitor, type StoreState } from './store-monitor.js';
+import { StoreCalls } from './store-calls.js';
+import { describeError } from './store-errors.js';
+import type { StoreLivenessReport, StoreState } from './store-monitor.js';
+import { StoreRelist } from './store-relist.js';
 
 export { REGISTRY_DEFAULTS, type RegistryOptions } from './registry-options.js';
 
@@ -75,16 +76,11 @@ export class Registry extends EventEmitter<RegistryEventMap> implements Registry
   #pendingNewTotal = 0;
   readonly #unwatch: () => void;
   readonly #sweepTimer: TimerHandle;
-  readonly #monitor: StoreMonitor;
+  /** Store calls with deadlines, and the store's liveness (lib/registry/store-calls.ts). */
+  readonly #store: StoreCalls;
+  /** Full re-lists of the store into the cache (lib/registry/store-relist.ts). */
+  readonly #relist: StoreRelist;
   #ready: Promise<void>;
-  #relisting: Promise<void> | undefined;
-  #relistAgain = false;
-  #needsRelist = false;
-  #relistFailure: string | undefined;
-  #callFailure: string | undefined;
-  #callFailureAt = 0;
-  /** Rejecters of the calls in flight: a store found down fails them at once. */
-  readonly #inFlight = new Set<(err: FleetgateError) => void>();
   #closing: Promise<void> | undefined;
 
   constructor(options: Partial<RegistryOptions> & Pick<RegistryOptions, 'backend'>) {
@@ -108,35 +104,33 @@ export class Registry extends EventEmitter<RegistryEventMap> implements Registry
       },
       () => this.#storeHealthy(),
     );
-    this.#unwatch = this.backend.watch((event) => this.#onWatch(event));
-    this.#ready = this.#relist();
-    this.#ready.catch(() => {});
-    this.#sweepTimer = opts.clock.setInterval(() => this.#sweep(), opts.sweepIntervalMs);
-    const probe = this.backend.probe?.bind(this.backend);
-    this.#monitor = new StoreMonitor({
+    this.#relist = new StoreRelist({
       type: this.backend.type,
-      probe,
+      list: () => this.backend.list(),
+      cache: this.#cache,
       clock: opts.clock,
       logger: opts.logger,
-      intervalMs: opts.probeIntervalMs,
-      timeoutMs: opts.probeTimeoutMs,
-      resync: async () => {
-        // Sockets from before a partition may sit in TCP retransmission backoff for seconds.
-        this.backend.reconnect?.();
-        await this.#relist();
-      },
-      onChange: (state) => {
-        if (state.state === 'down') {
-          const err = new FleetgateError('ERR_FG_STORE_UNAVAILABLE', state.reason ?? 'the store is down');
-          for (const reject of [...this.#inFlight]) reject(err);
-        }
-        this.#emitSafely('store-state', state);
-      },
-      onAnswer: ({ startedAt }) => {
-        if (this.#callFailure !== undefined && startedAt >= this.#callFailureAt) this.#callFailure = undefined;
+      timeoutMs: opts.callTimeoutMs,
+      closing: () => this.#closing !== undefined,
+      onListed: () => {
+        this.#ready = Promise.resolve(); // a later ready() succeeds even if the first fill failed
       },
     });
-    this.#monitor.start();
+    this.#store = new StoreCalls({
+      backend: this.backend,
+      clock: opts.clock,
+      logger: opts.logger,
+      probeIntervalMs: opts.probeIntervalMs,
+      probeTimeoutMs: opts.probeTimeoutMs,
+      callTimeoutMs: opts.callTimeoutMs,
+      relist: () => this.#relist.run(),
+      onStateChange: (state) => this.#emitSafely('store-state', state),
+    });
+    this.#unwatch = this.backend.watch((event) => this.#onWatch(event));
+    this.#ready = this.#relist.run();
+    this.#ready.catch(() => {});
+    this.#sweepTimer = opts.clock.setInterval(() => this.#sweep(), opts.sweepIntervalMs);
+    this.#store.start();
   }
 
   ready(): Promise<void> {
@@ -176,9 +170,9 @@ export class Registry extends EventEmitter<RegistryEventMap> implements Registry
       // The local check above sees this gateway only; the store's claim is the cross-gateway one.
       const claimRoutes = this.backend.claimRoutes?.bind(this.backend);
       if (claimRoutes !== undefined && routes.length > 0) {
-        await this.#call(() => claimRoutes(input.service, routes, { ttlMs: this.ttlMs }));
+        await this.#store.call(() => claimRoutes(input.service, routes, { ttlMs: this.ttlMs }));
       }
-      const instance = await this.#call(() => this.backend.register(rest, lease, owner));
+      const instance = await this.#store.call(() => this.backend.register(rest, lease, owner));
       this.#ingest({ type: 'register', service: instance.service, instanceId: instance.instanceId, instance });
       return instance;
     } finally {
@@ -212,14 +206,14 @@ export class Registry extends EventEmitter<RegistryEventMap> implements Registry
   async heartbeat(service: string, instanceId: string, proof?: OwnerProof): Promise<ServiceInstance> {
     this.#assertOpen();
     const lease = { ttlMs: this.#leaseOfLive(service, instanceId) };
-    const instance = await this.#call(() => this.backend.heartbeat(service, instanceId, lease, proof));
+    const instance = await this.#store.call(() => this.backend.heartbeat(service, instanceId, lease, proof));
     this.#ingest({ type: 'heartbeat', service, instanceId, instance });
     return instance;
   }
 
   async deregister(service: string, instanceId: string, proof?: OwnerProof): Promise<boolean> {
     this.#assertOpen();
-    const removed = await this.#call(() => this.backend.deregister(service, instanceId, proof));
+    const removed = await this.#store.call(() => this.backend.deregister(service, instanceId, proof));
     // Also drop it locally when the store no longer had it (e.g. a preserved instance).
     this.#ingest({ type: 'deregister', service, instanceId });
     return removed;
@@ -234,7 +228,7 @@ export class Registry extends EventEmitter<RegistryEventMap> implements Registry
     this.#assertOpen();
     if (this.backend.setStatus !== undefined) {
       const setStatus = this.backend.setStatus.bind(this.backend);
-      const instance = await this.#call(() => setStatus(service, instanceId, status, proof));
+      const instance = await this.#store.call(() => setStatus(service, instanceId, status, proof));
       if (instance !== undefined) this.#ingest({ type: 'status', service, instanceId, instance });
       return instance;
     }
@@ -280,7 +274,7 @@ export class Registry extends EventEmitter<RegistryEventMap> implements Registry
    * @example if (registry.storeState().state !== 'up') res.statusCode = 503;
    */
   storeState(): StoreState {
-    return this.#monitor.state();
+    return this.#store.state();
   }
 
   /**
@@ -288,18 +282,18 @@ export class Registry extends EventEmitter<RegistryEventMap> implements Registry
    * the store's last answer (probe or call). docs/metrics.md
    */
   storeLiveness(): StoreLivenessReport {
-    return this.#monitor.liveness();
+    return this.#store.liveness();
   }
 
   health(): RegistryHealth {
-    const store = this.#monitor.state();
-    const failing = this.#relistFailure !== undefined || this.#callFailure !== undefined;
+    const store = this.#store.state();
+    const failing = this.#relist.failure !== undefined || this.#store.failure !== undefined;
     const connected =
-      store.state === 'up' && this.#relistFailure === undefined && (this.backend.isConnected?.() ?? !failing);
+      store.state === 'up' && this.#relist.failure === undefined && (this.backend.isConnected?.() ?? !failing);
     const degradedReason =
       store.reason ??
-      this.#relistFailure ??
-      this.#callFailure ??
+      this.#relist.failure ??
+      this.#store.failure ??
       (connected ? undefined : `${this.backend.type} store disconnected; serving the last-known routes`);
     return {
       type: this.backend.type,
@@ -311,7 +305,7 @@ export class Registry extends EventEmitter<RegistryEventMap> implements Registry
 
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      this.#monitor.close();
+      this.#store.close();
       this.#sweepTimer.cancel();
       this.#unwatch();
       if (this.#opts.ownsBackend) await this.backend.close();
@@ -326,95 +320,10 @@ export class Registry extends EventEmitter<RegistryEventMap> implements Registry
   #onWatch(event: RegistryEvent | { type: 'resync' }): void {
     if (this.#closing !== undefined) return;
     if (event.type === 'resync') {
-      this.#relist().catch(() => {});
+      this.#relist.run().catch(() => {});
       return;
     }
     this.#ingest(event);
-  }
-
-  /** Re-lists the store in full and swaps in the rebuilt cache; one run at a time, repeated if asked meanwhile. */
-  #relist(): Promise<void> {
-    if (this.#relisting !== undefined) {
-      this.#relistAgain = true;
-      return this.#relisting;
-    }
-    this.#relisting = (async () => {
-      try {
-        do {
-          this.#relistAgain = false;
-          await this.#relistOnce();
-        } while (this.#relistAgain && this.#closing === undefined);
-      } finally {
-        this.#relisting = undefined;
-      }
-    })();
-    return this.#relisting;
-  }
-
-  async #relistOnce(): Promise<void> {
-    this.#cache.relistStarted();
-    let listed: ServiceInstance[];
-    try {
-      listed = await withDeadline(this.#opts.clock, this.#opts.callTimeoutMs, () => this.backend.list(), 'list');
-    } catch (err) {
-      this.#cache.relistFailed();
-      this.#needsRelist = true;
-      this.#relistFailure = `cannot list the ${this.backend.type} store (${describeError(err)}); serving the last-known routes`;
-      this.#opts.logger.warn(`fleetgate registry: ${this.#relistFailure}`);
-      throw storeUnavailableError(this.backend.type, err);
-    }
-    if (this.#closing !== undefined) return;
-    this.#needsRelist = false;
-    this.#relistFailure = undefined;
-    this.#ready = Promise.resolve(); // a later ready() succeeds even if the first fill failed
-    const { lost } = this.#cache.relisted(listed);
-    if (lost > 0) this.#opts.logger.warn(`fleetgate registry: ${lost} cached instances are missing from the store`);
-  }
-
-  /**
-   * Runs a backend call within `callTimeoutMs`; a non-Fleetgate failure means the store is down:
-   * `ERR_FG_STORE_UNAVAILABLE`. While the store is known `down` it fails at once, and a call in
-   * flight when the store is found down fails then.
-   */
-  async #call<T>(fn: () => Promise<T>): Promise<T> {
-    const store = this.#monitor.state();
-    if (store.state === 'down') {
-      throw new FleetgateError('ERR_FG_STORE_UNAVAILABLE', store.reason ?? `the ${this.backend.type} store is down`);
-    }
-    let reject: ((err: FleetgateError) => void) | undefined;
-    const foundDown = new Promise<never>((_, r) => {
-      reject = r;
-    });
-    this.#inFlight.add(reject!);
-    try {
-      const result = await withDeadline(
-        this.#opts.clock,
-        this.#opts.callTimeoutMs,
-        () => Promise.race([fn(), foundDown]),
-        `${this.backend.type} store`,
-      );
-      this.#callFailure = undefined;
-      this.#monitor.answered();
-      return result;
-    } catch (err) {
-      if (isFleetgateError(err) && err.code !== 'ERR_FG_STORE_UNAVAILABLE') {
-        this.#callFailure = undefined; // the store answered, with a refusal
-        this.#monitor.answered();
-        throw err;
-      }
-      this.#noteCallFailure(err);
-      throw isFleetgateError(err) ? err : storeUnavailableError(this.backend.type, err);
-    } finally {
-      this.#inFlight.delete(reject!);
-    }
-  }
-
-  #noteCallFailure(err: unknown): void {
-    this.#callFailure = `the ${this.backend.type} store failed (${describeError(err)}); serving the last-known routes`;
-    this.#callFailureAt = this.#opts.clock.now();
-    // While the store is known down its transition was logged once; no line per failed call.
-    if (this.#monitor.state().state !== 'down') this.#opts.logger.warn(`fleetgate registry: ${this.#callFailure}`);
-    this.#monitor.suspect();
   }
 
   #emitSafely<K extends keyof RegistryEventMap>(event: K, ...args: RegistryEventMap[K]): void {
@@ -440,7 +349,7 @@ export class Registry extends EventEmitter<RegistryEventMap> implements Registry
         if (instance !== undefined && this.#closing === undefined)
           this.#ingest({ type, service, instanceId, instance });
       },
-      (err: unknown) => this.#noteCallFailure(err),
+      (err: unknown) => this.#store.noteFailure(err),
     );
   }
 
@@ -460,18 +369,16 @@ export class Registry extends EventEmitter<RegistryEventMap> implements Registry
 
   #sweep(): void {
     if (this.#closing !== undefined) return;
-    if (this.#needsRelist && this.#relisting === undefined) {
-      this.#relist().catch(() => {});
-    }
+    if (this.#relist.needed) this.#relist.run().catch(() => {});
     this.#cache.sweep(this.#storeHealthy());
   }
 
   /** Whether the store answers: probed up, no failed re-list or call since the last success, and connected. */
   #storeHealthy(): boolean {
     return (
-      this.#monitor.state().state === 'up' &&
-      this.#relistFailure === undefined &&
-      this.#callFailure === undefined &&
+      this.#store.state().state === 'up' &&
+      this.#relist.failure === undefined &&
+      this.#store.failure === undefined &&
       this.backend.isConnected?.() !== false
     );
   }
