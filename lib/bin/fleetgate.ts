@@ -5,13 +5,17 @@
  * wins over the file). Prints `fleetgate listening on http://host:port` once it accepts
  * connections (with `PORT=0` the port is the one the OS chose), reloads the file on SIGHUP and on
  * change, and shuts down gracefully on SIGTERM/SIGINT.
+ *
+ * What only some setups use is imported where it is used, so a gateway that does not use it never
+ * loads it (docs/scale.md "Memory per instance"): the config file's reader, policy and reloader
+ * (yaml, jose, ioredis for the rate limiter's store) only with `FLEETGATE_CONFIG`, a store client
+ * only for its `REGISTRY_TYPE` (lib/registry/backends/from-env.ts), tracing only with `TRACE_URL`.
  */
 import { pino } from 'pino';
 import { realClock } from '../clock.js';
 import { parseEnv } from '../config/env.js';
 import type { ConfigFile } from '../config/file/config-schema.js';
 import { envFromConfig } from '../config/file/env-overlay.js';
-import { loadConfigFile } from '../config/file/load-config-file.js';
 import { isFleetgateError } from '../errors.js';
 import type { Gateway } from '../gateway.js';
 import type { Logger } from '../logger.js';
@@ -36,6 +40,7 @@ async function main(): Promise<void> {
   let mergedEnv: Record<string, string | undefined> = process.env;
   try {
     if (configPath !== undefined && configPath !== '') {
+      const { loadConfigFile } = await import('../config/file/load-config-file.js');
       config = loadConfigFile(configPath);
       mergedEnv = { ...envFromConfig(config), ...process.env };
     }
@@ -68,12 +73,7 @@ async function main(): Promise<void> {
 
   // Imported only now, after tracing started, so the instrumentations see their modules load
   // (ioredis, etcd3's gRPC, node:http).
-  const [{ createGateway }, { createRegistry }, { buildPolicy }, { ConfigReloader }] = await Promise.all([
-    import('../gateway.js'),
-    import('../registry/create-registry.js'),
-    import('./config-policy.js'),
-    import('./config-reload.js'),
-  ]);
+  const { createGateway } = await import('../gateway.js');
   // One JSON line per proxied request on the same pino logger (ACCESS_LOG: share logged, off).
   const accessLog =
     env.accessLogSample > 0 ? createAccessLog({ logger: log, sampleRate: env.accessLogSample }) : undefined;
@@ -84,6 +84,11 @@ async function main(): Promise<void> {
     if (config === undefined) {
       gateway = await createGateway({ env: mergedEnv, logger, proxy: { accessLog } });
     } else {
+      const [{ createRegistry }, { buildPolicy }, { ConfigReloader }] = await Promise.all([
+        import('../registry/create-registry.js'),
+        import('./config-policy.js'),
+        import('./config-reload.js'),
+      ]);
       // The auth middlewares judge the route the proxy will take: the proxy's table, once it exists.
       const routes = {
         get routeTable(): RouteLookup | undefined {

@@ -3,12 +3,12 @@
  * An invalid value throws `ERR_FG_INVALID_CONFIG` naming the variable and the accepted form.
  */
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
 import { parseTrustProxy } from '../core/client-address.js';
 import { FleetgateError } from '../errors.js';
 import { parseServiceKeys, type ServiceKeySpec } from '../registry/service-keys.js';
 import { parseTraceEndpoint } from '../telemetry/trace-endpoint.js';
 import { DURATION_FORM, parseDuration } from './duration.js';
+import { parseYamlText } from './yaml-on-demand.js';
 
 /** The registry backends selectable with `REGISTRY_TYPE`. */
 export const REGISTRY_TYPES = ['INMEMORY', 'REDIS', 'REDIS_CLUSTER', 'ETCD'] as const;
@@ -188,7 +188,7 @@ export function serviceKeysFile(env: Env = process.env): ServiceKeySpec[] | unde
     fail(name, path, `${form} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
   try {
-    return parseServiceKeys(parseYaml(text));
+    return parseServiceKeys(parseYamlText(text));
   } catch (err) {
     fail(name, path, `${form} (${(err as Error).message})`);
   }
