@@ -1,6 +1,7 @@
 /**
- * One expiry sweep over the local cache: find leases that expired, let self-preservation decide
- * which leave, and remove those.
+ * One expiry sweep over the local cache: take the leases that expired since the last sweep (the
+ * cache's expiry wheel: O(expired), not O(cached)), let self-preservation decide which leave, and
+ * remove those.
  */
 import { InstanceCache } from './instance-cache.js';
 import type { ServiceInstance } from './model.js';
@@ -24,10 +25,10 @@ export function sweepExpired(
   now: number,
   storeHealthy: boolean,
 ): SweepResult {
+  // Each expired lease is taken once: self-preservation either evicts it now or holds it (and
+  // re-judges what it holds at every sweep); a renewal puts it back on the wheel.
   const newlyExpired: string[] = [];
-  for (const entry of cache.entries()) {
-    if (InstanceCache.expired(entry, now) && !preservation.isHeld(entry.key)) newlyExpired.push(entry.key);
-  }
+  for (const entry of cache.takeExpired(now)) if (!preservation.isHeld(entry.key)) newlyExpired.push(entry.key);
   const decision = preservation.sweep({
     now,
     storeHealthy,

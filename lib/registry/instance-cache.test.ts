@@ -98,4 +98,22 @@ describe('InstanceCache', () => {
     assert.equal(cache.routeClaims.holders('orders', ITEMS_ROUTE), 1);
     assert.equal(cache.routeClaims.holders('orders', ORDERS_ROUTE), 3);
   });
+
+  test('takeExpired takes each lease once at its end: renewals move it, lost leases come at once, removed never', () => {
+    const cache = new InstanceCache();
+    const keys = (entries: { instance: ServiceInstance }[]) => entries.map((e) => e.instance.instanceId).sort();
+    for (const id of ['a', 'b', 'c', 'd']) cache.upsert(instance({ instanceId: id }), 1000);
+    cache.upsert(instance({ instanceId: 'a', lastHeartbeat: 31_000, expiresAt: 121_000 }), 31_000);
+    cache.markLost('orders', 'b');
+    cache.remove('orders', 'c');
+    assert.deepEqual(keys(cache.takeExpired(31_000)), ['b'], 'the lost lease at once');
+    assert.deepEqual(keys(cache.takeExpired(31_000)), [], 'once');
+    assert.deepEqual(keys(cache.takeExpired(90_999)), [], 'd ends at 91 s, not before');
+    assert.deepEqual(keys(cache.takeExpired(91_000)), ['d']);
+    assert.deepEqual(keys(cache.takeExpired(120_999)), [], 'a was renewed to 121 s; c was removed');
+    // Renewed after it was taken (a held instance coming back): on the wheel again at its new end.
+    cache.upsert(instance({ instanceId: 'd', lastHeartbeat: 95_000, expiresAt: 185_000 }), 95_000);
+    assert.deepEqual(keys(cache.takeExpired(121_000)), ['a']);
+    assert.deepEqual(keys(cache.takeExpired(185_000)), ['d']);
+  });
 });

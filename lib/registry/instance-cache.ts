@@ -8,7 +8,11 @@
  * the whole instance, and the route claims are left alone. A new registration whose routes (or
  * metadata) equal those last stored for its service shares that frozen copy: the instances of one
  * service usually register the same routes, and at 10,000 instances the copies add up.
+ *
+ * Every entry also sits in an expiry wheel by the time its lease ends (at once when lost), so the
+ * eviction sweep takes only the entries that expired ({@link InstanceCache.takeExpired}).
  */
+import { ExpiryWheel } from './expiry-wheel.js';
 import { frozenCopy, sameData } from './frozen-data.js';
 import type { ServiceInstance } from './model.js';
 import { RouteClaims } from './route-claims.js';
@@ -42,9 +46,14 @@ export interface UpsertResult {
   previousExpired: boolean;
 }
 
+/** Width of one slot of the cache's expiry wheel: the registry sweeps about once a second. */
+const EXPIRY_SLOT_MS = 1000;
+
 /** Instances by key and by service. */
 export class InstanceCache {
   readonly #entries = new Map<string, CacheEntry>();
+  /** Entry keys by the time their lease ends (`-Infinity` once lost). */
+  readonly #leases = new ExpiryWheel<string>(EXPIRY_SLOT_MS);
   readonly #byService = new Map<string, Map<string, CacheEntry>>();
   /** The frozen routes and metadata last stored per service, shared by registrations that equal them. */
   readonly #shared = new Map<string, Pick<ServiceInstance, 'routes' | 'metadata'>>();
@@ -79,6 +88,19 @@ export class InstanceCache {
 
   serviceNames(): IterableIterator<string> {
     return this.#byService.keys();
+  }
+
+  /**
+   * Entries whose lease ended at or before `now` (or was lost) and that have not been taken
+   * since; each is taken once until it is stored again. Costs what expired, not what is held.
+   */
+  takeExpired(now: number): CacheEntry[] {
+    const out: CacheEntry[] = [];
+    for (const key of this.#leases.takeDue(now)) {
+      const entry = this.#entries.get(key);
+      if (entry !== undefined && InstanceCache.expired(entry, now)) out.push(entry);
+    }
+    return out;
   }
 
   /** Whether the entry's lease is over at `now`. */
@@ -123,6 +145,7 @@ export class InstanceCache {
     if (entry === undefined) return undefined;
     if (seen !== undefined && compareVersions(entry.instance, seen) > 0) return undefined;
     this.#entries.delete(entry.key);
+    this.#leases.cancel(entry.key);
     this.routeClaims.remove(service, entry.instance.routes);
     const bucket = this.#byService.get(service);
     bucket?.delete(instanceId);
@@ -139,6 +162,7 @@ export class InstanceCache {
     if (entry === undefined || entry.lost) return false;
     if (seen !== undefined && compareVersions(entry.instance, seen) > 0) return false;
     entry.lost = true;
+    this.#leases.schedule(entry.key, Number.NEGATIVE_INFINITY);
     return true;
   }
 
@@ -167,6 +191,7 @@ export class InstanceCache {
       this.routeClaims.add(entry.instance.service, entry.instance.routes);
     }
     this.#entries.set(entry.key, entry);
+    this.#leases.schedule(entry.key, entry.lost ? Number.NEGATIVE_INFINITY : entry.instance.expiresAt);
     let bucket = this.#byService.get(entry.instance.service);
     if (bucket === undefined) {
       bucket = new Map();

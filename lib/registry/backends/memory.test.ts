@@ -67,6 +67,49 @@ describe('MemoryBackend on a fake clock', () => {
     await assert.rejects(backend.register(input, { ttlMs: 0 }), (e) => isFleetgateError(e, 'ERR_FG_INVALID_CONFIG'));
   });
 
+  test('the sweep expires each lease at its own time: renewals and re-registrations move it, nothing early or late', async () => {
+    const clock = new FakeClock();
+    await using backend = new MemoryBackend({ clock });
+    const expired: string[] = [];
+    backend.watch((e) => {
+      if (e.type === 'expire') expired.push(`${e.instanceId}@${(clock.now() - 1_700_000_000_000) / 1000}`);
+    });
+    for (const id of ['a', 'b', 'c', 'd']) await backend.register({ ...input, instanceId: id }, lease);
+    await clock.advance(30_000);
+    await backend.heartbeat('sagjan', 'a', lease); // due at 120 s now
+    await backend.register({ ...input, instanceId: 'b' }, { ttlMs: 10_000 }); // re-registered: due at 40 s
+    await backend.deregister('sagjan', 'c');
+    await clock.advance(9_000);
+    assert.deepEqual(expired, [], 'nothing before 40 s');
+    await clock.advance(1_000);
+    assert.deepEqual(expired, ['b@40']);
+    await clock.advance(49_000);
+    assert.deepEqual(expired, ['b@40'], 'd is due at 90 s, not before');
+    await clock.advance(1_000);
+    assert.deepEqual(expired, ['b@40', 'd@90']);
+    await clock.advance(29_000);
+    assert.deepEqual(expired, ['b@40', 'd@90'], 'a was renewed: not at its first time');
+    await clock.advance(1_000);
+    assert.deepEqual(expired, ['b@40', 'd@90', 'a@120'], 'c was deregistered: never expired');
+    assert.equal(backend.size, 0);
+  });
+
+  test('a heartbeat answers the copy its event carried; mutating it changes nothing stored', async () => {
+    await using backend = new MemoryBackend({ clock: new FakeClock() });
+    const events: RegistryEvent[] = [];
+    backend.watch((e) => {
+      if (e.type === 'heartbeat') events.push(e as RegistryEvent);
+    });
+    await backend.register({ ...input, routes: [{ method: 'GET', path: '/a' }], metadata: { k: { v: 1 } } }, lease);
+    const answer = await backend.heartbeat('sagjan', 's1', lease);
+    assert.equal(events[0]?.instance, answer);
+    answer.routes.push({ method: 'GET', path: '/x' });
+    (answer.metadata.k as { v: number }).v = 2;
+    const stored = await backend.get('sagjan', 's1');
+    assert.deepEqual(stored?.routes, [{ method: 'GET', path: '/a' }]);
+    assert.deepEqual(stored?.metadata, { k: { v: 1 } });
+  });
+
   test('close() cancels the sweep timer', async () => {
     const clock = new FakeClock();
     const backend = new MemoryBackend({ clock });

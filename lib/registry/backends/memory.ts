@@ -1,10 +1,12 @@
 /**
  * The in-memory registry backend: the reference implementation of {@link RegistryBackend}
- * and the default (`REGISTRY_TYPE=INMEMORY`). Maps plus one sweep timer on the injectable clock.
+ * and the default (`REGISTRY_TYPE=INMEMORY`). Maps, an expiry wheel and one sweep timer on the
+ * injectable clock.
  */
 import { type Clock, realClock, type TimerHandle } from '../../clock.js';
 import { mergeDefined } from '../../core/options-merge.js';
 import { FleetgateError } from '../../errors.js';
+import { ExpiryWheel } from '../expiry-wheel.js';
 import type {
   InstanceStatus,
   LeaseOptions,
@@ -16,6 +18,7 @@ import type {
   RegistryWatcher,
   ServiceInstance,
 } from '../model.js';
+import { copyInstance } from './instance-copy.js';
 import { notOwner, type OwnerRecord, ownerRecordOf, proofAccepted, reRegistrationAccepted } from './owner-check.js';
 import {
   instanceIdFor,
@@ -42,10 +45,13 @@ export const MEMORY_BACKEND_DEFAULTS: Readonly<MemoryBackendOptions> = Object.fr
 /**
  * Instances held in process memory. Expiry: `get`/`list` filter by `expiresAt` on every read,
  * and a sweep every `sweepIntervalMs` deletes expired instances and delivers one `expire` each.
+ * Leases sit in an {@link ExpiryWheel} by expiry time, so a sweep visits only the instances that
+ * expire, not all of them.
  *
  * Watch events are delivered **synchronously, in order**, right after the store changed and
  * before the operation's promise resolves; a watcher that throws does not affect the others.
- * Every returned instance is a copy: callers cannot mutate the store.
+ * Every returned instance is a copy: callers cannot mutate the store. An operation's event and
+ * its answer are one copy (one deep copy per change, not two).
  *
  * @example
  * await using backend = new MemoryBackend({ clock: new FakeClock() });
@@ -59,6 +65,8 @@ export class MemoryBackend implements RegistryBackend {
   /** Owner records, beside the instances so no copy of an instance ever carries one. */
   readonly #owners = new WeakMap<ServiceInstance, OwnerRecord>();
   readonly #watchers = new Set<RegistryWatcher>();
+  /** Every stored instance by its `expiresAt`. */
+  readonly #leases: ExpiryWheel<ServiceInstance>;
   #sweepTimer: TimerHandle | undefined;
   #closed = false;
 
@@ -68,6 +76,7 @@ export class MemoryBackend implements RegistryBackend {
       throw new FleetgateError('ERR_FG_INVALID_CONFIG', `sweepIntervalMs must be > 0, got ${opts.sweepIntervalMs}`);
     }
     this.#clock = opts.clock;
+    this.#leases = new ExpiryWheel(opts.sweepIntervalMs);
     this.#sweepTimer = this.#clock.setInterval(() => this.sweep(), opts.sweepIntervalMs);
   }
 
@@ -101,11 +110,12 @@ export class MemoryBackend implements RegistryBackend {
       bucket = new Map();
       this.#services.set(instance.service, bucket);
     }
+    if (previous !== undefined) this.#leases.cancel(previous);
     bucket.set(instanceId, instance);
+    this.#leases.schedule(instance, instance.expiresAt);
     const record = ownerRecordOf(owner);
     if (record !== undefined) this.#owners.set(instance, record);
-    this.#emit({ type: 'register', service: instance.service, instanceId, instance: structuredClone(instance) });
-    return structuredClone(instance);
+    return this.#emitCopy('register', instance);
   }
 
   async heartbeat(
@@ -122,8 +132,8 @@ export class MemoryBackend implements RegistryBackend {
     this.#assertOwner(instance, proof);
     instance.lastHeartbeat = now;
     instance.expiresAt = now + lease.ttlMs;
-    this.#emit({ type: 'heartbeat', service, instanceId, instance: structuredClone(instance) });
-    return structuredClone(instance);
+    this.#leases.schedule(instance, instance.expiresAt);
+    return this.#emitCopy('heartbeat', instance);
   }
 
   async deregister(service: string, instanceId: string, proof?: OwnerProof): Promise<boolean> {
@@ -132,14 +142,14 @@ export class MemoryBackend implements RegistryBackend {
     if (instance === undefined) return false;
     this.#assertOwner(instance, proof);
     this.#delete(instance);
-    this.#emit({ type: 'deregister', service, instanceId, instance: structuredClone(instance) });
+    this.#emitCopy('deregister', instance);
     return true;
   }
 
   async get(service: string, instanceId: string): Promise<ServiceInstance | undefined> {
     this.#assertOpen();
     const instance = this.#services.get(service)?.get(instanceId);
-    return instance !== undefined && instance.expiresAt > this.#clock.now() ? structuredClone(instance) : undefined;
+    return instance !== undefined && instance.expiresAt > this.#clock.now() ? copyInstance(instance) : undefined;
   }
 
   async list(service?: string): Promise<ServiceInstance[]> {
@@ -148,7 +158,7 @@ export class MemoryBackend implements RegistryBackend {
     const buckets = service === undefined ? [...this.#services.values()] : [this.#services.get(service) ?? new Map()];
     const out: ServiceInstance[] = [];
     for (const bucket of buckets) {
-      for (const inst of bucket.values()) if (inst.expiresAt > now) out.push(structuredClone(inst));
+      for (const inst of bucket.values()) if (inst.expiresAt > now) out.push(copyInstance(inst));
     }
     return out;
   }
@@ -164,11 +174,9 @@ export class MemoryBackend implements RegistryBackend {
     const instance = this.#live(service, instanceId, this.#clock.now());
     if (instance === undefined) return undefined;
     this.#assertOwner(instance, proof);
-    if (instance.status !== status) {
-      instance.status = status;
-      this.#emit({ type: 'status', service, instanceId, instance: structuredClone(instance) });
-    }
-    return structuredClone(instance);
+    if (instance.status === status) return copyInstance(instance);
+    instance.status = status;
+    return this.#emitCopy('status', instance);
   }
 
   /** Subscribes to changes (delivered synchronously, in order). Returns the unsubscribe function. */
@@ -189,13 +197,13 @@ export class MemoryBackend implements RegistryBackend {
     return n;
   }
 
-  /** Deletes expired instances now, delivering one `expire` event each. Runs on the sweep timer. */
+  /**
+   * Deletes expired instances now, delivering one `expire` event each. Runs on the sweep timer;
+   * visits only the instances whose lease is over.
+   */
   sweep(): void {
     if (this.#closed) return;
-    const now = this.#clock.now();
-    for (const bucket of [...this.#services.values()]) {
-      for (const inst of [...bucket.values()]) if (inst.expiresAt <= now) this.#expire(inst);
-    }
+    for (const inst of this.#leases.takeDue(this.#clock.now())) this.#expire(inst);
   }
 
   async close(): Promise<void> {
@@ -205,6 +213,7 @@ export class MemoryBackend implements RegistryBackend {
     this.#sweepTimer = undefined;
     this.#watchers.clear();
     this.#services.clear();
+    this.#leases.clear();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -223,18 +232,21 @@ export class MemoryBackend implements RegistryBackend {
 
   #expire(instance: ServiceInstance): void {
     this.#delete(instance);
-    this.#emit({
-      type: 'expire',
-      service: instance.service,
-      instanceId: instance.instanceId,
-      instance: structuredClone(instance),
-    });
+    this.#emitCopy('expire', instance);
   }
 
   #delete(instance: ServiceInstance): void {
+    this.#leases.cancel(instance);
     const bucket = this.#services.get(instance.service);
     bucket?.delete(instance.instanceId);
     if (bucket?.size === 0) this.#services.delete(instance.service);
+  }
+
+  /** Delivers one event carrying a copy of `instance` and returns that copy (the operation's answer). */
+  #emitCopy(type: RegistryEvent['type'], instance: ServiceInstance): ServiceInstance {
+    const copy = copyInstance(instance);
+    this.#emit({ type, service: instance.service, instanceId: instance.instanceId, instance: copy });
+    return copy;
   }
 
   #emit(event: RegistryEvent): void {
