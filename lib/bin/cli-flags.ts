@@ -26,6 +26,7 @@ Registry
   REGISTRY_MAX_INSTANCES       instances this gateway holds in total (20000)
   REGISTRY_MAX_INSTANCES_PER_SERVICE  instances per service (5000)
   REGISTRY_MAX_ROUTES_PER_SERVICE     routes per service
+  REGISTRY_LIST_TIMEOUT        bound on a full re-list of the store (10s)
 Health checks
   HEALTH_CHECK_INTERVAL (30s), HEALTH_CHECK_TIMEOUT (5s), HEALTH_MAX_FAILURES (3),
   HEALTH_DOWN_INTERVAL (120s), HEALTH_STOP_AFTER (10)

@@ -70,7 +70,10 @@ describe('parseEnv', () => {
       ADMIN_TOKEN: 'ops',
       GATEWAY_NAME: 'edge-1',
       GATEWAY_MAX_HOPS: '4',
+      REGISTRY_LIST_TIMEOUT: '30s',
     });
+    assert.equal(env.registryListTimeoutMs, 30_000);
+    assert.equal(parseEnv({}).registryListTimeoutMs, 10_000);
     assert.deepEqual(env.adminAllowFrom, ['10.1.0.0/16']);
     assert.equal(env.adminToken, 'ops');
     assert.equal(env.panicThreshold, 0.5);
@@ -117,6 +120,7 @@ describe('parseEnv', () => {
     invalid({ REGISTRY_ALLOW_FROM: 'everyone' }, 'REGISTRY_ALLOW_FROM');
     invalid({ HEALTH_MAX_FAILURES: '0' }, 'HEALTH_MAX_FAILURES');
     invalid({ REGISTRY_PRESERVE_THRESHOLD: '2' }, 'REGISTRY_PRESERVE_THRESHOLD');
+    invalid({ REGISTRY_LIST_TIMEOUT: '0ms' }, 'REGISTRY_LIST_TIMEOUT');
     invalid({ TRACE_URL: 'not a url' }, 'TRACE_URL');
     invalid({ ACCESS_LOG: '2' }, 'ACCESS_LOG');
     assert.equal(parseEnv({ ACCESS_LOG: 'off' }).accessLogSample, 0);

@@ -61,6 +61,8 @@ export interface FleetgateEnv {
   maxInstancesPerService: number;
   /** `REGISTRY_MAX_ROUTES_PER_SERVICE`: distinct routes of one service. @default 500 */
   maxRoutesPerService: number;
+  /** `REGISTRY_LIST_TIMEOUT`: bound on one full re-list of the store. @default 10000 */
+  registryListTimeoutMs: number;
   /** `HEALTH_CHECK_INTERVAL`. @default 30000 */
   healthIntervalMs: number;
   /** `HEALTH_CHECK_TIMEOUT`. @default 5000 */
@@ -116,6 +118,7 @@ export const ENV_DEFAULTS: Readonly<FleetgateEnv> = Object.freeze({
   maxInstances: 20_000,
   maxInstancesPerService: 5_000,
   maxRoutesPerService: 500,
+  registryListTimeoutMs: 10_000,
   healthIntervalMs: 30_000,
   healthTimeoutMs: 5_000,
   healthMaxFailures: 3,
@@ -314,6 +317,7 @@ export function parseEnv(env: Env = process.env): FleetgateEnv {
     maxInstances: integer(env, 'REGISTRY_MAX_INSTANCES', d.maxInstances, 1, 10_000_000),
     maxInstancesPerService: integer(env, 'REGISTRY_MAX_INSTANCES_PER_SERVICE', d.maxInstancesPerService, 1, 10_000_000),
     maxRoutesPerService: integer(env, 'REGISTRY_MAX_ROUTES_PER_SERVICE', d.maxRoutesPerService, 1, 1_000_000),
+    registryListTimeoutMs: duration(env, 'REGISTRY_LIST_TIMEOUT', d.registryListTimeoutMs, 1),
     healthIntervalMs: duration(env, 'HEALTH_CHECK_INTERVAL', d.healthIntervalMs),
     healthTimeoutMs: duration(env, 'HEALTH_CHECK_TIMEOUT', d.healthTimeoutMs),
     healthMaxFailures: integer(env, 'HEALTH_MAX_FAILURES', d.healthMaxFailures, 1, 1000),

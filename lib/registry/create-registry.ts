@@ -19,7 +19,7 @@ export interface CreateRegistryOptions extends Partial<Omit<RegistryOptions, 'ba
 
 /**
  * Creates a registry and waits for its initial fill. Without `backend`, `REGISTRY_TYPE`,
- * `REGISTRY_TTL`, `REGISTRY_PRESERVE_THRESHOLD` and the `REGISTRY_MAX_*` limits are read from `env` (explicit options win)
+ * `REGISTRY_TTL`, `REGISTRY_PRESERVE_THRESHOLD`, `REGISTRY_LIST_TIMEOUT` and the `REGISTRY_MAX_*` limits are read from `env` (explicit options win)
  * and the registry owns (closes) the backend it built.
  * @example
  * await using registry = await createRegistry(); // INMEMORY unless REGISTRY_TYPE says otherwise
@@ -39,6 +39,7 @@ export async function createRegistry(options: CreateRegistryOptions = {}): Promi
       maxInstances: parsed.maxInstances,
       maxInstancesPerService: parsed.maxInstancesPerService,
       maxRoutesPerService: parsed.maxRoutesPerService,
+      listTimeoutMs: parsed.registryListTimeoutMs,
       ownsBackend: true,
       ...dropUndefined(rest),
       backend: built,

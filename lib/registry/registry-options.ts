@@ -36,8 +36,14 @@ export interface RegistryOptions {
   probeIntervalMs: number;
   /** A liveness probe not answered within this marks the store `down`, in ms. @default 500 */
   probeTimeoutMs: number;
-  /** Bound on each store call made for a caller (register, heartbeat, …) and on a re-list, in ms. @default 900 */
+  /** Bound on each store call made for a caller (register, heartbeat, …), in ms. @default 900 */
   callTimeoutMs: number;
+  /**
+   * Bound on one full re-list of the store (the initial fill, a resync), in ms: listing 10,000
+   * instances takes far longer than one heartbeat, so it has a deadline of its own
+   * (`REGISTRY_LIST_TIMEOUT`). @default 10000
+   */
+  listTimeoutMs: number;
   /** @default noopLogger */
   logger: Logger;
   /** Close the backend when the registry closes. @default false */
@@ -59,6 +65,7 @@ export const REGISTRY_DEFAULTS: Readonly<Omit<RegistryOptions, 'backend'>> = Obj
   probeIntervalMs: 250,
   probeTimeoutMs: 500,
   callTimeoutMs: 900,
+  listTimeoutMs: 10_000,
   logger: noopLogger,
   ownsBackend: false,
 });
@@ -92,7 +99,7 @@ export function resolveRegistryOptions(options: Omit<RegistryOptions, 'preserveM
     bad('preserveMaxMs', preserveMaxMs, 'a non-negative number of ms');
   if (!(Number.isInteger(o.preserveMinExpired) && o.preserveMinExpired >= 1))
     bad('preserveMinExpired', o.preserveMinExpired, 'an integer ≥ 1');
-  for (const name of ['probeIntervalMs', 'probeTimeoutMs', 'callTimeoutMs'] as const) {
+  for (const name of ['probeIntervalMs', 'probeTimeoutMs', 'callTimeoutMs', 'listTimeoutMs'] as const) {
     if (!(Number.isFinite(o[name]) && o[name] > 0)) bad(name, o[name], 'a positive number of ms');
   }
   for (const name of ['maxInstances', 'maxInstancesPerService', 'maxRoutesPerService'] as const) {

@@ -48,7 +48,7 @@ export { REGISTRY_DEFAULTS, type RegistryOptions } from './registry-options.js';
  * a probe unanswered within `probeTimeoutMs` makes the store `down` ({@link Registry.storeState},
  * the `store-state` event): writes then fail at once, and when the store answers again its
  * connections are renewed and the cache re-listed in full before it is `up`. Every store call
- * made for a client is bounded by `callTimeoutMs`. Route conflicts (lib/registry/route-admission.ts) are
+ * made for a client is bounded by `callTimeoutMs`, a full re-list by `listTimeoutMs`. Route conflicts (lib/registry/route-admission.ts) are
  * checked against this gateway's cache and its registrations in flight, and then, when the
  * backend has `claimRoutes` (Redis, etcd), claimed atomically in the shared store
  * (lib/registry/backends/store-route-claims.ts), so of two gateways registering colliding routes at
@@ -110,7 +110,7 @@ export class Registry extends EventEmitter<RegistryEventMap> implements Registry
       cache: this.#cache,
       clock: opts.clock,
       logger: opts.logger,
-      timeoutMs: opts.callTimeoutMs,
+      timeoutMs: opts.listTimeoutMs,
       closing: () => this.#closing !== undefined,
       onListed: () => {
         this.#ready = Promise.resolve(); // a later ready() succeeds even if the first fill failed

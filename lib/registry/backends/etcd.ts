@@ -280,7 +280,13 @@ export class EtcdBackend implements RegistryBackend {
   /** A count-only range read on a probe client of its own (dialled on first use); rejects when etcd does not answer. */
   probe(): Promise<void> {
     if (this.#closed) return Promise.reject(new Error('the etcd backend is closed'));
-    this.#probe ??= new EtcdProbe(this.#opts.endpoints, this.client, this.#keys.services, this.#opts.probeTimeoutMs);
+    this.#probe ??= new EtcdProbe(
+      this.#opts.endpoints,
+      this.client,
+      this.#keys.services,
+      this.#opts.probeTimeoutMs,
+      this.#opts.clock,
+    );
     return this.#probe.ping();
   }
 

@@ -3,9 +3,13 @@
  * server (standalone) or to every master (cluster). A connection that failed a probe is dropped
  * and the next probe opens a fresh one: after a partition the command connections may sit in
  * TCP retransmission backoff for seconds, while a new handshake answers as soon as the link is
- * back. lib/registry/store-liveness.ts runs it.
+ * back. Each PING's deadline is decided after the event loop turned (lib/registry/store-deadline.ts),
+ * not by an ioredis timer that fires before a stalled loop reads the PONG already waiting in the
+ * socket. lib/registry/store-liveness.ts runs it.
  */
 import { type Cluster, Redis, type RedisOptions } from 'ioredis';
+import type { Clock } from '../../clock.js';
+import { withDeadline } from '../store-deadline.js';
 import { describeError } from '../store-errors.js';
 import { isCluster } from './redis-connection.js';
 
@@ -13,6 +17,7 @@ import { isCluster } from './redis-connection.js';
 export class RedisProbe {
   readonly #client: Redis | Cluster;
   readonly #timeoutMs: number;
+  readonly #clock: Clock;
   readonly #conns = new Map<string, Redis>();
   /** PINGs not yet settled, per connection. */
   readonly #pending = new WeakMap<Redis, number>();
@@ -20,11 +25,13 @@ export class RedisProbe {
 
   /**
    * @param client the backend's command client (its options and, for a cluster, its masters).
-   * @param timeoutMs bound on connecting and on each PING; a slower answer is a failure.
+   * @param timeoutMs bound on connecting and answering each PING; a slower answer is a failure.
+   * @param clock the deadlines' time source.
    */
-  constructor(client: Redis | Cluster, timeoutMs: number) {
+  constructor(client: Redis | Cluster, timeoutMs: number, clock: Clock) {
     this.#client = client;
     this.#timeoutMs = timeoutMs;
+    this.#clock = clock;
   }
 
   /** Resolves when every target answered PING; rejects naming the first one that did not. */
@@ -73,7 +80,8 @@ export class RedisProbe {
     }
     this.#pending.set(conn, (this.#pending.get(conn) ?? 0) + 1);
     try {
-      await conn.ping();
+      const c = conn;
+      await withDeadline(this.#clock, this.#timeoutMs, () => c.ping(), 'PING');
     } catch (err) {
       conn.disconnect();
       if (this.#conns.get(key) === conn) this.#conns.delete(key);
@@ -85,8 +93,9 @@ export class RedisProbe {
 
   #connectionOptions(): RedisOptions {
     return {
-      connectTimeout: this.#timeoutMs,
-      commandTimeout: this.#timeoutMs,
+      // The PING's deadline (connecting included) is withDeadline's; ioredis's own timers would fire
+      // before a stalled loop reads the answer. This one only bounds a connection nobody waits for.
+      connectTimeout: 10 * this.#timeoutMs,
       // One connection attempt: a failed probe connection is replaced, never retried.
       retryStrategy: () => null,
       maxRetriesPerRequest: 0,

@@ -131,7 +131,7 @@ export class RedisBackend implements RegistryBackend {
       logger: opts.logger,
     });
     this.#reaperTimer = opts.clock.setInterval(() => void this.#reaper.tick(), opts.reaperIntervalMs);
-    this.#probe = new RedisProbe(client, opts.probeTimeoutMs);
+    this.#probe = new RedisProbe(client, opts.probeTimeoutMs, opts.clock);
     this.#claims = new ClaimQueue({
       store: new RedisClaimStore(this.#commands, this.#keys),
       book: new ClaimBook(),
