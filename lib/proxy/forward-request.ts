@@ -10,72 +10,30 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { FleetgateError } from '../errors.js';
-import type { Logger } from '../logger.js';
 import type { ServiceInstance } from '../registry/model.js';
 import type { RouteMatch } from '../routing/types.js';
-import { type ProxySpan, runInSpan, upstreamTraceInjected } from '../telemetry/tracing.js';
+import { type ProxySpan, runInSpan } from '../telemetry/tracing.js';
 import { setBodyHeaders, writeHeadArray } from '../upstream/header-lists.js';
 import {
   buildClientHeaders,
   buildUpstreamHeaders,
   type RequestHeadInfo,
   type ResponseHeadInfo,
-  type UpstreamHeaderOptions,
 } from '../upstream/proxy-headers.js';
 import {
   classifyUpstreamError,
   sendProxyError,
-  type UpstreamFailureKind,
   upstreamError,
   upstreamFailureLog,
 } from '../upstream/upstream-error.js';
 import { hasParsedBody, serializeParsedBody } from './body-replay.js';
-import type { DeadlineTarget, HeaderDeadlines } from './header-deadlines.js';
-import { type BodyMode, mayRetry, type RetryBudget } from './retry-policy.js';
+import type { ExchangeHost, ExchangeState } from './exchange-host.js';
+import type { DeadlineTarget } from './header-deadlines.js';
+import { answerContinue, BodyCollector, type BodyReceiver } from './request-body.js';
+import { listenDrain, listenResponse, type ResponseEventTarget, stopResponseEvents } from './response-events.js';
+import { type BodyMode, mayRetry } from './retry-policy.js';
+import { withTraceContext } from './trace-context.js';
 import type { Upstream } from './upstream-pools.js';
-
-/** Where an attempt goes. */
-export interface AttemptTarget {
-  /** The registered instance; undefined for a static route's fixed target. */
-  instance: ServiceInstance | undefined;
-  upstream: Upstream;
-}
-
-/** What an exchange needs from the proxy that runs it. */
-export interface ExchangeHost {
-  readonly headerOptions: UpstreamHeaderOptions;
-  /** The gateway's `Via` entry on responses. */
-  readonly responseVia: string;
-  /** Retries after the first attempt. */
-  readonly maxRetries: number;
-  /** Known-length bodies up to this size are buffered (replayable). */
-  readonly bufferLimitBytes: number;
-  readonly budget: RetryBudget;
-  /** The response-header timeouts. */
-  readonly deadlines: HeaderDeadlines;
-  /** Where failures naming the instance and its address go (never the client's body). */
-  readonly logger: Logger;
-  /** An instance not in `exchange.tried` for a retry, or undefined. */
-  pickRetry(exchange: ProxyExchange): AttemptTarget | undefined;
-  /** An attempt is about to be dispatched. */
-  attemptStarted(exchange: ProxyExchange): void;
-  /** The attempt's outcome is known: response status, or how it failed. */
-  attemptOutcome(exchange: ProxyExchange, status: number, failure: UpstreamFailureKind | undefined): void;
-  /** The attempt is over (response complete, or failed). */
-  attemptEnded(exchange: ProxyExchange): void;
-  /** The request goes to another instance after an attempt failed with `kind` (for metrics). */
-  retrying(exchange: ProxyExchange, kind: UpstreamFailureKind): void;
-  /** The request is over; `status` is what the client got (499 when it left first). */
-  requestEnded(exchange: ProxyExchange, status: number): void;
-  /** Starts the request's span when tracing is on. */
-  startSpan(exchange: ProxyExchange): ProxySpan | undefined;
-}
-
-/** Properties the exchange hangs on Node's objects, so shared listeners find it without closures. */
-interface WithExchange {
-  [kExchange]?: ProxyExchange;
-}
-const kExchange = Symbol('fleetgate.exchange');
 
 const CLIENT_GONE = Object.assign(new Error('the client closed the connection'), { code: 'UND_ERR_ABORTED' });
 const HEADERS_TIMEOUT = Object.assign(new Error('no response headers in time'), { code: 'UND_ERR_HEADERS_TIMEOUT' });
@@ -84,66 +42,38 @@ const CLIENT_CLOSED_STATUS = 499;
 /** undici's own (coarse) headers timeout stays on as a backstop behind the precise one. */
 const BACKSTOP_MS = 1000;
 
-function onResClose(this: ServerResponse & WithExchange): void {
-  this[kExchange]?.clientClosed();
-}
-function onResDrain(this: ServerResponse & WithExchange): void {
-  this[kExchange]?.drained();
-}
-function onReqData(this: IncomingMessage & WithExchange, chunk: Buffer): void {
-  this[kExchange]?.bodyChunk(chunk);
-}
-function onReqEnd(this: IncomingMessage & WithExchange): void {
-  this[kExchange]?.bodyEnd();
-}
-function onReqError(this: IncomingMessage & WithExchange): void {
-  this[kExchange]?.clientClosed();
-}
-
 /**
- * Replaces `traceparent`/`tracestate` with the span's, so the upstream's spans are its children.
- * When the undici instrumentation writes them on each attempt (as the child of its client span),
- * the incoming ones are only removed, so the upstream never gets two.
+ * A request in flight through the proxy (the fields the engine reads are documented on
+ * {@link ExchangeState}). Created by the proxy engine; not for direct use.
  */
-function withTraceContext(headers: string[], span: ProxySpan): string[] {
-  const carrier: Record<string, string> = {};
-  if (!upstreamTraceInjected()) span.inject(carrier);
-  else carrier.traceparent = '';
-  if (carrier.traceparent === undefined) return headers;
-  const out: string[] = [];
-  for (let i = 0; i < headers.length; i += 2) {
-    const lower = headers[i]!.toLowerCase();
-    if (lower !== 'traceparent' && lower !== 'tracestate') out.push(headers[i]!, headers[i + 1]!);
-  }
-  for (const [k, v] of Object.entries(carrier)) if (v !== '') out.push(k, v);
-  return out;
-}
-
-/** A request in flight through the proxy. Created by the proxy engine; not for direct use. */
-export class ProxyExchange implements Dispatcher.DispatchHandler, RequestHeadInfo, ResponseHeadInfo, DeadlineTarget {
+export class ProxyExchange
+  implements
+    Dispatcher.DispatchHandler,
+    RequestHeadInfo,
+    ResponseHeadInfo,
+    DeadlineTarget,
+    ExchangeState,
+    BodyReceiver,
+    ResponseEventTarget
+{
   readonly host: ExchangeHost;
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
   readonly method: string;
-  /** The matched route. */
   readonly match: RouteMatch;
   /** Path and query to send (before the instance's base path). */
   readonly path: string;
   /** Upstream response-headers timeout in ms. */
   readonly timeoutMs: number;
-  /** `performance.now()` when the gateway took the request. */
   readonly startedAt: number;
   /** The routed service (undefined for a fixed static target). */
   readonly service: string | undefined;
-  /** The request's sticky-session key: every attempt, retries included, is placed by it. */
   readonly stickyKey: string | undefined;
   instance: ServiceInstance | undefined = undefined;
   upstream!: Upstream;
-  /** Instance ids already tried, for retries. */
   tried: string[] | undefined;
   retries = 0;
   requestId = '';
-  /** `performance.now()` when the upstream's response headers arrived (the access log's upstream time). */
   headersAt: number | undefined;
   contentLength = -1;
   chunked = false;
@@ -156,12 +86,11 @@ export class ProxyExchange implements Dispatcher.DispatchHandler, RequestHeadInf
   responseStarted = false;
   deadlineFifo: unknown = undefined;
   deadlineSlot = 0;
-  /** The request's trace span (tracing on only). */
   span: ProxySpan | undefined;
   #headers: string[];
   #body: Buffer | IncomingMessage | null = null;
-  #buffer: Buffer | undefined;
-  #buffered = 0;
+  /** Reading a small body before the first attempt; undefined otherwise. */
+  #collector: BodyCollector | undefined;
   #abort: ((err?: Error) => void) | undefined;
   #resume: (() => void) | undefined;
   #inAttempt = false;
@@ -201,9 +130,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler, RequestHeadInf
     this.upstream = upstream;
     this.span = this.host.startSpan(this);
     if (this.span !== undefined) this.#headers = withTraceContext(this.#headers, this.span);
-    const res = this.res as ServerResponse & WithExchange;
-    res[kExchange] = this;
-    res.on('close', onResClose);
+    listenResponse(this.res, this);
     const req = this.req;
     if (hasParsedBody(req)) {
       const replay = serializeParsedBody(
@@ -215,9 +142,10 @@ export class ProxyExchange implements Dispatcher.DispatchHandler, RequestHeadInf
       this.#body = replay.data;
       this.bodyMode = 'buffered';
     } else if (this.contentLength > 0 || this.chunked) {
-      this.#continue();
+      if (this.expect) answerContinue(this.res);
       if (!this.chunked && this.contentLength <= this.host.bufferLimitBytes) {
-        this.#readWholeBody();
+        // Buffered, so a retry can send it again; the first attempt starts in bodyCollected.
+        this.#collector = new BodyCollector(req, this.contentLength, this);
         return;
       }
       this.#body = req;
@@ -226,39 +154,11 @@ export class ProxyExchange implements Dispatcher.DispatchHandler, RequestHeadInf
     this.#attempt();
   }
 
-  /** Answers `Expect: 100-continue` unless Node (or the app) already did. */
-  #continue(): void {
-    if (this.expect && (this.res as { _sent100?: boolean })._sent100 !== true && !this.res.headersSent) {
-      this.res.writeContinue();
-    }
-  }
-
-  /** Buffers a small body of known length, so a retry can send it again. */
-  #readWholeBody(): void {
-    const req = this.req as IncomingMessage & WithExchange;
-    this.#buffer = Buffer.allocUnsafe(this.contentLength);
-    req[kExchange] = this;
-    req.on('data', onReqData);
-    req.on('end', onReqEnd);
-    req.on('error', onReqError);
-  }
-
-  /** @internal */
-  bodyChunk(chunk: Buffer): void {
-    const room = this.#buffer!.length - this.#buffered;
-    chunk.copy(this.#buffer!, this.#buffered, 0, Math.min(room, chunk.length));
-    this.#buffered += Math.min(room, chunk.length);
-  }
-
-  /** @internal */
-  bodyEnd(): void {
-    const req = this.req as IncomingMessage & WithExchange;
-    req.off('data', onReqData);
-    req.off('end', onReqEnd);
-    req[kExchange] = undefined;
+  /** @internal The small body is in: the first attempt goes. */
+  bodyCollected(body: Buffer): void {
+    this.#collector = undefined;
     if (this.#done || this.#clientGone) return;
-    this.#body = this.#buffered === this.#buffer!.length ? this.#buffer! : this.#buffer!.subarray(0, this.#buffered);
-    this.#buffer = undefined;
+    this.#body = body;
     this.bodyMode = 'buffered';
     this.#attempt();
   }
@@ -333,7 +233,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler, RequestHeadInf
     if (this.res.write(chunk)) return true;
     if (!this.#drainListening) {
       this.#drainListening = true;
-      this.res.on('drain', onResDrain);
+      listenDrain(this.res);
     }
     return false;
   }
@@ -412,14 +312,10 @@ export class ProxyExchange implements Dispatcher.DispatchHandler, RequestHeadInf
     if (this.#done) return;
     this.#done = true;
     this.host.requestEnded(this, status);
-    const res = this.res as ServerResponse & WithExchange;
-    res[kExchange] = undefined;
-    if (this.#buffer !== undefined) {
-      const req = this.req as IncomingMessage & WithExchange;
-      req.off('data', onReqData);
-      req.off('end', onReqEnd);
-      req[kExchange] = undefined;
-      this.#buffer = undefined;
+    stopResponseEvents(this.res);
+    if (this.#collector !== undefined) {
+      this.#collector.stop();
+      this.#collector = undefined;
     }
   }
 }
