@@ -31,3 +31,11 @@ export class PatternCache {
     return compiled;
   }
 }
+
+/**
+ * The process's shared cache: the route tables and the registry's claim indexes compile the same
+ * registered patterns, and sharing one cache keeps one compiled copy of each (about 1 KB per
+ * pattern) instead of one per index. Bounded above the 5,000 routes of docs/scale.md.
+ * @example const compiled = sharedPatterns.compile('/api/:id');
+ */
+export const sharedPatterns = new PatternCache(20_000);

@@ -6,7 +6,7 @@
  * the new route continues with a wildcard, those below its run (`/api/orders/7`). A thousand
  * services under `/api/…` cost a registration a few comparisons, never a scan of the fleet.
  */
-import { PatternCache } from '../core/pattern-cache.js';
+import { type PatternCache, sharedPatterns } from '../core/pattern-cache.js';
 import { patternsOverlap, routesOverlap } from '../core/route-overlap.js';
 import { type CompiledPattern, normalizeMethod } from '../core/route-pattern.js';
 import {
@@ -87,8 +87,8 @@ export class RouteClaims {
   /** Distinct claims per owner (`''` for static gateway routes). */
   readonly #distinct = new Map<string, number>();
 
-  /** @param patterns shared compile cache. @default a new PatternCache */
-  constructor(patterns: PatternCache = new PatternCache()) {
+  /** @param patterns compile cache. @default the process's shared cache */
+  constructor(patterns: PatternCache = sharedPatterns) {
     this.#patterns = patterns;
   }
 
@@ -222,7 +222,7 @@ function* subtreeClaims(node: PrefixNode, self: boolean): IterableIterator<Claim
  * @example compileRoute({ method: 'get', path: '/a/:id' })?.method // 'GET'
  */
 export function compileRoute(route: RouteShape, patterns?: PatternCache): ClaimedRoute | undefined {
-  const compiled = (patterns ?? defaultPatterns).compile(route.path);
+  const compiled = (patterns ?? sharedPatterns).compile(route.path);
   if (compiled === null) return undefined;
   const predicates = cachedPredicates(route.predicates);
   return {
@@ -234,8 +234,6 @@ export function compileRoute(route: RouteShape, patterns?: PatternCache): Claime
     gateways: route.gateways === undefined || route.gateways.length === 0 ? undefined : route.gateways,
   };
 }
-
-const defaultPatterns = new PatternCache();
 
 function claimKey(owner: string | undefined, r: ClaimedRoute): string {
   return `${owner ?? ''}\0${r.protocol}\0${r.method}\0${r.compiled.shape}\0${r.predicates?.key ?? ''}\0${r.gateways?.join(',') ?? ''}`;

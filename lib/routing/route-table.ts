@@ -6,7 +6,7 @@
  */
 
 import { mergeDefined } from '../core/options-merge.js';
-import { PatternCache } from '../core/pattern-cache.js';
+import { sharedPatterns } from '../core/pattern-cache.js';
 import { extractParams, normalizeMethod } from '../core/route-pattern.js';
 import type { PredicateRequest } from '../core/route-predicates.js';
 import { FleetgateError } from '../errors.js';
@@ -59,7 +59,7 @@ export class RouteTable implements RouteLookup, AsyncDisposable {
   readonly #fallbackRoutes = new Map<string, RouteSpec>();
   readonly #keyOfRoute = new WeakMap<RouteSpec, string>();
   readonly #keysOfInstance = new WeakMap<readonly RouteSpec[], Set<string>>();
-  readonly #patterns = new PatternCache();
+  readonly #patterns = sharedPatterns;
   readonly #onChange = (change: RegistryChange): void => this.#apply(change);
   // Self-preservation changes which instances count as live without a change event per instance.
   readonly #onPreservation = (): void => {

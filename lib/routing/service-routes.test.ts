@@ -61,4 +61,38 @@ describe('ServiceRoutes', () => {
       ['/ok'],
     );
   });
+
+  it('instances with equal lists (different objects) are one group; a re-registration moves an instance between groups', () => {
+    const routes = new ServiceRoutes('s', 'http', new PatternCache());
+    for (let i = 0; i < 3; i++) {
+      routes.upsert(makeInstance('s', `i${i}`, { registeredAt: 100 + i, routes: [get('/a'), get('/b')] }));
+    }
+    const [a, b] = [...routes.routes()];
+    assert.equal(a?.since, 100);
+    // i1 re-registers with a new list: /c appears, /a and /b keep their entries (i0 still holds them).
+    const swaps = routes.upsert(makeInstance('s', 'i1', { registeredAt: 200, routes: [get('/c')] }));
+    assert.deepEqual(
+      swaps.map((x) => [x.before?.route.path, x.after?.route.path]),
+      [[undefined, '/c']],
+    );
+    assert.deepEqual([...routes.routes()].slice(0, 2), [a, b]);
+    assert.equal(routes.offers('i1', a!.key), false);
+    assert.equal(routes.offers('i2', a!.key), true);
+    // The oldest leaves: the claim age moves to the next oldest of the group.
+    const [aged] = routes.remove('i0');
+    assert.equal(aged?.after?.since, 102);
+    // The group's last instance leaves: its keys go, the other group's stays.
+    assert.deepEqual(
+      routes.remove('i2').map((x) => [x.before?.route.path, x.after]),
+      [
+        ['/a', undefined],
+        ['/b', undefined],
+      ],
+    );
+    assert.deepEqual(
+      [...routes.routes()].map((r) => r.route.path),
+      ['/c'],
+    );
+    assert.equal(routes.instanceCount, 1);
+  });
 });

@@ -8,6 +8,7 @@ import { servesGateway } from '../core/gateway-targets.js';
 import type { PatternCache } from '../core/pattern-cache.js';
 import { normalizeMethod } from '../core/route-pattern.js';
 import type { RouteSpec, ServiceInstance } from '../registry/model.js';
+import { type Contribution, RouteProfile } from './route-profile.js';
 import { predicatesOfRoute, sameRoute, type TableRoute, tableKeyOf } from './table-routes.js';
 
 /** A table route that was replaced, added (`before` undefined) or removed (`after` undefined). */
@@ -16,35 +17,20 @@ export interface RouteSwap {
   readonly after: TableRoute | undefined;
 }
 
-/** What one instance contributes: its registration time and route keys. */
-interface Contribution {
-  readonly registeredAt: number;
-  readonly routes: readonly RouteSpec[];
-  /** The shape keys of its routes of this protocol. */
-  readonly keys: ReadonlySet<string>;
-}
-
-/** One instance's route under a key. */
-interface Holding {
-  readonly route: RouteSpec;
-  readonly registeredAt: number;
-}
-
 /**
- * The instances that offer one route key, with the newest holding and the oldest registration
- * kept up to date as holders come and go (a rescan only when the newest or oldest one leaves).
+ * The profiles that offer one route key and the key's current table route: details from the
+ * profile with the newest registration, the claim age from the oldest.
  */
 interface KeyHolders {
-  readonly byInstance: Map<string, Holding>;
-  newestId: string | undefined;
-  newest: Holding | undefined;
-  since: number;
+  /** Usually one: the instances of a service register equal lists. */
+  readonly profiles: RouteProfile[];
   current: TableRoute | undefined;
 }
 
 /**
  * The union of one service's routes of one protocol. Details (timeouts, permission) come from
- * the newest registration, the claim age (`since`) from the oldest.
+ * the newest registration, the claim age (`since`) from the oldest. Instances with equal route
+ * lists share one {@link RouteProfile}, so an instance costs one small entry, not one per route.
  * @example
  * const routes = new ServiceRoutes('orders', 'http', patterns);
  * const swaps = routes.upsert(instance); // only the keys this instance changed
@@ -56,6 +42,11 @@ export class ServiceRoutes {
   readonly #gatewayName: string | undefined;
   readonly #instances = new Map<string, Contribution>();
   readonly #keys = new Map<string, KeyHolders>();
+  /** Live profiles by content; a profile leaves when its last instance does. */
+  readonly #bySignature = new Map<string, RouteProfile>();
+  /** Profiles by list object: the registry hands equal lists as one frozen object, so this is the usual hit. */
+  readonly #byList = new WeakMap<readonly RouteSpec[], RouteProfile>();
+  #joins = 0;
 
   /** @param gatewayName this gateway's name: routes that target other gateways are left out. */
   constructor(service: string, protocol: 'http' | 'ws', patterns: PatternCache, gatewayName?: string) {
@@ -79,56 +70,38 @@ export class ServiceRoutes {
 
   /** Whether instance `instanceId` registered the route with shape key `key`; `undefined` when unknown here. */
   offers(instanceId: string, key: string): boolean | undefined {
-    return this.#instances.get(instanceId)?.keys.has(key);
+    return this.#instances.get(instanceId)?.profile.keys.has(key);
   }
 
   /**
-   * Adds or updates one instance. A heartbeat (same `registeredAt`, same routes) returns no swap
-   * and costs a comparison of the instance's routes.
+   * Adds or updates one instance: O(its routes). A heartbeat (same `registeredAt`, same routes)
+   * returns no swap and costs a comparison of the instance's routes.
    */
   upsert(inst: ServiceInstance): RouteSwap[] {
     const prev = this.#instances.get(inst.instanceId);
-    if (prev !== undefined && prev.registeredAt === inst.registeredAt && sameRouteList(prev.routes, inst.routes)) {
+    if (
+      prev !== undefined &&
+      prev.registeredAt === inst.registeredAt &&
+      sameRouteList(prev.profile.routes, inst.routes)
+    ) {
       return [];
     }
-    const touched = new Set<string>();
-    if (prev !== undefined) this.#withdraw(inst.instanceId, prev, touched);
-    const keys = new Set<string>();
-    for (const route of inst.routes) {
-      if ((route.protocol ?? 'http') !== this.#protocol || !servesGateway(route.gateways, this.#gatewayName)) continue;
-      const compiled = this.#patterns.compile(route.path);
-      if (compiled === null) continue; // stored before registration-time validation: never routes
-      const predicates = predicatesOfRoute(route);
-      if (predicates === null) continue; // likewise
-      const key = tableKeyOf(this.#protocol, normalizeMethod(route.method), compiled, predicates);
-      if (keys.has(key)) continue; // the first of one instance's duplicates counts
-      keys.add(key);
-      let holders = this.#keys.get(key);
-      if (holders === undefined) {
-        holders = {
-          byInstance: new Map(),
-          newestId: undefined,
-          newest: undefined,
-          since: Infinity,
-          current: undefined,
-        };
-        this.#keys.set(key, holders);
-      }
-      hold(holders, inst.instanceId, { route, registeredAt: inst.registeredAt });
-      touched.add(key);
-    }
-    this.#instances.set(inst.instanceId, { registeredAt: inst.registeredAt, routes: inst.routes, keys });
-    return this.#settle(touched);
+    const profile = this.#profileOf(inst.routes);
+    const c: Contribution = { registeredAt: inst.registeredAt, profile };
+    if (prev !== undefined) this.#leave(inst.instanceId, prev.profile);
+    this.#join(inst.instanceId, c);
+    this.#instances.set(inst.instanceId, c);
+    const swaps = this.#settle(profile.keys, []);
+    return prev === undefined || prev.profile === profile ? swaps : this.#settle(prev.profile.keys, swaps);
   }
 
   /** Removes one instance; returns the swaps (empty when it was unknown). */
   remove(instanceId: string): RouteSwap[] {
     const prev = this.#instances.get(instanceId);
     if (prev === undefined) return [];
-    const touched = new Set<string>();
-    this.#withdraw(instanceId, prev, touched);
     this.#instances.delete(instanceId);
-    return this.#settle(touched);
+    this.#leave(instanceId, prev.profile);
+    return this.#settle(prev.profile.keys, []);
   }
 
   /** Makes the union match `instances` exactly (after a resync), keeping unchanged entries. */
@@ -143,77 +116,105 @@ export class ServiceRoutes {
     return swaps;
   }
 
-  #withdraw(instanceId: string, prev: Contribution, touched: Set<string>): void {
-    for (const key of prev.keys) {
-      const holders = this.#keys.get(key);
-      if (holders !== undefined) release(holders, instanceId);
-      touched.add(key);
+  /** The profile of a route list: by object, else by content, else a new one (its keys computed once). */
+  #profileOf(routes: readonly RouteSpec[]): RouteProfile {
+    const known = this.#byList.get(routes);
+    if (known !== undefined && this.#bySignature.get(known.signature) === known) return known;
+    const signature = JSON.stringify(routes);
+    let profile = this.#bySignature.get(signature);
+    if (profile === undefined) profile = new RouteProfile(routes, this.#keysOf(routes), signature);
+    this.#byList.set(routes, profile);
+    return profile;
+  }
+
+  /** The list's route keys of this table's protocol and gateway, each with the list's first route of that key. */
+  #keysOf(routes: readonly RouteSpec[]): Map<string, RouteSpec> {
+    const keys = new Map<string, RouteSpec>();
+    for (const route of routes) {
+      if ((route.protocol ?? 'http') !== this.#protocol || !servesGateway(route.gateways, this.#gatewayName)) continue;
+      const compiled = this.#patterns.compile(route.path);
+      if (compiled === null) continue; // stored before registration-time validation: never routes
+      const predicates = predicatesOfRoute(route);
+      if (predicates === null) continue; // likewise
+      const key = tableKeyOf(this.#protocol, normalizeMethod(route.method), compiled, predicates);
+      if (!keys.has(key)) keys.set(key, route); // the first of one list's duplicates counts
+    }
+    return keys;
+  }
+
+  #join(instanceId: string, c: Contribution): void {
+    const profile = c.profile;
+    profile.join(instanceId, c, ++this.#joins);
+    if (profile.size !== 1) return;
+    // The profile's first instance: it starts offering its keys.
+    this.#bySignature.set(profile.signature, profile);
+    for (const key of profile.keys.keys()) {
+      let holders = this.#keys.get(key);
+      if (holders === undefined) {
+        holders = { profiles: [], current: undefined };
+        this.#keys.set(key, holders);
+      }
+      holders.profiles.push(profile);
     }
   }
 
-  /** Recomputes the touched keys' table routes; a key whose route did not change keeps its object. */
-  #settle(touched: ReadonlySet<string>): RouteSwap[] {
-    const swaps: RouteSwap[] = [];
-    for (const key of touched) {
+  #leave(instanceId: string, profile: RouteProfile): void {
+    profile.leave(instanceId);
+    if (profile.size !== 0) return;
+    // Its last instance left: it offers nothing any more.
+    if (this.#bySignature.get(profile.signature) === profile) this.#bySignature.delete(profile.signature);
+    for (const key of profile.keys.keys()) {
+      const holders = this.#keys.get(key);
+      if (holders === undefined) continue;
+      const at = holders.profiles.indexOf(profile);
+      if (at >= 0) holders.profiles.splice(at, 1);
+    }
+  }
+
+  /** Recomputes the keys' table routes into `swaps`; a key whose route did not change keeps its object. */
+  #settle(touched: ReadonlyMap<string, RouteSpec>, swaps: RouteSwap[]): RouteSwap[] {
+    for (const key of touched.keys()) {
       const holders = this.#keys.get(key);
       if (holders === undefined) continue;
       const before = holders.current;
       const after = this.#unionOf(key, holders, before);
+      if (after === undefined) this.#keys.delete(key);
       if (after === before) continue;
       holders.current = after;
-      if (after === undefined) this.#keys.delete(key);
       swaps.push({ before, after });
     }
     return swaps;
   }
 
-  /** The key's route: newest holder's spec, oldest holder's age; the same object when neither changed. */
+  /** The key's route: newest profile's spec, oldest registration's age; the same object when neither changed. */
   #unionOf(key: string, holders: KeyHolders, before: TableRoute | undefined): TableRoute | undefined {
-    const newest = holders.newest;
+    let newest: RouteProfile | undefined;
+    let since = Infinity;
+    for (const p of holders.profiles) {
+      if (
+        newest === undefined ||
+        p.newestAt > newest.newestAt ||
+        (p.newestAt === newest.newestAt && p.newestSeq > newest.newestSeq)
+      ) {
+        newest = p;
+      }
+      if (p.oldestAt < since) since = p.oldestAt;
+    }
     if (newest === undefined) return undefined;
-    const since = holders.since;
-    if (before !== undefined && before.since === since && sameRoute(before.route, newest.route)) return before;
-    const compiled = this.#patterns.compile(newest.route.path)!;
-    const method = normalizeMethod(newest.route.method);
+    const route = newest.keys.get(key)!;
+    if (before !== undefined && before.since === since && sameRoute(before.route, route)) return before;
     return {
-      compiled,
-      method,
+      compiled: this.#patterns.compile(route.path)!,
+      method: normalizeMethod(route.method),
       key,
-      predicates: predicatesOfRoute(newest.route) ?? undefined,
+      predicates: predicatesOfRoute(route) ?? undefined,
       stripPrefix: undefined,
-      route: newest.route,
+      route,
       service: this.#service,
       target: undefined,
       isStatic: false,
       since,
     };
-  }
-}
-
-function hold(holders: KeyHolders, instanceId: string, h: Holding): void {
-  holders.byInstance.set(instanceId, h);
-  if (holders.newest === undefined || h.registeredAt >= holders.newest.registeredAt) {
-    holders.newest = h;
-    holders.newestId = instanceId;
-  }
-  if (h.registeredAt < holders.since) holders.since = h.registeredAt;
-}
-
-function release(holders: KeyHolders, instanceId: string): void {
-  const h = holders.byInstance.get(instanceId);
-  if (h === undefined) return;
-  holders.byInstance.delete(instanceId);
-  if (instanceId !== holders.newestId && h.registeredAt > holders.since) return;
-  // The newest or the oldest left: O(holders of this key), never on a heartbeat.
-  holders.newest = undefined;
-  holders.newestId = undefined;
-  holders.since = Infinity;
-  for (const [id, other] of holders.byInstance) {
-    if (holders.newest === undefined || other.registeredAt >= holders.newest.registeredAt) {
-      holders.newest = other;
-      holders.newestId = id;
-    }
-    if (other.registeredAt < holders.since) holders.since = other.registeredAt;
   }
 }
 
