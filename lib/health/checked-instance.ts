@@ -1,14 +1,14 @@
 /**
  * The health checker's record of one instance, and the small pure helpers around it.
  */
-import type { TimerHandle } from '../clock.js';
 import type { ServiceInstance } from '../registry/model.js';
 import type { HealthTransition, InstanceHealth } from './health-check-options.js';
+import type { ScheduleSlot } from './probe-schedule.js';
 import type { ProbeTarget } from './probes.js';
 import { initialLadder, type LadderState, type LadderStatus } from './status-ladder.js';
 
-/** What the checker keeps per instance. */
-export interface CheckedInstance {
+/** What the checker keeps per instance; its next probe's place in the shared schedule included. */
+export interface CheckedInstance extends ScheduleSlot {
   service: string;
   instanceId: string;
   lastPing: number | undefined;
@@ -19,7 +19,6 @@ export interface CheckedInstance {
   target: ProbeTarget;
   ladder: LadderState;
   history: HealthTransition[];
-  timer: TimerHandle | undefined;
   /** Bumped on reset; a probe finishing under an older generation is discarded. */
   generation: number;
   /** The last verdict could not be written to the registry; retried after the next probe. */
@@ -40,7 +39,9 @@ export function newEntry(inst: ServiceInstance): CheckedInstance {
     responseTimeMs: undefined,
     lastError: undefined,
     history: [],
-    timer: undefined,
+    due: 0,
+    seq: 0,
+    slot: -1,
     generation: 0,
     verdictPending: false,
     holdsLease: false,

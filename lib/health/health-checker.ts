@@ -1,5 +1,6 @@
 /**
- * The active health checker: schedules a probe per registered instance on the injectable clock,
+ * The active health checker: schedules a probe per registered instance on the injectable clock
+ * (one shared schedule and timer for all of them, lib/health/probe-schedule.ts),
  * walks each one along the status ladder, and turns transitions into `registry.setStatus` verdicts
  * (which take DOWN instances out of routing and, through the store, reach every gateway).
  * README "Health, metrics, rate limits, tracing"
@@ -23,6 +24,7 @@ import {
   type InstanceHealth,
   resolveHealthCheckOptions,
 } from './health-check-options.js';
+import { ProbeSchedule } from './probe-schedule.js';
 import { createDefaultProbe, type Probe, type ProbeResult, probeWithTimeout } from './probes.js';
 import { type LadderState, type LadderStatus, probeDelay, resumeLadder, stepLadder } from './status-ladder.js';
 
@@ -48,6 +50,7 @@ export class HealthChecker extends EventEmitter<HealthCheckerEvents> implements 
   readonly #holder: string;
   readonly #agent: Agent | undefined;
   readonly #entries = new Map<string, CheckedInstance>();
+  readonly #schedule: ProbeSchedule<CheckedInstance>;
   /** Aborted on close, which aborts every in-flight probe. */
   readonly #closing = new AbortController();
   readonly #onChange = (change: RegistryChange): void => this.#handle(change);
@@ -72,6 +75,7 @@ export class HealthChecker extends EventEmitter<HealthCheckerEvents> implements 
     this.#probe = o.probe ?? createDefaultProbe(this.#agent);
     this.#lease = o.lease ?? new MemoryCheckLease({ clock: o.clock });
     this.#holder = o.holderId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+    this.#schedule = new ProbeSchedule(o.clock, (entry) => void this.#tick(entry, entry.generation));
   }
 
   /** Starts checking every instance in the registry's cache and follows its changes. Idempotent. */
@@ -101,8 +105,8 @@ export class HealthChecker extends EventEmitter<HealthCheckerEvents> implements 
     this.#closed = true;
     this.#registry.off('change', this.#onChange);
     const releases: Promise<void>[] = [];
+    this.#schedule.clear();
     for (const e of this.#entries.values()) {
-      e.timer?.cancel();
       if (e.holdsLease && this.#lease.release) {
         releases.push(this.#lease.release(leaseKey(e), this.#holder).catch(() => {}));
       }
@@ -178,8 +182,7 @@ export class HealthChecker extends EventEmitter<HealthCheckerEvents> implements 
   }
 
   #remove(key: string, entry: CheckedInstance): void {
-    entry.timer?.cancel();
-    entry.timer = undefined;
+    this.#schedule.cancel(entry);
     entry.generation++;
     this.#entries.delete(key);
     if (entry.holdsLease) void this.#lease.release?.(leaseKey(entry), this.#holder).catch(() => {});
@@ -190,16 +193,7 @@ export class HealthChecker extends EventEmitter<HealthCheckerEvents> implements 
     entry.ladder = ladder;
     entry.generation++;
     const period = probeDelay(ladder, this.#o) ?? this.#o.intervalMs;
-    this.#schedule(entry, Math.floor(this.#o.random() * period));
-  }
-
-  #schedule(entry: CheckedInstance, delayMs: number): void {
-    entry.timer?.cancel();
-    const generation = entry.generation;
-    entry.timer = this.#o.clock.setTimeout(() => {
-      entry.timer = undefined;
-      void this.#tick(entry, generation);
-    }, delayMs);
+    this.#schedule.add(entry, Math.floor(this.#o.random() * period));
   }
 
   #stale(entry: CheckedInstance, generation: number): boolean {
@@ -215,11 +209,11 @@ export class HealthChecker extends EventEmitter<HealthCheckerEvents> implements 
     const period = probeDelay(entry.ladder, this.#o) as number;
     if (this.#registry.get(entry.service, entry.instanceId)?.status === 'DRAINING') {
       // Draining is an operator's decision; probing resumes when the status changes.
-      return this.#schedule(entry, period);
+      return this.#schedule.add(entry, period);
     }
     entry.holdsLease = await this.#acquire(entry, period * 2 + this.#o.timeoutMs);
     if (this.#stale(entry, generation)) return;
-    if (!entry.holdsLease) return this.#schedule(entry, period);
+    if (!entry.holdsLease) return this.#schedule.add(entry, period);
 
     const startedAt = this.#o.clock.now();
     const result = await inSpan(
@@ -248,7 +242,7 @@ export class HealthChecker extends EventEmitter<HealthCheckerEvents> implements 
     if (step.transition !== undefined) this.#transition(entry, step.transition.from, step.transition.to, result);
     else if (entry.verdictPending) this.#publishVerdict(entry);
 
-    if (step.nextDelayMs !== undefined) return this.#schedule(entry, step.nextDelayMs);
+    if (step.nextDelayMs !== undefined) return this.#schedule.add(entry, step.nextDelayMs);
     this.#o.logger.warn(
       `fleetgate health: ${entry.service}/${entry.instanceId} failed ${step.state.consecutiveFailures} checks in a row; ` +
         'probing stops until it heartbeats or re-registers',
