@@ -109,16 +109,18 @@ export async function createGateway(options: Partial<GatewayOptions> = {}): Prom
   let idle: (() => void) | undefined;
   /** Responses in flight, told to close their connection when draining starts. */
   const open = new Set<ServerResponse>();
+  // One listener for every response (`close` fires once per response): no closure per request.
+  const onResponseClose = function (this: ServerResponse): void {
+    open.delete(this);
+    inFlight--;
+    if (inFlight === 0) idle?.();
+  };
   const server = createServer(serverOptionsFor(limits), (req: IncomingMessage, res: ServerResponse) => {
     // While draining every response says `Connection: close`, so keep-alive clients reconnect elsewhere.
     if (state.draining) res.shouldKeepAlive = false;
     inFlight++;
     open.add(res);
-    res.once('close', () => {
-      open.delete(res);
-      inFlight--;
-      if (inFlight === 0) idle?.();
-    });
+    res.on('close', onResponseClose);
     // One normalised dispatch: the gateway's own endpoints see the same path the proxy routes,
     // so no spelling of /health, /internal/** or /_fleetgate/** slips past them to a service.
     if (normalizeRequestTarget(req, res)) handler(req, res);

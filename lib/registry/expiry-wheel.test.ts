@@ -24,6 +24,27 @@ describe('ExpiryWheel', () => {
     assert.deepEqual(wheel.takeDue(95_000), ['a']);
   });
 
+  test("renewed many times before its first time comes: taken at the last renewal's time only", () => {
+    const wheel = new ExpiryWheel<string>(1000);
+    wheel.schedule('a', 90_000);
+    for (let t = 30_000; t <= 300_000; t += 30_000) {
+      wheel.schedule('a', t + 90_000);
+      assert.deepEqual(wheel.takeDue(t), [], `not due at ${t}`);
+    }
+    assert.deepEqual(wheel.takeDue(389_999), []);
+    assert.deepEqual(wheel.takeDue(390_000), ['a']);
+  });
+
+  test('moved earlier after a renewal: taken at the earlier time', () => {
+    const wheel = new ExpiryWheel<string>(1000);
+    wheel.schedule('a', 90_000);
+    wheel.schedule('a', 120_000);
+    wheel.schedule('a', 40_000);
+    assert.deepEqual(wheel.takeDue(39_999), []);
+    assert.deepEqual(wheel.takeDue(40_000), ['a']);
+    assert.deepEqual(wheel.takeDue(200_000), []);
+  });
+
   test('a renewal within the same slot keeps the exact new time', () => {
     const wheel = new ExpiryWheel<string>(1000);
     wheel.schedule('a', 5_100);

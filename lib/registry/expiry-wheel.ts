@@ -3,12 +3,21 @@
  * what is held: the in-memory backend's lease sweep and the local cache's eviction sweep.
  */
 
+/** Where a key is filed and when it is due. Mutated in place: a renewal allocates nothing. */
+interface Filed {
+  due: number;
+  slot: number;
+}
+
 /**
- * A timing wheel: each key sits in the slot of its due time (`slotMs` wide). Scheduling, moving
- * (a renewal) and cancelling a key are O(1); {@link takeDue} visits only the slots that have come
- * due since the last call, so a second in which nothing expires costs O(1) whatever the number of
- * keys held. Due times are compared exactly: a key is never taken before its time, and every key
- * due at or before `now` is taken.
+ * A timing wheel: each key is filed in the slot of its due time (`slotMs` wide).
+ * {@link takeDue} visits only the slots that have come due since the last call, so a second in
+ * which nothing expires costs O(1) whatever the number of keys held.
+ *
+ * Renewals are lazy: moving a key to a later time only records the new time, and the key is
+ * re-filed in its new slot when its old slot comes due (once per lease, not once per renewal).
+ * Moving a key earlier files it at once. Due times are compared exactly: a key is never taken
+ * before its time, and every key due at or before `now` is taken.
  *
  * @example
  * const wheel = new ExpiryWheel<string>(1000);
@@ -17,7 +26,7 @@
  */
 export class ExpiryWheel<K> {
   readonly #slotMs: number;
-  readonly #dueOf = new Map<K, number>();
+  readonly #filed = new Map<K, Filed>();
   readonly #slots = new Map<number, Set<K>>();
   /** Every slot below this index is empty. */
   #lowest = Number.POSITIVE_INFINITY;
@@ -30,39 +39,37 @@ export class ExpiryWheel<K> {
 
   /** Number of keys scheduled. */
   get size(): number {
-    return this.#dueOf.size;
+    return this.#filed.size;
   }
 
   /** When `key` falls due, or `undefined` when it is not scheduled. */
   dueOf(key: K): number | undefined {
-    return this.#dueOf.get(key);
+    return this.#filed.get(key)?.due;
   }
 
   /** Schedules `key` at `due` (ms), moving it if it was scheduled already. `-Infinity` means due now. */
   schedule(key: K, due: number): void {
-    const before = this.#dueOf.get(key);
+    const filed = this.#filed.get(key);
     const slot = this.#slotOf(due);
-    this.#dueOf.set(key, due);
-    if (before !== undefined) {
-      const old = this.#slotOf(before);
-      if (old === slot) return;
-      this.#leave(old, key);
+    if (filed === undefined) {
+      this.#filed.set(key, { due, slot });
+      this.#file(key, slot);
+      return;
     }
-    let keys = this.#slots.get(slot);
-    if (keys === undefined) {
-      keys = new Set();
-      this.#slots.set(slot, keys);
-    }
-    keys.add(key);
-    if (slot < this.#lowest) this.#lowest = slot;
+    filed.due = due;
+    // Later (a renewal): re-filed when the slot it sits in comes due. Earlier: filed now.
+    if (slot >= filed.slot) return;
+    this.#leave(filed.slot, key);
+    filed.slot = slot;
+    this.#file(key, slot);
   }
 
   /** Unschedules `key`; returns whether it was scheduled. */
   cancel(key: K): boolean {
-    const due = this.#dueOf.get(key);
-    if (due === undefined) return false;
-    this.#dueOf.delete(key);
-    this.#leave(this.#slotOf(due), key);
+    const filed = this.#filed.get(key);
+    if (filed === undefined) return false;
+    this.#filed.delete(key);
+    this.#leave(filed.slot, key);
     return true;
   }
 
@@ -81,10 +88,19 @@ export class ExpiryWheel<K> {
       const keys = this.#slots.get(slot);
       if (keys === undefined) continue;
       for (const key of keys) {
-        if (this.#dueOf.get(key)! > now) continue; // only in the last slot: not due yet
+        const filed = this.#filed.get(key)!;
+        if (filed.due <= now) {
+          keys.delete(key);
+          this.#filed.delete(key);
+          out.push(key);
+          continue;
+        }
+        // Renewed since it was filed: into the slot of its new time (this one, if that is `last`).
+        const target = this.#slotOf(filed.due);
+        if (target === slot) continue;
         keys.delete(key);
-        this.#dueOf.delete(key);
-        out.push(key);
+        filed.slot = target;
+        this.#file(key, target);
       }
       if (keys.size === 0) this.#slots.delete(slot);
     }
@@ -95,13 +111,23 @@ export class ExpiryWheel<K> {
 
   /** Unschedules everything. */
   clear(): void {
-    this.#dueOf.clear();
+    this.#filed.clear();
     this.#slots.clear();
     this.#lowest = Number.POSITIVE_INFINITY;
   }
 
   #slotOf(due: number): number {
     return due === Number.NEGATIVE_INFINITY ? Number.MIN_SAFE_INTEGER : Math.floor(due / this.#slotMs);
+  }
+
+  #file(key: K, slot: number): void {
+    let keys = this.#slots.get(slot);
+    if (keys === undefined) {
+      keys = new Set();
+      this.#slots.set(slot, keys);
+    }
+    keys.add(key);
+    if (slot < this.#lowest) this.#lowest = slot;
   }
 
   #leave(slot: number, key: K): void {

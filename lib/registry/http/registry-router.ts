@@ -106,7 +106,7 @@ export function registry(options: Partial<RegistryRouterOptions> = {}): Registry
     }
     if (endpoint === undefined) throw new FleetgateError('ERR_FG_NOT_FOUND', `no registration API endpoint at ${path}`);
     const method = req.method ?? 'GET';
-    if (!endpoint.allow.split(', ').includes(method)) {
+    if (!allowedMethods(endpoint.allow).has(method)) {
       throw withHeaders(
         new FleetgateError('ERR_FG_NOT_FOUND', `${method} is not allowed on ${path}; use ${endpoint.allow}`, {
           status: 405,
@@ -185,7 +185,7 @@ export function registry(options: Partial<RegistryRouterOptions> = {}): Registry
         const key = instanceKey(service, instanceId);
         const token = req.headers[INSTANCE_TOKEN_HEADER];
         const proof = { tokenHash: tokens.hashOf(key, token) };
-        const instance = await (await registryApi()).heartbeat(service, instanceId, proof);
+        const instance = await (o.registry ?? (await registryApi())).heartbeat(service, instanceId, proof);
         tokens.remember(key, token, proof.tokenHash);
         return sendJson(res, 200, {
           service: instance.service,
@@ -267,6 +267,18 @@ function passOn(req: IncomingMessage, res: ServerResponse, next: Next | undefine
   if (next !== undefined) next();
   else
     sendError(res, new FleetgateError('ERR_FG_NOT_FOUND', `nothing handles ${req.method ?? 'GET'} ${pathOf(req.url)}`));
+}
+
+/** The methods of an `Allow` value, split once per distinct value (there are three). */
+const allowSets = new Map<string, ReadonlySet<string>>();
+
+function allowedMethods(allow: string): ReadonlySet<string> {
+  let set = allowSets.get(allow);
+  if (set === undefined) {
+    set = new Set(allow.split(', '));
+    allowSets.set(allow, set);
+  }
+  return set;
 }
 
 function matchEndpoint(rest: string): Endpoint | undefined {
