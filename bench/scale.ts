@@ -7,7 +7,9 @@
  * /proc/<pid>/stat, so neighbours on this shared machine do not count against it.
  *
  * Prints per backend: registration throughput, heartbeat CPU µs each, steady-state CPU share (each
- * beside a bare node:http server answering the same heartbeats, bench/lib/heartbeat-floor.ts),
+ * beside three floor servers answering the same heartbeats, bench/lib/heartbeat-floor.ts: a stock
+ * node:http server, one with Node's per-request timers and Date header off, and a bare `net` server
+ * writing a canned reply; user and system time apart, and the gateway ÷ each floor),
  * RSS, /health and listing latency and size, resync time (a fresh Registry listing the store in
  * full) and route lookup ns on that resynced cache. docs/performance.md targets: 10,000 registrations
  * ≤ 10 s, heartbeat ≤ 50 µs, steady state ≤ 2 % of a core, RSS ≤ 150 MB, lookup ≤ 1 µs.
@@ -42,7 +44,7 @@ import {
   startRedisCluster,
 } from '../sandbox/servers/index.js';
 import { type BuiltBin, builtBin } from './lib/built-bin.js';
-import { runHeartbeatFloor } from './lib/heartbeat-floor.js';
+import { FLOOR_KINDS, type FloorKind, runHeartbeatFloor } from './lib/heartbeat-floor.js';
 import { routesOf, runClient } from './lib/scale-client.js';
 
 const CLIENTS = 4;
@@ -55,7 +57,7 @@ const HEARTBEAT_ROUND_S = 2;
 if (process.argv[2] === '--client') {
   runClient();
 } else if (process.argv[2] === '--floor') {
-  runHeartbeatFloor();
+  runHeartbeatFloor(process.argv[3] as FloorKind);
 } else {
   await main();
 }
@@ -155,7 +157,7 @@ async function runBackend(name: string, store: Store, bin: BuiltBin, total: numb
   );
   const pid = gw.child.pid!;
   const rssEmpty = rssMb(pid);
-  const floor = await startFloor();
+  const floors = await Promise.all(FLOOR_KINDS.map((kind) => startFloor(kind)));
   const clients = Array.from({ length: CLIENTS }, (_, k) => spawnClient(gw.url, k, total, services));
   try {
     // Registration.
@@ -183,76 +185,93 @@ async function runBackend(name: string, store: Store, bin: BuiltBin, total: numb
     mark('idle');
     const idleSeconds = 5;
     cpu0 = cpuMs(pid);
+    let main0 = mainThreadMs(pid);
     t0 = performance.now();
     await new Promise((resolve) => setTimeout(resolve, idleSeconds * 1000));
-    const idleShare = (cpuMs(pid) - cpu0) / (performance.now() - t0);
-    line('idle (no requests)', `${(idleShare * 100).toFixed(2)} % of a core over ${idleSeconds} s`);
+    let wall = performance.now() - t0;
+    const idleShare = (cpuMs(pid) - cpu0) / wall;
+    const idleMain = (mainThreadMs(pid) - main0) / wall;
+    line(
+      'idle (no requests)',
+      `${(idleShare * 100).toFixed(2)} % of a core over ${idleSeconds} s (main thread ${(idleMain * 100).toFixed(2)} %, other threads: GC, libuv ${((idleShare - idleMain) * 100).toFixed(2)} %)`,
+    );
 
-    // Heartbeats, compressed: the cost of one, in paired rounds against the bare node:http floor
-    // (alternating which goes first), each round the same heartbeats at the same rate.
+    // Heartbeats, compressed: the cost of one, in rounds against the floors, each round the same
+    // heartbeats at the same rate to every server, the order rotating so none always goes first.
     mark('heartbeat');
     const realRate = registered / HEARTBEAT_INTERVAL_S;
     const fastRate = realRate * COMPRESSION;
-    const gwUs: number[] = [];
-    const floorUs: number[] = [];
+    const targets = [
+      { name: 'gateway', url: gw.url, pid },
+      ...floors.map((f) => ({ name: f.kind, url: f.url, pid: f.pid })),
+    ];
+    const perRound = new Map<string, CpuSplit[]>(targets.map((t) => [t.name, []]));
     let hbSent = 0;
     let hbWall = 0;
     let hbError: string | undefined;
     for (let round = 0; round < HEARTBEAT_ROUNDS; round++) {
-      const order = round % 2 === 0 ? ['gateway', 'floor'] : ['floor', 'gateway'];
-      for (const which of order) {
-        const target = which === 'gateway' ? gw.url : floor.url;
-        const targetPid = which === 'gateway' ? pid : floor.pid;
-        const c0 = cpuMs(targetPid);
+      for (let k = 0; k < targets.length; k++) {
+        const target = targets[(round + k) % targets.length]!;
+        const c0 = cpuSplit(target.pid);
         const w0 = performance.now();
         const rs = await Promise.all(
           clients.map((c) =>
             ask(
               c,
-              { cmd: 'heartbeat', ratePerSec: fastRate / CLIENTS, seconds: HEARTBEAT_ROUND_S, base: target },
+              { cmd: 'heartbeat', ratePerSec: fastRate / CLIENTS, seconds: HEARTBEAT_ROUND_S, base: target.url },
               120_000,
             ),
           ),
         );
         const ok = rs.reduce((n, r) => n + (r.ok as number), 0);
         hbError ??= rs.find((r) => r.firstError)?.firstError as string | undefined;
-        const us = ((cpuMs(targetPid) - c0) * 1000) / Math.max(1, ok);
-        if (which === 'gateway') {
-          gwUs.push(us);
+        perRound.get(target.name)!.push(perOp(cpuSplit(target.pid), c0, ok));
+        if (target.name === 'gateway') {
           hbSent += ok;
           hbWall += (performance.now() - w0) / 1000;
-        } else floorUs.push(us);
+        }
       }
     }
-    const usEach = median(gwUs);
-    const ratios = gwUs.map((g, k) => g / floorUs[k]!);
+    const gwRounds = perRound.get('gateway')!;
+    const usEach = median(gwRounds.map(totalOf));
     line(
       'heartbeat (compressed)',
-      `${hbSent} in ${hbWall.toFixed(1)} s (${(hbSent / hbWall).toFixed(0)}/s, ${COMPRESSION}× a ${HEARTBEAT_INTERVAL_S} s interval): ${usEach.toFixed(0)} µs gateway CPU each (rounds ${range(gwUs)})${hbError === undefined ? '' : `, FAILED: ${hbError}`}`,
+      `${hbSent} in ${hbWall.toFixed(1)} s (${(hbSent / hbWall).toFixed(0)}/s, ${COMPRESSION}× a ${HEARTBEAT_INTERVAL_S} s interval): ${usEach.toFixed(0)} µs gateway CPU each (rounds ${range(gwRounds.map(totalOf))}; ${splitText(gwRounds)})${hbError === undefined ? '' : `, FAILED: ${hbError}`}`,
       `≤ 50 µs: ${usEach <= 50 ? 'met' : 'MISSED'}`,
     );
-    line(
-      'heartbeat floor (bare node:http)',
-      `${median(floorUs).toFixed(0)} µs CPU each (rounds ${range(floorUs)}); gateway ÷ floor ${median(ratios).toFixed(2)}× (rounds ${range(ratios, 2)})`,
-    );
+    for (const f of floors) {
+      const rounds = perRound.get(f.kind)!;
+      const ratios = gwRounds.map((g, k) => totalOf(g) / totalOf(rounds[k]!));
+      line(
+        `heartbeat floor (${f.kind})`,
+        `${median(rounds.map(totalOf)).toFixed(0)} µs CPU each (rounds ${range(rounds.map(totalOf))}; ${splitText(rounds)}); gateway ÷ floor ${median(ratios).toFixed(2)}× (rounds ${range(ratios, 2)})`,
+      );
+    }
 
-    // Heartbeats at the real rate: the steady state, then the same heartbeats to the floor server.
+    // Heartbeats at the real rate: the steady state, then the same heartbeats to each floor server.
     mark('steady');
     const steadySeconds = 10;
-    const steadyShare = async (target: string, targetPid: number): Promise<number> => {
-      const c0 = cpuMs(targetPid);
+    const steadyShare = async (target: string, targetPid: number): Promise<CpuSplit> => {
+      const c0 = cpuSplit(targetPid);
       const w0 = performance.now();
       await Promise.all(
         clients.map((c) =>
           ask(c, { cmd: 'heartbeat', ratePerSec: realRate / CLIENTS, seconds: steadySeconds, base: target }, 120_000),
         ),
       );
-      return (cpuMs(targetPid) - c0) / (performance.now() - w0);
+      const c1 = cpuSplit(targetPid);
+      const ms = performance.now() - w0;
+      return { user: (c1.user - c0.user) / ms, sys: (c1.sys - c0.sys) / ms };
     };
-    const share = await steadyShare(gw.url, pid);
+    main0 = mainThreadMs(pid);
+    t0 = performance.now();
+    const steady = await steadyShare(gw.url, pid);
+    wall = performance.now() - t0;
+    const share = totalOf(steady);
+    const steadyMain = (mainThreadMs(pid) - main0) / wall;
     line(
       'steady state',
-      `${(share * 100).toFixed(2)} % of a core at ${realRate.toFixed(0)} heartbeats/s`,
+      `${(share * 100).toFixed(2)} % of a core at ${realRate.toFixed(0)} heartbeats/s (user ${(steady.user * 100).toFixed(2)} %, system ${(steady.sys * 100).toFixed(2)} %; main thread ${(steadyMain * 100).toFixed(2)} %)`,
       `≤ 2 %: ${share <= 0.02 ? 'met' : 'MISSED'}`,
     );
     const rssAfter = rssMb(pid);
@@ -261,11 +280,14 @@ async function runBackend(name: string, store: Store, bin: BuiltBin, total: numb
       `${rssAfter.toFixed(0)} MB (${(((rssAfter - rssEmpty) * 1024 * 1024) / Math.max(1, registered) / 1024).toFixed(1)} KB per instance over the empty gateway)`,
       `≤ 150 MB: ${rssAfter <= 150 ? 'met' : 'MISSED'}`,
     );
-    const floorShare = await steadyShare(floor.url, floor.pid);
-    line(
-      'steady state floor (bare node:http)',
-      `${(floorShare * 100).toFixed(2)} % of a core at the same rate; gateway ÷ floor ${(share / floorShare).toFixed(2)}×`,
-    );
+    for (const f of floors) {
+      const floorSteady = await steadyShare(f.url, f.pid);
+      const floorShare = totalOf(floorSteady);
+      line(
+        `steady state floor (${f.kind})`,
+        `${(floorShare * 100).toFixed(2)} % of a core at the same rate (user ${(floorSteady.user * 100).toFixed(2)} %, system ${(floorSteady.sys * 100).toFixed(2)} %); gateway ÷ floor ${(share / floorShare).toFixed(2)}×`,
+      );
+    }
 
     // Listings.
     mark('listings');
@@ -296,7 +318,7 @@ async function runBackend(name: string, store: Store, bin: BuiltBin, total: numb
     );
   } finally {
     for (const c of clients) c.kill();
-    floor.child.kill();
+    for (const f of floors) f.child.kill();
     // SIGTERM, not the SIGKILL of disposal: a --cpu-prof profile is written at a clean exit.
     await gw.stop(30_000);
   }
@@ -316,9 +338,11 @@ function line(what: string, value: string, verdict = ''): void {
   console.log(`  ${what.padEnd(36)} ${value}${verdict === '' ? '' : `   [${verdict}]`}`);
 }
 
-/** The bare node:http heartbeat server (bench/lib/heartbeat-floor.ts) in a process of its own. */
-async function startFloor(): Promise<{ child: ChildProcess; pid: number; url: string }> {
-  const child = fork(fileURLToPath(import.meta.url), ['--floor'], {
+/** A floor heartbeat server (bench/lib/heartbeat-floor.ts) in a process of its own. */
+async function startFloor(
+  kind: FloorKind,
+): Promise<{ kind: FloorKind; child: ChildProcess; pid: number; url: string }> {
+  const child = fork(fileURLToPath(import.meta.url), ['--floor', kind], {
     execArgv: ['--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -329,7 +353,7 @@ async function startFloor(): Promise<{ child: ChildProcess; pid: number; url: st
       resolve((m as { url: string }).url);
     });
   });
-  return { child, pid: child.pid!, url };
+  return { kind, child, pid: child.pid!, url };
 }
 
 function median(xs: readonly number[]): number {
@@ -373,10 +397,41 @@ function ask(child: ChildProcess, msg: Record<string, unknown>, timeoutMs: numbe
 
 /** User + system CPU of a process, in ms, from /proc. */
 function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return totalOf(cpuSplit(pid));
+}
+
+/** CPU time in user and in system (kernel) mode: ms of a process, µs of an operation, or a share. */
+interface CpuSplit {
+  user: number;
+  sys: number;
+}
+
+/** User + system CPU of a process's main thread (the event loop), in ms. */
+function mainThreadMs(pid: number): number {
+  return totalOf(cpuSplit(pid, `/proc/${pid}/task/${pid}/stat`));
+}
+
+/** User and system CPU of a process (or one of its threads), in ms, from /proc/<pid>/stat. */
+function cpuSplit(pid: number, file = `/proc/${pid}/stat`): CpuSplit {
+  const stat = readFileSync(file, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime
-  return (ticks * 1000) / 100; // USER_HZ is 100 on Linux
+  // utime, stime in USER_HZ ticks (100 a second on Linux).
+  return { user: Number(fields[11]) * 10, sys: Number(fields[12]) * 10 };
+}
+
+function totalOf(c: CpuSplit): number {
+  return c.user + c.sys;
+}
+
+/** µs of user and system CPU per operation between two readings. */
+function perOp(after: CpuSplit, before: CpuSplit, ops: number): CpuSplit {
+  const n = Math.max(1, ops);
+  return { user: ((after.user - before.user) * 1000) / n, sys: ((after.sys - before.sys) * 1000) / n };
+}
+
+/** The median user and system µs of some rounds. */
+function splitText(rounds: readonly CpuSplit[]): string {
+  return `user ${median(rounds.map((r) => r.user)).toFixed(0)} + system ${median(rounds.map((r) => r.sys)).toFixed(0)}`;
 }
 
 function rssMb(pid: number): number {

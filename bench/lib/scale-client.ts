@@ -2,7 +2,7 @@
  * One client process of bench/scale.ts: registers its share of the fleet through the HTTP API
  * (keep-alive, a bounded number in flight), then heartbeats its instances at the rate the parent
  * asks for. Talks to the parent over IPC: `{cmd:'register'}`, `{cmd:'heartbeat', ratePerSec, seconds, base?}`
- * (`base`: another server to send the same heartbeats to, e.g. the bare `node:http` floor).
+ * (`base`: another server to send the same heartbeats to, e.g. one of the floor servers).
  * One undici Agent per target keeps its connections alive between heartbeats, as the SDK's
  * (lib/client/gateway-api.ts) does.
  */
