@@ -37,8 +37,9 @@ export class StatusHistory {
         const oldest = this.#marks.keys().next().value;
         if (oldest !== undefined) this.#marks.delete(oldest);
       }
-      marks = [];
-      this.#marks.set(key, marks);
+      // Created holding its first mark: an empty array's first push reserves room for 17 (~0.1 KB per instance).
+      this.#marks.set(key, [{ at, status }]);
+      return;
     }
     if (marks.at(-1)?.status === status) return;
     marks.push({ at, status });

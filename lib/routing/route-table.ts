@@ -221,7 +221,9 @@ export class RouteTable implements RouteLookup, AsyncDisposable {
       if (routes.instanceCount === 0) this.#drop(service);
     } else {
       // register, heartbeat, status: O(the instance's routes); a heartbeat swaps nothing.
-      this.#swap(this.#routesFor(service).upsert(change.instance!));
+      const routes = this.#routesFor(service);
+      this.#swap(routes.upsert(change.instance!));
+      if (routes.instanceCount === 0) this.#drop(service);
     }
   }
 
@@ -234,14 +236,16 @@ export class RouteTable implements RouteLookup, AsyncDisposable {
   #refresh(service: string): void {
     const instances = this.#registry.instances(service);
     if (instances.length === 0 && !this.#byService.has(service)) return;
-    this.#swap(this.#routesFor(service).sync(instances));
-    if (instances.length === 0) this.#drop(service);
+    const routes = this.#routesFor(service);
+    this.#swap(routes.sync(instances));
+    if (routes.instanceCount === 0) this.#drop(service);
   }
 
   #routesFor(service: string): ServiceRoutes {
     let routes = this.#byService.get(service);
     if (routes === undefined) {
-      routes = new ServiceRoutes(service, this.#protocol, this.#patterns, this.#gatewayName);
+      // Without name routing, an instance that offers no route of this table needs no entry.
+      routes = new ServiceRoutes(service, this.#protocol, this.#patterns, this.#gatewayName, this.#nameRouting);
       this.#byService.set(service, routes);
     }
     return routes;

@@ -95,4 +95,20 @@ describe('ServiceRoutes', () => {
     );
     assert.equal(routes.instanceCount, 1);
   });
+
+  it('without keepKeyless holds only instances that offer a route of its protocol', () => {
+    const routes = new ServiceRoutes('s', 'ws', new PatternCache(), undefined, false);
+    const ws = { method: '*', path: '/chat', protocol: 'ws' as const };
+    assert.deepEqual(routes.upsert(makeInstance('s', 'http-only', { routes: [get('/a')] })), []);
+    assert.equal(routes.instanceCount, 0);
+    const [added] = routes.upsert(makeInstance('s', 'chat', { registeredAt: 5, routes: [ws] }));
+    assert.equal(added?.after?.route.path, '/chat');
+    assert.equal(routes.instanceCount, 1);
+    assert.equal(routes.offers('http-only', added!.after!.key), undefined);
+    // Re-registered without its message route: it leaves, and the route with it.
+    const [removed] = routes.upsert(makeInstance('s', 'chat', { registeredAt: 6, routes: [get('/a')] }));
+    assert.equal(removed?.before, added?.after);
+    assert.equal(removed?.after, undefined);
+    assert.equal(routes.instanceCount, 0);
+  });
 });

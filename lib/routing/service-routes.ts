@@ -40,6 +40,7 @@ export class ServiceRoutes {
   readonly #protocol: 'http' | 'ws';
   readonly #patterns: PatternCache;
   readonly #gatewayName: string | undefined;
+  readonly #keepKeyless: boolean;
   readonly #instances = new Map<string, Contribution>();
   readonly #keys = new Map<string, KeyHolders>();
   /** Live profiles by content; a profile leaves when its last instance does. */
@@ -48,12 +49,23 @@ export class ServiceRoutes {
   readonly #byList = new WeakMap<readonly RouteSpec[], RouteProfile>();
   #joins = 0;
 
-  /** @param gatewayName this gateway's name: routes that target other gateways are left out. */
-  constructor(service: string, protocol: 'http' | 'ws', patterns: PatternCache, gatewayName?: string) {
+  /**
+   * @param gatewayName this gateway's name: routes that target other gateways are left out.
+   * @param keepKeyless also hold instances that offer no route here (a table that routes by
+   * service name needs them; the WebSocket message table, where most instances have no route, does not).
+   */
+  constructor(
+    service: string,
+    protocol: 'http' | 'ws',
+    patterns: PatternCache,
+    gatewayName?: string,
+    keepKeyless = true,
+  ) {
     this.#service = service;
     this.#protocol = protocol;
     this.#patterns = patterns;
     this.#gatewayName = gatewayName;
+    this.#keepKeyless = keepKeyless;
   }
 
   /** Number of instances known (live or not yet swept). */
@@ -87,6 +99,7 @@ export class ServiceRoutes {
       return [];
     }
     const profile = this.#profileOf(inst.routes);
+    if (profile.keys.size === 0 && !this.#keepKeyless) return prev === undefined ? [] : this.remove(inst.instanceId);
     const c: Contribution = { registeredAt: inst.registeredAt, profile };
     if (prev !== undefined) this.#leave(inst.instanceId, prev.profile);
     this.#join(inst.instanceId, c);
@@ -119,7 +132,9 @@ export class ServiceRoutes {
   /** The profile of a route list: by object, else by content, else a new one (its keys computed once). */
   #profileOf(routes: readonly RouteSpec[]): RouteProfile {
     const known = this.#byList.get(routes);
-    if (known !== undefined && this.#bySignature.get(known.signature) === known) return known;
+    if (known !== undefined && (known.keys.size === 0 || this.#bySignature.get(known.signature) === known)) {
+      return known; // a profile without keys holds no route: whether it is live does not matter
+    }
     const signature = JSON.stringify(routes);
     let profile = this.#bySignature.get(signature);
     if (profile === undefined) profile = new RouteProfile(routes, this.#keysOf(routes), signature);
