@@ -3,20 +3,24 @@
  * message-routing path (default `/ws`) go to the {@link MessageRouter}; every other upgrade is
  * routed like an HTTP GET and raw-proxied to one pinned instance by the {@link UpgradeProxy}.
  * Every handshake is checked first (lib/websocket/handshake-check.ts). Both balance new pins by live connections, close what is pinned to instances that leave
- * routing, and share one heartbeat timer on the injectable clock.
+ * routing, and share one heartbeat timer on the injectable clock (lib/websocket/bound-gateway.ts).
+ *
+ * Without a `registry` option the gateway routes from the process-wide default registry
+ * (lib/registry/default-registry.ts), as `discoveryProxy()` does: created from the environment on
+ * the first upgrade or `ready()`, shared with a zero-argument `registry()`, and given back on close.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { TimerHandle } from '../clock.js';
-import type { RegistryChange } from '../registry/registry-api.js';
-import { RouteTable } from '../routing/route-table.js';
-import { type ConnectionCounts, ConnectionRegistry } from './connection-registry.js';
-import { DroppedFrames, type DropReason } from './dropped-frames.js';
+import { FleetgateError, isFleetgateError } from '../errors.js';
+import { leaseDefaultRegistry } from '../registry/default-registry.js';
+import type { RegistryApi } from '../registry/registry-api.js';
+import type { RouteTable } from '../routing/route-table.js';
+import { type BoundGateway, bindGateway } from './bound-gateway.js';
+import type { ConnectionCounts } from './connection-registry.js';
+import { DROP_REASONS, type DropReason } from './dropped-frames.js';
 import { handshakeError, refuseHandshake } from './handshake-check.js';
-import { InstancePicker } from './instance-picker.js';
 import type { MessageExplainResult } from './message-explain.js';
-import { MessageRouter } from './message-router.js';
-import { UpgradeProxy } from './upgrade-proxy.js';
+import { writeRawError } from './raw-response.js';
 import {
   type ResolvedWebSocketOptions,
   resolveWebSocketOptions,
@@ -71,14 +75,41 @@ export interface WebSocketGateway extends AsyncDisposable {
   readonly routeTable: RouteTable;
   /** The table of message routes (`protocol: 'ws'`). */
   readonly messageTable: RouteTable;
-  /** Refuses new upgrades (503), closes every connection (1001) and resolves when all sockets are gone. Idempotent. */
+  /** The registry routed from. */
+  readonly registry: RegistryApi;
+  /** Resolves once the registry (the default one, created from the environment, when none was given) is ready. */
+  ready(): Promise<void>;
+  /**
+   * Refuses new upgrades (503), closes every connection (1001) and resolves when all sockets are gone;
+   * gives back its lease on the default registry. Idempotent.
+   */
   close(): Promise<void>;
 }
 
 /**
+ * The handle of a gateway on the default registry (no `registry` option): the registry and the
+ * tables exist once the first upgrade or `ready()` created the registry.
+ */
+export interface DefaultRegistryWebSocketGateway
+  extends Omit<WebSocketGateway, 'routeTable' | 'messageTable' | 'registry'> {
+  /** The HTTP route table; `undefined` until the registry exists. */
+  readonly routeTable: RouteTable | undefined;
+  /** The table of message routes; `undefined` until the registry exists. */
+  readonly messageTable: RouteTable | undefined;
+  /** The default registry; `undefined` until it exists. */
+  readonly registry: RegistryApi | undefined;
+}
+
+/**
  * Creates the WebSocket gateway.
+ *
+ * Without a `registry` option it routes from the process-wide default registry
+ * (lib/registry/default-registry.ts), created from the environment on the first upgrade or
+ * `ready()` and shared with a zero-argument `registry()` and `discoveryProxy()`; it closes when
+ * the last of them closes. Upgrades that arrive while it is being created wait for it; when it
+ * cannot be created they are answered 503 `ERR_FG_STORE_UNAVAILABLE`.
  * @example
- * const ws = websocketGateway({ registry });
+ * const ws = websocketGateway();          // the default registry, as registry() and discoveryProxy() use
  * ws.attach(app.listen(8080));           // Express: the http.Server app.listen returns
  * @example
  * const server = http.createServer(handler);
@@ -87,43 +118,33 @@ export interface WebSocketGateway extends AsyncDisposable {
  */
 export function websocketGateway(
   options: Partial<WebSocketGatewayOptions> & Pick<WebSocketGatewayOptions, 'registry'>,
-): WebSocketGateway {
+): WebSocketGateway;
+export function websocketGateway(options?: Partial<WebSocketGatewayOptions>): DefaultRegistryWebSocketGateway;
+export function websocketGateway(options: Partial<WebSocketGatewayOptions> = {}): DefaultRegistryWebSocketGateway {
   const opts: ResolvedWebSocketOptions = resolveWebSocketOptions(options);
-  const { registry, clock } = opts;
-  const ownsTable = opts.routeTable === undefined;
-  const table =
-    opts.routeTable ?? new RouteTable({ registry, staticRoutes: opts.staticRoutes, nameRouting: opts.nameRouting });
-  const connections = new ConnectionRegistry();
-  connections.follow(registry);
-  const picker = new InstancePicker({
-    balancer: opts.balancer,
-    connections,
-    signals: opts.signals,
-    clock,
-    logger: opts.logger,
-  });
-  const proxy = new UpgradeProxy({ table, picker, connections, options: opts });
-  const dropped = new DroppedFrames(opts.metrics);
-  const router = new MessageRouter({ registry, picker, connections, options: opts, dropped });
-  // Gauges are read at scrape time: the connection path pays nothing for them.
-  const removeSource = opts.metrics?.addWebSocketSource?.(() => ({
-    clients: router.clients,
-    connections: connections.totalsByService(),
-    pins: router.pinsByService(),
-  }));
-  const onChange = (change: RegistryChange): void => {
-    if ((change.type === 'deregister' || change.type === 'expire') && change.service !== undefined) {
-      picker.forget(change.service, change.instanceId!);
-    }
-  };
-  registry.on('change', onChange);
-  const heartbeat: TimerHandle = clock.setInterval(() => {
-    proxy.tick();
-    router.tick();
-  }, opts.heartbeatIntervalMs);
+  let bound: BoundGateway | undefined = opts.registry === undefined ? undefined : bindGateway(opts, opts.registry);
+  const lease = opts.registry === undefined ? leaseDefaultRegistry() : undefined;
+  let binding: Promise<BoundGateway> | undefined;
   const attached = new Map<UpgradeServer, { onUpgrade: WebSocketGateway['upgrade']; onClose: () => void }>();
-  const messagePath = opts.messagePath;
   let closing: Promise<void> | undefined;
+
+  const bind = (): Promise<BoundGateway> => {
+    if (bound !== undefined) return Promise.resolve(bound);
+    if (closing !== undefined || lease === undefined) return Promise.reject(closedError());
+    binding ??= lease.get().then(
+      (registry) => {
+        if (closing !== undefined) throw closedError();
+        bound = bindGateway(opts, registry);
+        return bound;
+      },
+      (err: unknown) => {
+        // The store may come back: the next upgrade tries again instead of failing for ever.
+        binding = undefined;
+        throw err;
+      },
+    );
+    return binding;
+  };
 
   const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const invalid = handshakeError(req);
@@ -131,11 +152,26 @@ export function websocketGateway(
       refuseHandshake(socket, invalid);
       return;
     }
-    if (messagePath !== false && closing === undefined && isMessagePath(req.url, messagePath)) {
-      router.handle(req, socket, head);
-    } else {
-      proxy.handle(req, socket, head);
+    if (bound !== undefined) {
+      bound.route(req, socket, head);
+      return;
     }
+    // Node removed its own error listener from an upgraded socket: a reset while waiting must not crash.
+    const onEarlyError = (): void => {
+      socket.destroy();
+    };
+    socket.on('error', onEarlyError);
+    bind().then(
+      (b) => {
+        socket.off('error', onEarlyError);
+        b.route(req, socket, head);
+      },
+      (err: unknown) => {
+        if (!isFleetgateError(err))
+          opts.logger.error(`fleetgate: websocketGateway could not create its registry: ${String(err)}`);
+        writeRawError(socket, storeError(err));
+      },
+    );
   };
 
   const detach = (server: UpgradeServer): void => {
@@ -146,9 +182,9 @@ export function websocketGateway(
     server.off('close', entry.onClose);
   };
 
-  const gateway: WebSocketGateway = {
+  const gateway = {
     upgrade,
-    attach(server) {
+    attach(server: UpgradeServer) {
       if (attached.has(server) || closing !== undefined) return;
       const entry = { onUpgrade: upgrade, onClose: () => detach(server) };
       attached.set(server, entry);
@@ -156,41 +192,52 @@ export function websocketGateway(
       server.once('close', entry.onClose);
     },
     detach,
-    explainMessage: (path) => router.explain(path),
-    stats: () => ({
-      tunnels: proxy.tunnels,
-      handshakes: proxy.handshakes,
-      clients: router.clients,
-      upstreams: router.upstreams,
-      pinned: connections.total,
-      instances: connections.counts(),
+    explainMessage(path: string): MessageExplainResult {
+      if (bound === undefined) {
+        throw new FleetgateError('ERR_FG_STORE_UNAVAILABLE', 'the gateway has no registry yet; await gateway.ready()');
+      }
+      return bound.explainMessage(path);
+    },
+    stats: (): WebSocketGatewayStats => ({
+      ...(bound?.stats() ?? idleStats()),
       servers: attached.size,
-      dropped: dropped.counts(),
     }),
-    routeTable: table,
-    messageTable: router.table,
+    async ready(): Promise<void> {
+      const b = await bind();
+      await b.registry.ready();
+    },
     close() {
       closing ??= (async () => {
-        heartbeat.cancel();
-        removeSource?.();
         for (const server of [...attached.keys()]) detach(server);
-        registry.off('change', onChange);
-        await Promise.all([proxy.close(), router.close()]);
-        await connections.close();
-        if (ownsTable) await table.close();
+        if (bound === undefined && binding !== undefined) await binding.catch(() => undefined);
+        await bound?.close();
+        await lease?.release();
       })();
       return closing;
     },
     [Symbol.asyncDispose]: () => gateway.close(),
   };
-  return gateway;
+  Object.defineProperties(gateway, {
+    routeTable: { get: () => bound?.routeTable, enumerable: true },
+    messageTable: { get: () => bound?.messageTable, enumerable: true },
+    registry: { get: () => bound?.registry, enumerable: true },
+  });
+  return gateway as typeof gateway & Pick<DefaultRegistryWebSocketGateway, 'routeTable' | 'messageTable' | 'registry'>;
 }
 
-/** Whether a request target is the message endpoint (query and one trailing slash ignored). */
-function isMessagePath(url: string | undefined, path: string): boolean {
-  if (url === undefined || !url.startsWith(path)) return false;
-  const rest = url.length === path.length ? 0 : url.charCodeAt(path.length);
-  return (
-    rest === 0 || rest === 0x3f || (rest === 0x2f && (url.length === path.length + 1 || url[path.length + 1] === '?'))
-  );
+/** Counters before the default registry exists: nothing is open. */
+function idleStats(): Omit<WebSocketGatewayStats, 'servers'> {
+  const instances: ConnectionCounts = {};
+  const dropped = Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number>;
+  return { tunnels: 0, handshakes: 0, clients: 0, upstreams: 0, pinned: 0, instances, dropped };
+}
+
+function closedError(): FleetgateError {
+  return new FleetgateError('ERR_FG_CLOSED', 'the WebSocket gateway is closed');
+}
+
+function storeError(err: unknown): FleetgateError {
+  return isFleetgateError(err)
+    ? err
+    : new FleetgateError('ERR_FG_STORE_UNAVAILABLE', 'the registry is not available', { cause: err });
 }

@@ -19,7 +19,7 @@ describe('websocket gateway options', () => {
 
   it('refuses invalid options with ERR_FG_INVALID_CONFIG naming them', () => {
     const bad: Record<string, unknown>[] = [
-      { registry: undefined },
+      { registry: {} },
       { balancer: 'sticky' },
       { messagePath: 'ws' },
       { upstreamMessagePath: '' },

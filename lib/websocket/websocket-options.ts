@@ -22,8 +22,12 @@ export type WebSocketBalancerName = Exclude<BalancerName, 'sticky'>;
 
 /** Options of the WebSocket gateway. */
 export interface WebSocketGatewayOptions {
-  /** The registry to route from. Required. */
-  registry: RegistryApi;
+  /**
+   * The registry to route from. When absent, the process-wide default registry
+   * (lib/registry/default-registry.ts), created from the environment on first use and shared with
+   * a zero-argument `registry()` and `discoveryProxy()`. @default undefined (the default registry)
+   */
+  registry: RegistryApi | undefined;
   /**
    * The HTTP route table upgrades are routed with (share the discovery proxy's `routeTable` so both
    * see the same static routes). When absent the gateway builds and owns one. @default undefined
@@ -130,11 +134,11 @@ function invalid(message: string): never {
  * Merges `options` over {@link WEBSOCKET_GATEWAY_DEFAULTS} and validates them.
  * @throws FleetgateError `ERR_FG_INVALID_CONFIG` naming the bad option.
  */
-export function resolveWebSocketOptions(
-  options: Partial<WebSocketGatewayOptions> & Pick<WebSocketGatewayOptions, 'registry'>,
-): ResolvedWebSocketOptions {
+export function resolveWebSocketOptions(options: Partial<WebSocketGatewayOptions> = {}): ResolvedWebSocketOptions {
   const o = mergeDefined(WEBSOCKET_GATEWAY_DEFAULTS, options) as WebSocketGatewayOptions;
-  if (o.registry === undefined || typeof o.registry.instances !== 'function') invalid('registry is required');
+  if (o.registry !== undefined && typeof (o.registry as Partial<RegistryApi> | null)?.instances !== 'function') {
+    invalid('registry must be a registry (createRegistry()), or left out for the default one');
+  }
   if (!BALANCERS.includes(o.balancer)) invalid(`balancer must be one of ${BALANCERS.join(', ')}`);
   if (o.messagePath !== false && (typeof o.messagePath !== 'string' || !o.messagePath.startsWith('/'))) {
     invalid(`messagePath must be a path starting with "/" or false, got ${String(o.messagePath)}`);
