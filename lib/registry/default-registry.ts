@@ -71,6 +71,16 @@ export function defaultRegistry(): Promise<Registry> {
 }
 
 /**
+ * The default registry when it already exists and is ready, else `undefined`. Takes no lease and
+ * creates nothing: for observers such as `createMetrics()`, which must neither build the registry
+ * (a store connection) nor keep it open after the middlewares that use it have closed.
+ * @example peekDefaultRegistry()?.instances().length
+ */
+export function peekDefaultRegistry(): Registry | undefined {
+  return ready;
+}
+
+/**
  * Closes the default registry now, whatever leases remain (call it on shutdown). A later
  * `get()` builds a new one from the environment. Idempotent.
  * @example process.once('SIGTERM', () => void closeDefaultRegistry());

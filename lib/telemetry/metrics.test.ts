@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { describe, it } from 'node:test';
+import { afterEach, describe, it } from 'node:test';
 import { register as globalRegister } from 'prom-client';
 import { FakeClock } from '../clock.js';
 import { MemoryBackend } from '../registry/backends/memory.js';
+import { closeDefaultRegistry, leaseDefaultRegistry, peekDefaultRegistry } from '../registry/default-registry.js';
 import { Registry } from '../registry/registry.js';
 import type { WebSocketLiveCounts } from '../websocket/websocket-metrics-sink.js';
 import { createMetrics, METRICS_DEFAULTS } from './metrics.js';
@@ -212,5 +213,79 @@ describe('createMetrics: the series of issue 18', () => {
     assert.deepEqual(samples(text, 'fleetgate_breaker_state'), [
       'fleetgate_breaker_state{service="orders",instance="o2"} 0',
     ]);
+  });
+});
+
+describe('createMetrics without a registry option: the default registry, once it exists', () => {
+  afterEach(() => closeDefaultRegistry());
+
+  it('never creates the default registry, then reports on it once a middleware did, and never holds it open', async () => {
+    await using metrics = createMetrics();
+    let text = await metrics.metrics();
+    assert.deepEqual(samples(text, 'fleetgate_instances'), []);
+    assert.deepEqual(samples(text, 'fleetgate_registry_store_up'), ['fleetgate_registry_store_up 1']);
+    assert.equal(peekDefaultRegistry(), undefined, 'a scrape created no registry');
+
+    // What a zero-argument registry() or discoveryProxy() does on its first request.
+    const lease = leaseDefaultRegistry();
+    const shared = await lease.get();
+    await shared.register({ service: 'orders', instanceId: 'o1', url: 'http://127.0.0.1:1' });
+    text = await metrics.metrics();
+    assert.deepEqual(
+      samples(text, 'fleetgate_instances').filter((l) => l.endsWith(' 1')),
+      ['fleetgate_instances{service="orders",status="UP"} 1'],
+    );
+    // Events are counted from the scrape that found the registry on.
+    await shared.register({ service: 'orders', instanceId: 'o2', url: 'http://127.0.0.1:2' });
+    text = await metrics.metrics();
+    assert.deepEqual(samples(text, 'fleetgate_registry_events_total'), [
+      'fleetgate_registry_events_total{type="register"} 1',
+    ]);
+
+    // The last lease given back closes the registry: metrics do not keep it open.
+    await lease.release();
+    await assert.rejects(shared.register({ service: 'x', url: 'http://127.0.0.1:9' }), { code: 'ERR_FG_CLOSED' });
+    text = await metrics.metrics();
+    assert.deepEqual(samples(text, 'fleetgate_instances'), []);
+
+    // A default registry built again later is followed in its turn.
+    const again = leaseDefaultRegistry();
+    try {
+      const next = await again.get();
+      assert.notEqual(next, shared);
+      await next.register({ service: 'web', instanceId: 'w1', url: 'http://127.0.0.1:3' });
+      text = await metrics.metrics();
+      assert.deepEqual(
+        samples(text, 'fleetgate_instances').filter((l) => l.endsWith(' 1')),
+        ['fleetgate_instances{service="web",status="UP"} 1'],
+      );
+      await next.register({ service: 'web', instanceId: 'w2', url: 'http://127.0.0.1:4' });
+      await metrics.close();
+      await next.register({ service: 'web', instanceId: 'w3', url: 'http://127.0.0.1:5' });
+      assert.ok(
+        (await metrics.metrics()).includes('fleetgate_registry_events_total{type="register"} 2'),
+        'closed metrics stop counting (1 on the first registry + 1 on the second)',
+      );
+    } finally {
+      await again.release();
+    }
+  });
+
+  it('a registry option still wins over the default one', async () => {
+    await using own = new Registry({ backend: new MemoryBackend(), ownsBackend: true });
+    await own.ready();
+    await own.register({ service: 'mine', instanceId: 'm1', url: 'http://127.0.0.1:1' });
+    const lease = leaseDefaultRegistry();
+    try {
+      await (await lease.get()).register({ service: 'shared', instanceId: 's1', url: 'http://127.0.0.1:2' });
+      await using metrics = createMetrics({ registry: own });
+      const text = await metrics.metrics();
+      assert.deepEqual(
+        samples(text, 'fleetgate_instances').filter((l) => l.endsWith(' 1')),
+        ['fleetgate_instances{service="mine",status="UP"} 1'],
+      );
+    } finally {
+      await lease.release();
+    }
   });
 });

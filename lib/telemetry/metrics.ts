@@ -12,6 +12,7 @@ import { INSTANCE_STATUSES } from '../registry/model.js';
 import type { RegistryApi, RegistryChange, StoreState } from '../registry/registry-api.js';
 import type { DroppedFrameRecord } from '../websocket/dropped-frames.js';
 import { FastCounter, FastHistogram } from './fast-series.js';
+import { FollowedRegistry } from './followed-registry.js';
 import { RequestSeries } from './request-series.js';
 import { type ResilienceRecorder, resilienceMetrics } from './resilience-metrics.js';
 import { storeMetrics } from './store-metrics.js';
@@ -27,7 +28,12 @@ export interface TransitionSource {
 
 /** Options of {@link createMetrics}. */
 export interface MetricsOptions {
-  /** Registry to count events of and to report instance counts from on every scrape. @default undefined */
+  /**
+   * Registry to count events of and to report instance counts and store health from on every
+   * scrape. When absent, the process-wide default registry that zero-argument `registry()`,
+   * `discoveryProxy()` and `websocketGateway()` share, once one of them has created it: metrics
+   * never create it, nor keep it open (docs/metrics.md, "Which registry"). @default undefined
+   */
   registry: RegistryApi | undefined;
   /** Health checker whose transitions are counted. @default undefined */
   checker: TransitionSource | undefined;
@@ -96,7 +102,6 @@ export function createMetrics(options: Partial<MetricsOptions> = {}): FleetgateM
   }
   const promRegistry = new Registry();
   const registers = [promRegistry];
-  const registry = o.registry;
 
   const series = new RequestSeries(
     new FastCounter(
@@ -128,6 +133,7 @@ export function createMetrics(options: Partial<MetricsOptions> = {}): FleetgateM
     registers,
     collect() {
       this.reset();
+      const registry = followed.current();
       if (registry === undefined) return;
       const counts = new Map<string, Map<string, number>>();
       for (const inst of registry.instances()) {
@@ -141,7 +147,7 @@ export function createMetrics(options: Partial<MetricsOptions> = {}): FleetgateM
       for (const [service, byStatus] of counts) for (const [status, n] of byStatus) this.set({ service, status }, n);
     },
   });
-  storeMetrics(promRegistry, registry);
+  storeMetrics(promRegistry, () => followed.current());
   const transitions = new Counter({
     name: 'fleetgate_health_transitions_total',
     help: 'Health status transitions, by service.',
@@ -189,16 +195,15 @@ export function createMetrics(options: Partial<MetricsOptions> = {}): FleetgateM
   const onTransition = (t: { service: string; from: string; to: string }): void =>
     recordHealthTransition(t.service, t.from, t.to);
   const onStoreState = (s: StoreState): void => storeTransitions.inc({ to: s.state });
-  registry?.on('change', onChange);
-  registry?.on('store-state', onStoreState);
+  // The given registry, or the default one once it exists (looked up at every scrape).
+  const followed = new FollowedRegistry(o.registry, { onChange, onStoreState });
   o.checker?.on('transition', onTransition);
   let closed = false;
 
   const close = async (): Promise<void> => {
     if (closed) return;
     closed = true;
-    registry?.off('change', onChange);
-    registry?.off('store-state', onStoreState);
+    followed.close();
     o.checker?.off('transition', onTransition);
   };
 

@@ -8,15 +8,16 @@
 import { Gauge, type Registry } from 'prom-client';
 import type { RegistryApi } from '../registry/registry-api.js';
 
-/** Registers the store gauges in `promRegistry`, reading `registry` at every scrape. */
-export function storeMetrics(promRegistry: Registry, registry: RegistryApi | undefined): void {
+/** Registers the store gauges in `promRegistry`, reading the registry `current()` names at every scrape. */
+export function storeMetrics(promRegistry: Registry, current: () => RegistryApi | undefined): void {
   const registers = [promRegistry];
-  const liveness = () => registry?.storeLiveness?.();
+  const liveness = () => current()?.storeLiveness?.();
   new Gauge({
     name: 'fleetgate_registry_store_up',
     help: 'Whether the registry store answers and is in sync (1) or not (0), as /health reports it.',
     registers,
     collect() {
+      const registry = current();
       this.set(registry === undefined || registry.health().connected ? 1 : 0);
     },
   });
