@@ -20,6 +20,11 @@
  * into a temporary directory at start, or `FLEETGATE_BENCH_DIST=<outDir>` for a prebuilt one), not
  * the source under tsx, whose loader alone adds tens of MB of RSS. The RSS row prints the empty
  * gateway's beside the loaded one. `SCALE_CPU_PROF=<dir>` runs the gateway with `--cpu-prof` into it.
+ * `SCALE_PHASES=registration` stops each backend after its registration and RSS rows.
+ *
+ * The registration rows say where the wall time went (bench/lib/scale-registration.ts): the CPU
+ * of the gateway, of the client processes and of the store's processes, the machine's other busy
+ * time (neighbours) and its idle time, and which of gateway and clients used more.
  *
  * Health checks run every hour here (HEALTH_CHECK_INTERVAL=1h): the instances' URLs lead nowhere,
  * and probing 10,000 of them is a cost of its own, not a heartbeat's.
@@ -45,7 +50,9 @@ import {
 } from '../sandbox/servers/index.js';
 import { type BuiltBin, builtBin } from './lib/built-bin.js';
 import { FLOOR_KINDS, type FloorKind, runHeartbeatFloor } from './lib/heartbeat-floor.js';
-import { routesOf, runClient } from './lib/scale-client.js';
+import { childPids } from './lib/process-cpu.js';
+import { type ClientReply, routesOf, runClient } from './lib/scale-client.js';
+import { type AskClients, describeRegistration, measureRegistration } from './lib/scale-registration.js';
 
 const CLIENTS = 4;
 const PER_SERVICE = 10;
@@ -53,6 +60,9 @@ const HEARTBEAT_INTERVAL_S = 30;
 const COMPRESSION = 10;
 const HEARTBEAT_ROUNDS = 4;
 const HEARTBEAT_ROUND_S = 2;
+const REGISTRATION_STEPS = 10;
+/** `SCALE_PHASES=registration` stops each backend after registration and RSS; default: every phase. */
+const phases = new Set((process.env.SCALE_PHASES ?? 'registration,rest').split(','));
 
 if (process.argv[2] === '--client') {
   runClient();
@@ -160,33 +170,35 @@ async function runBackend(name: string, store: Store, bin: BuiltBin, total: numb
   const floors = await Promise.all(FLOOR_KINDS.map((kind) => startFloor(kind)));
   const clients = Array.from({ length: CLIENTS }, (_, k) => spawnClient(gw.url, k, total, services));
   try {
-    // Registration.
+    // Their start-up (tsx, building the bodies) is no part of any measurement.
+    await Promise.all(clients.map((c) => ask(c, undefined, 60_000)));
+    // Registration, in steps, with the CPU of every side (bench/lib/scale-registration.ts).
     mark('registration');
-    let cpu0 = cpuMs(pid);
-    let t0 = performance.now();
-    const regs = await Promise.all(clients.map((c) => ask(c, { cmd: 'register' }, 600_000)));
-    const regWall = (performance.now() - t0) / 1000;
-    const regCpu = cpuMs(pid) - cpu0;
-    const registered = regs.reduce((n, r) => n + (r.ok as number), 0);
-    const failed = regs.reduce((n, r) => n + (r.failed as number), 0);
-    line(
-      'registration',
-      `${registered} in ${regWall.toFixed(2)} s = ${(registered / regWall).toFixed(0)}/s, gateway CPU ${((regCpu * 1000) / Math.max(1, registered)).toFixed(0)} µs each${failed > 0 ? `, ${failed} FAILED (${regs.find((r) => r.firstError)?.firstError})` : ''}`,
-      `≤ 10 s: ${regWall <= 10 && failed === 0 ? 'met' : 'MISSED'}`,
-    );
+    const known = new Set([pid, ...floors.map((f) => f.pid), ...clients.map((c) => c.pid!)]);
+    const storePids = childPids(process.pid).filter((p) => !known.has(p));
+    const askAll: AskClients = (msg) =>
+      Promise.all(clients.map((c) => ask(c, msg, 600_000) as Promise<unknown> as Promise<ClientReply>));
+    const run = await measureRegistration(askAll, pid, () => storePids, REGISTRATION_STEPS);
+    const registered = run.registered;
+    const regWall = run.wallMs / 1000;
+    const described = describeRegistration(run);
+    line('registration', described.throughput, `≤ 10 s: ${regWall <= 10 && run.failed === 0 ? 'met' : 'MISSED'}`);
+    line('  where the wall time went', described.split);
+    line('  growth with the fleet', described.growth);
     const rss = rssMb(pid);
     line(
       'RSS',
       `${rss.toFixed(0)} MB (empty gateway ${rssEmpty.toFixed(0)} MB)`,
       `≤ 150 MB: ${rss <= 150 ? 'met' : 'MISSED'}`,
     );
+    if (!phases.has('rest')) return;
 
     // No traffic: what the gateway costs by itself at this size (sweeps, timers).
     mark('idle');
     const idleSeconds = 5;
-    cpu0 = cpuMs(pid);
+    const cpu0 = cpuMs(pid);
     let main0 = mainThreadMs(pid);
-    t0 = performance.now();
+    let t0 = performance.now();
     await new Promise((resolve) => setTimeout(resolve, idleSeconds * 1000));
     let wall = performance.now() - t0;
     const idleShare = (cpuMs(pid) - cpu0) / wall;
@@ -317,7 +329,10 @@ async function runBackend(name: string, store: Store, bin: BuiltBin, total: numb
       `≤ 1000 ns: ${lookupNs <= 1000 ? 'met' : 'MISSED'}`,
     );
   } finally {
-    for (const c of clients) c.kill();
+    // A profiled client writes its profile at a clean exit: it exits when the channel closes.
+    for (const c of clients)
+      if (profileArgs().length > 0 && c.connected) c.disconnect();
+      else c.kill();
     for (const f of floors) f.child.kill();
     // SIGTERM, not the SIGKILL of disposal: a --cpu-prof profile is written at a clean exit.
     await gw.stop(30_000);
@@ -329,9 +344,10 @@ function mark(phase: string): void {
   if (profileArgs().length > 0) console.log(`  (phase ${phase} at ${process.hrtime.bigint() / 1000n} µs)`);
 }
 
-function profileArgs(): string[] {
+/** `--cpu-prof` flags with SCALE_CPU_PROF; the clients' profiles go to its `clients` subdirectory. */
+function profileArgs(sub = ''): string[] {
   const dir = process.env.SCALE_CPU_PROF;
-  return dir === undefined || dir === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${dir}`];
+  return dir === undefined || dir === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${sub === '' ? dir : `${dir}/${sub}`}`];
 }
 
 function line(what: string, value: string, verdict = ''): void {
@@ -368,7 +384,7 @@ function range(xs: readonly number[], digits = 0): string {
 
 function spawnClient(base: string, index: number, total: number, services: number): ChildProcess {
   return fork(fileURLToPath(import.meta.url), ['--client'], {
-    execArgv: ['--import', 'tsx'],
+    execArgv: ['--import', 'tsx', ...profileArgs('clients')],
     env: {
       ...process.env,
       SCALE_BASE: base,
@@ -381,17 +397,22 @@ function spawnClient(base: string, index: number, total: number, services: numbe
   });
 }
 
-function ask(child: ChildProcess, msg: Record<string, unknown>, timeoutMs: number): Promise<Record<string, unknown>> {
+/** Sends `msg` to a client (none: waits for its next message, e.g. ready) and resolves with its answer. */
+function ask(
+  child: ChildProcess,
+  msg: Record<string, unknown> | undefined,
+  timeoutMs: number,
+): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(
-      () => reject(new Error(`client did not answer ${String(msg.cmd)} within ${timeoutMs} ms`)),
+      () => reject(new Error(`client did not answer ${String(msg?.cmd ?? 'ready')} within ${timeoutMs} ms`)),
       timeoutMs,
     );
     child.once('message', (reply) => {
       clearTimeout(timer);
       resolve(reply as Record<string, unknown>);
     });
-    child.send(msg);
+    if (msg !== undefined) child.send(msg);
   });
 }
 
