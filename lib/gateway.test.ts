@@ -14,6 +14,22 @@ const FURT_BODY = {
 };
 
 describe('createGateway', () => {
+  test('refuses an instance at its own listen address, on every registration (the address is remembered)', async () => {
+    await using registry = await createRegistry({ backend: new MemoryBackend(), ownsBackend: true });
+    await using gateway = await createGateway({ registry, env: {} });
+    const { port } = await gateway.listen(0, '127.0.0.1');
+    for (let i = 0; i < 2; i++) {
+      const reg = await fetch(`http://127.0.0.1:${port}/internal/register-service`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ ...FURT_BODY, instance_id: `self-${i}`, url: `http://localhost:${port}` }),
+      });
+      assert.equal(reg.status, 400);
+      assert.equal(((await reg.json()) as { error: { code: string } }).error.code, 'ERR_FG_SELF_TARGET');
+    }
+    assert.deepEqual(registry.instances(), [], 'a refusal registers nothing');
+  });
+
   test('serves the registration API, a basic /health, and JSON 404 ERR_FG_NO_ROUTE', async () => {
     assert.ok(Object.isFrozen(GATEWAY_DEFAULTS));
     await using registry = await createRegistry({ backend: new MemoryBackend(), ownsBackend: true });

@@ -72,10 +72,15 @@ export async function createGateway(options: Partial<GatewayOptions> = {}): Prom
   const registry = options.registry ?? (await createRegistry({ env, logger }));
 
   // The server is created after its handlers; the registration API asks for its address lazily.
+  // Remembered until the server listens again or closes (a registration asks for it every time).
   let serverRef: Server | undefined;
+  let addresses: ListenAddress[] | undefined;
   const listenAddresses = (): ListenAddress[] => {
+    if (addresses !== undefined) return addresses;
     const address = serverRef?.address();
-    return address === null || address === undefined || typeof address === 'string' ? [] : [address];
+    const now = address === null || address === undefined || typeof address === 'string' ? [] : [address];
+    if (serverRef?.listening === true) addresses = now;
+    return now;
   };
   const state: GatewayState = { draining: false, loaded: false };
   void registry.ready().then(
@@ -126,6 +131,11 @@ export async function createGateway(options: Partial<GatewayOptions> = {}): Prom
     if (normalizeRequestTarget(req, res)) handler(req, res);
   });
   serverRef = server;
+  const forgetAddresses = (): void => {
+    addresses = undefined;
+  };
+  server.on('listening', forgetAddresses);
+  server.on('close', forgetAddresses);
   applyServerLimits(server, limits);
   // Attached at once (not on the first request), so an upgrade arriving first is served too.
   parts.proxy?.attach(server);

@@ -5,7 +5,7 @@
  */
 import { FleetgateError } from '../errors.js';
 import type { RouteSpec } from './model.js';
-import { compileRoute, type RouteClaims } from './route-claims.js';
+import { type ClaimedRoute, compileRoute, type RouteClaims } from './route-claims.js';
 
 /** The limits, as in {@link import('./registry-options.js').RegistryOptions}. */
 export interface RegistryLimits {
@@ -29,13 +29,15 @@ export interface HeldCounts {
 }
 
 /**
- * Throws the coded error of the first limit the registration would pass.
- * @example assertWithinLimits('orders', routes, counts, { maxInstances: 20_000, maxInstancesPerService: 5_000, maxRoutesPerService: 500 });
+ * Throws the coded error of the first limit the registration would pass. `routes` are the
+ * registration's routes as {@link compileRoute} made them (`undefined` for one that does not
+ * compile: it is refused at admission and counts for nothing here).
+ * @example assertWithinLimits('orders', routes.map((r) => compileRoute(r)), counts, { maxInstances: 20_000, maxInstancesPerService: 5_000, maxRoutesPerService: 500 });
  * @throws FleetgateError `ERR_FG_MAX_INSTANCES` / `ERR_FG_MAX_SERVICE_INSTANCES` (429), `ERR_FG_MAX_SERVICE_ROUTES` (409).
  */
 export function assertWithinLimits(
   service: string,
-  routes: readonly RouteSpec[],
+  routes: readonly (ClaimedRoute | undefined)[],
   counts: HeldCounts,
   limits: RegistryLimits,
 ): void {
@@ -75,12 +77,11 @@ export function assertWithinLimits(
 }
 
 /** The service's distinct routes after the registration: new ones added, ones only the re-registered instance held dropped. */
-function distinctAfter(service: string, routes: readonly RouteSpec[], counts: HeldCounts): number {
+function distinctAfter(service: string, routes: readonly (ClaimedRoute | undefined)[], counts: HeldCounts): number {
   const { claims } = counts;
   let distinct = claims.distinctOf(service);
   const incoming = new Set<string>();
-  for (const route of routes) {
-    const r = compileRoute(route);
+  for (const r of routes) {
     if (r === undefined) continue;
     const key = `${r.protocol} ${r.method} ${r.compiled.shape}`;
     if (incoming.has(key)) continue;

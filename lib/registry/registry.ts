@@ -28,7 +28,7 @@ import {
   resolveRegistryOptions,
 } from './registry-options.js';
 import { assertRoutesAdmissible, compileRoutes, nameShadowsOf } from './route-admission.js';
-import { type ClaimRef, RouteClaims, type RouteShape } from './route-claims.js';
+import { type ClaimRef, compileRoute, RouteClaims, type RouteShape } from './route-claims.js';
 import { SelfPreservation } from './self-preservation.js';
 import { StoreCalls } from './store-calls.js';
 import { describeError } from './store-errors.js';
@@ -141,10 +141,12 @@ export class Registry extends EventEmitter<RegistryEventMap> implements Registry
     this.#assertOpen();
     await this.#ready.catch(() => {}); // conflicts are judged against a filled cache
     const routes = input.routes ?? [];
+    // Compiled once for the limits, the admission and the in-flight claims (undefined: invalid, refused below).
+    const compiled = routes.map((route) => compileRoute(route));
     const held = input.instanceId === undefined ? undefined : this.#cache.cached(input.service, input.instanceId);
     assertWithinLimits(
       input.service,
-      routes,
+      compiled,
       {
         total: this.#cache.held() + this.#pendingNewTotal,
         inService: this.#cache.held(input.service) + (this.#pendingNew.get(input.service) ?? 0),
@@ -154,7 +156,8 @@ export class Registry extends EventEmitter<RegistryEventMap> implements Registry
       },
       this.#opts,
     );
-    assertRoutesAdmissible(input.service, compileRoutes(routes), {
+    const claimed = compileRoutes(routes, compiled);
+    assertRoutesAdmissible(input.service, claimed, {
       claims: [this.#cache.routeClaims, this.#pendingClaims],
       staticClaims: this.#staticClaims,
       isLiveService: (name) => this.#cache.hasLive(name),
@@ -163,7 +166,7 @@ export class Registry extends EventEmitter<RegistryEventMap> implements Registry
     const { leaseMs, ...rest } = input;
     const lease = { ttlMs: this.#leaseOf(leaseMs) };
     // Claimed and counted before the first await, so a concurrent registration sees it.
-    this.#pendingClaims.add(input.service, routes);
+    this.#pendingClaims.addCompiled(input.service, claimed);
     const isNew = held === undefined;
     if (isNew) this.#countPending(input.service, 1);
     try {
@@ -176,7 +179,7 @@ export class Registry extends EventEmitter<RegistryEventMap> implements Registry
       this.#ingest({ type: 'register', service: instance.service, instanceId: instance.instanceId, instance });
       return instance;
     } finally {
-      this.#pendingClaims.remove(input.service, routes);
+      this.#pendingClaims.removeCompiled(input.service, claimed);
       if (isNew) this.#countPending(input.service, -1);
     }
   }

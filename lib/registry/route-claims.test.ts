@@ -35,4 +35,24 @@ describe('RouteClaims (literal-prefix index)', () => {
     assert.equal(claims.find('x', claimed('/api/orders/1')), undefined);
     assert.deepEqual(claims.overlappingPattern(claimed('/**').compiled, 'x'), []);
   });
+
+  it('compiled routes count and prune alike, and mix with the plain form', () => {
+    const claims = new RouteClaims();
+    const routes = [
+      { method: 'GET', path: '/api/orders/:id' },
+      { method: 'GET', path: '/api/orders/:x' },
+      { method: 'POST', path: '/api/orders' },
+    ];
+    const compiled = routes.map((r) => compileRoute(r)!);
+    claims.addCompiled('orders', compiled);
+    claims.add('orders', routes);
+    assert.equal(claims.distinctOf('orders'), 2, 'one shape per method, counted once');
+    assert.equal(claims.holders('orders', compiled[0]!), 4, 'both forms hold the same claim');
+    claims.remove('orders', routes);
+    assert.equal(claims.find('x', claimed('/api/orders/1'))?.service, 'orders');
+    claims.removeCompiled('orders', compiled);
+    assert.equal(claims.distinctOf('orders'), 0);
+    assert.equal(claims.find('x', claimed('/api/orders/1')), undefined);
+    assert.deepEqual(claims.overlappingPattern(claimed('/**').compiled, 'x'), []);
+  });
 });

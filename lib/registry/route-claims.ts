@@ -40,6 +40,8 @@ export interface ClaimedRoute {
   /** Compiled predicates; invalid ones count as none here (they are refused at admission). */
   readonly predicates: CompiledPredicates | undefined;
   readonly gateways: readonly string[] | undefined;
+  /** What tells two claims of one owner apart (protocol, method, shape, predicates, gateways), built once. */
+  readonly key: string;
 }
 
 /** Who holds a claim, as reported in a conflict or a shadow warning. */
@@ -96,57 +98,84 @@ export class RouteClaims {
   add(owner: string | undefined, routes: readonly RouteShape[]): void {
     for (const route of routes) {
       const r = compileRoute(route, this.#patterns);
-      if (r === undefined) continue;
-      let node = this.#root;
-      for (const seg of r.compiled.segments) {
-        if (seg.kind !== 'static') break;
-        let child = node.children.get(seg.value);
-        if (child === undefined) {
-          child = newPrefixNode();
-          node.children.set(seg.value, child);
-        }
-        node = child;
-      }
-      const key = claimKey(owner, r);
-      const claim = node.claims.get(key);
-      if (claim === undefined) {
-        node.claims.set(key, { ...r, owner, count: 1 });
-        this.#distinct.set(owner ?? '', (this.#distinct.get(owner ?? '') ?? 0) + 1);
-      } else claim.count++;
+      if (r !== undefined) this.#addOne(owner, r);
     }
+  }
+
+  /** {@link add} for routes compiled already (by {@link compileRoute}): the registration path compiles once. */
+  addCompiled(owner: string | undefined, routes: readonly ClaimedRoute[]): void {
+    for (const r of routes) this.#addOne(owner, r);
   }
 
   /** Forgets the routes of one instance of `owner` (the same list given to {@link add}). */
   remove(owner: string | undefined, routes: readonly RouteShape[]): void {
     for (const route of routes) {
       const r = compileRoute(route, this.#patterns);
-      if (r === undefined) continue;
-      const path: [PrefixNode, string][] = [];
-      let node: PrefixNode | undefined = this.#root;
-      for (const seg of r.compiled.segments) {
-        if (seg.kind !== 'static') break;
-        const child: PrefixNode | undefined = node.children.get(seg.value);
-        if (child === undefined) {
-          node = undefined;
-          break;
-        }
-        path.push([node, seg.value]);
-        node = child;
+      if (r !== undefined) this.#removeOne(owner, r);
+    }
+  }
+
+  /** Forgets routes recorded by {@link addCompiled} (the same list). */
+  removeCompiled(owner: string | undefined, routes: readonly ClaimedRoute[]): void {
+    for (const r of routes) this.#removeOne(owner, r);
+  }
+
+  #addOne(owner: string | undefined, r: ClaimedRoute): void {
+    let node = this.#root;
+    for (const seg of r.compiled.segments) {
+      if (seg.kind !== 'static') break;
+      let child = node.children.get(seg.value);
+      if (child === undefined) {
+        child = newPrefixNode();
+        node.children.set(seg.value, child);
       }
-      const key = claimKey(owner, r);
-      const claim = node?.claims.get(key);
-      if (claim === undefined || --claim.count > 0) continue;
-      node!.claims.delete(key);
-      const left = (this.#distinct.get(owner ?? '') ?? 1) - 1;
-      if (left === 0) this.#distinct.delete(owner ?? '');
-      else this.#distinct.set(owner ?? '', left);
-      // Services come and go for the gateway's whole life: empty branches must not pile up.
-      for (let i = path.length - 1; i >= 0; i--) {
-        const [parent, label] = path[i]!;
-        const child = parent.children.get(label)!;
-        if (child.claims.size > 0 || child.children.size > 0) break;
-        parent.children.delete(label);
+      node = child;
+    }
+    const key = claimKey(owner, r);
+    const claim = node.claims.get(key);
+    if (claim === undefined) {
+      // Built field by field: one object shape for every claim (a spread makes a slow, varied one).
+      node.claims.set(key, {
+        compiled: r.compiled,
+        method: r.method,
+        protocol: r.protocol,
+        path: r.path,
+        predicates: r.predicates,
+        gateways: r.gateways,
+        key: r.key,
+        owner,
+        count: 1,
+      });
+      this.#distinct.set(owner ?? '', (this.#distinct.get(owner ?? '') ?? 0) + 1);
+    } else claim.count++;
+  }
+
+  #removeOne(owner: string | undefined, r: ClaimedRoute): void {
+    const path: [PrefixNode, string][] = [];
+    let node: PrefixNode | undefined = this.#root;
+    for (const seg of r.compiled.segments) {
+      if (seg.kind !== 'static') break;
+      const child: PrefixNode | undefined = node.children.get(seg.value);
+      if (child === undefined) {
+        node = undefined;
+        break;
       }
+      path.push([node, seg.value]);
+      node = child;
+    }
+    const key = claimKey(owner, r);
+    const claim = node?.claims.get(key);
+    if (claim === undefined || --claim.count > 0) return;
+    node!.claims.delete(key);
+    const left = (this.#distinct.get(owner ?? '') ?? 1) - 1;
+    if (left === 0) this.#distinct.delete(owner ?? '');
+    else this.#distinct.set(owner ?? '', left);
+    // Services come and go for the gateway's whole life: empty branches must not pile up.
+    for (let i = path.length - 1; i >= 0; i--) {
+      const [parent, label] = path[i]!;
+      const child = parent.children.get(label)!;
+      if (child.claims.size > 0 || child.children.size > 0) break;
+      parent.children.delete(label);
     }
   }
 
@@ -224,19 +253,17 @@ function* subtreeClaims(node: PrefixNode, self: boolean): IterableIterator<Claim
 export function compileRoute(route: RouteShape, patterns?: PatternCache): ClaimedRoute | undefined {
   const compiled = (patterns ?? sharedPatterns).compile(route.path);
   if (compiled === null) return undefined;
-  const predicates = cachedPredicates(route.predicates);
-  return {
-    compiled,
-    method: normalizeMethod(route.method),
-    protocol: route.protocol ?? 'http',
-    path: route.path,
-    predicates: predicates === undefined || isPredicateProblem(predicates) ? undefined : predicates,
-    gateways: route.gateways === undefined || route.gateways.length === 0 ? undefined : route.gateways,
-  };
+  const cached = cachedPredicates(route.predicates);
+  const predicates = cached === undefined || isPredicateProblem(cached) ? undefined : cached;
+  const method = normalizeMethod(route.method);
+  const protocol = route.protocol ?? 'http';
+  const gateways = route.gateways === undefined || route.gateways.length === 0 ? undefined : route.gateways;
+  const key = `${protocol}\0${method}\0${compiled.shape}\0${predicates?.key ?? ''}\0${gateways?.join(',') ?? ''}`;
+  return { compiled, method, protocol, path: route.path, predicates, gateways, key };
 }
 
 function claimKey(owner: string | undefined, r: ClaimedRoute): string {
-  return `${owner ?? ''}\0${r.protocol}\0${r.method}\0${r.compiled.shape}\0${r.predicates?.key ?? ''}\0${r.gateways?.join(',') ?? ''}`;
+  return `${owner ?? ''}\0${r.key}`;
 }
 
 function refOf(claim: Claim): ClaimRef {

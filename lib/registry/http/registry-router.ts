@@ -30,13 +30,8 @@ import { describeClaim } from '../route-admission.js';
 import { SERVICE_KEY_HEADER, ServiceKeys } from '../service-keys.js';
 import { groupByService, instanceToJson, iso } from './instance-json.js';
 import { listingPage, parseListingQuery } from './instance-listing.js';
-import {
-  createRegistrationSchema,
-  issuesOf,
-  isValidName,
-  MAX_BODY_DEPTH,
-  toRegistrationInput,
-} from './registration-schema.js';
+import { createRegistrationParser } from './registration-parser.js';
+import { isValidName, MAX_BODY_DEPTH, toRegistrationInput } from './registration-schema.js';
 import {
   REGISTRY_ROUTER_DEFAULTS,
   type RegistryRouterOptions,
@@ -80,7 +75,7 @@ export function registry(options: Partial<RegistryRouterOptions> = {}): Registry
     o.registrationRateLimit === false
       ? undefined
       : new SourceRateLimiter({ ...o.registrationRateLimit, clock: o.clock });
-  const schema = createRegistrationSchema({ maxNameLength: o.maxNameLength, maxRoutes: o.maxRoutes });
+  const parseRegistration = createRegistrationParser({ maxNameLength: o.maxNameLength, maxRoutes: o.maxRoutes });
   const serviceKeys = o.serviceKeys === undefined ? undefined : new ServiceKeys(o.serviceKeys);
   const { logger } = o;
   // A heartbeat presenting the token last accepted for its instance skips the SHA-256 (the store still checks it).
@@ -135,23 +130,22 @@ export function registry(options: Partial<RegistryRouterOptions> = {}): Registry
             details: [{ path: '', message: `must not nest deeper than ${MAX_BODY_DEPTH} levels` }],
           });
         }
-        const parsed = schema.safeParse(body);
+        const parsed = parseRegistration(body);
         if (!parsed.success) {
           throw new FleetgateError('ERR_FG_INVALID_BODY', 'the registration body is invalid', {
-            details: issuesOf(parsed.error.issues),
+            details: parsed.issues,
           });
         }
         const input = toRegistrationInput(parsed.data);
         serviceKeys?.authorize(req.headers[SERVICE_KEY_HEADER], input.service, input.routes ?? []);
         // Generated here, where the id rules are known, so the id always passes them.
         input.instanceId ??= generateInstanceId(input.service, o.maxNameLength);
-        await assertNotSelfTarget(input.url, [...listenAddressOf(req.socket), ...o.listenAddresses()]).catch(
-          (err: unknown) => {
-            if (isFleetgateError(err) && err.code === 'ERR_FG_SELF_TARGET')
-              o.metrics?.recordLoopDetected?.('self_target');
-            throw err;
-          },
-        );
+        const listening = () => [...listenAddressOf(req.socket), ...o.listenAddresses()];
+        await assertNotSelfTarget(input.url, listening).catch((err: unknown) => {
+          if (isFleetgateError(err) && err.code === 'ERR_FG_SELF_TARGET')
+            o.metrics?.recordLoopDetected?.('self_target');
+          throw err;
+        });
         const issued = issueInstanceToken();
         const owner: RegisterOwnership = {
           newTokenHash: issued.hash,

@@ -20,13 +20,17 @@ export interface ListenAddress {
 const LOOKUP_LIMIT_MS = 1000;
 
 /**
- * Throws `ERR_FG_SELF_TARGET` (400) when `url` reaches one of `listening`.
+ * Throws `ERR_FG_SELF_TARGET` (400) when `url` reaches one of `listening`. A function is asked
+ * for the addresses only when the URL names a port: most registrations never need them.
  * @example await assertNotSelfTarget('http://localhost:8080', [{ address: '0.0.0.0', port: 8080 }]);
  */
-export async function assertNotSelfTarget(url: string, listening: readonly ListenAddress[]): Promise<void> {
+export async function assertNotSelfTarget(
+  url: string,
+  listening: readonly ListenAddress[] | (() => readonly ListenAddress[]),
+): Promise<void> {
   const target = new URL(url);
   const port = Number(target.port || (target.protocol === 'https:' ? 443 : 80));
-  const sameport = listening.filter((l) => l.port === port);
+  const sameport = (typeof listening === 'function' ? listening() : listening).filter((l) => l.port === port);
   if (sameport.length === 0) return;
   const host = target.hostname.replace(/^\[|\]$/g, '');
   const addresses = isIP(host) !== 0 ? [host] : await resolve(host);
