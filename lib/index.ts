@@ -180,7 +180,12 @@ export type { TracingHandle, TracingOptions } from './telemetry/tracing.js';
 export { startTracing } from './telemetry/tracing.js';
 export type { Pem, UpstreamTlsOptions } from './upstream/upstream-tls.js';
 export { packageVersion } from './version.js';
-export type { UpgradeServer, WebSocketGateway, WebSocketGatewayStats } from './websocket/websocket-gateway.js';
+export type {
+  DefaultRegistryWebSocketGateway,
+  UpgradeServer,
+  WebSocketGateway,
+  WebSocketGatewayStats,
+} from './websocket/websocket-gateway.js';
 export { websocketGateway } from './websocket/websocket-gateway.js';
 export type {
   MessageDirection,

@@ -207,3 +207,15 @@ expectType<Equal<keyof fleetgate.KeyStore, 'name' | 'lookup' | 'put' | 'remove' 
 expectType<fleetgate.MemoryStore extends Awaited<ReturnType<RateLimitStoreFactory>> ? true : false>();
 expectType<fleetgate.MemoryCheckLease extends Awaited<ReturnType<CheckLeaseFactory>> ? true : false>();
 expectType<Equal<ReturnType<(typeof conformance)['describeRateLimitStore']>, void>>();
+// websocketGateway(): a given registry types its tables as present; the zero-argument form (the default registry) as maybe absent.
+declare const websocketGatewayType: Barrel['websocketGateway'];
+declare const someRegistry: fleetgate.RegistryApi;
+/** Never called: the calls are only type-checked. */
+function websocketGatewayOverloads(): void {
+  const given = websocketGatewayType({ registry: someRegistry });
+  const zeroArgument = websocketGatewayType();
+  expectType<Equal<typeof given, fleetgate.WebSocketGateway>>();
+  expectType<Equal<typeof zeroArgument, fleetgate.DefaultRegistryWebSocketGateway>>();
+  expectType<Equal<typeof zeroArgument.routeTable, fleetgate.RouteTable | undefined>>();
+}
+void websocketGatewayOverloads;
