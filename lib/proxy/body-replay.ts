@@ -21,6 +21,17 @@ export function hasParsedBody(req: IncomingMessage): boolean {
   return r.body !== undefined && (r._body === true || r.readableEnded);
 }
 
+/**
+ * The body to send in place of one a body parser consumed, or `undefined` when the stream is
+ * still unread (it is forwarded as it comes).
+ * @param originalLength the client's Content-Length (-1 when unknown).
+ * @example replayParsedBody(req, 7)?.data.toString() // '{"a":1}' after express.json()
+ */
+export function replayParsedBody(req: IncomingMessage, originalLength: number): ReplayBody | undefined {
+  if (!hasParsedBody(req)) return undefined;
+  return serializeParsedBody((req as ParsedRequest).body, req.headers['content-type'], originalLength);
+}
+
 /** A re-serialised body. */
 export interface ReplayBody {
   data: Buffer;

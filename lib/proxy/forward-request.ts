@@ -26,7 +26,7 @@ import {
   upstreamError,
   upstreamFailureLog,
 } from '../upstream/upstream-error.js';
-import { hasParsedBody, serializeParsedBody } from './body-replay.js';
+import { replayParsedBody } from './body-replay.js';
 import type { ExchangeHost, ExchangeState } from './exchange-host.js';
 import type { DeadlineTarget } from './header-deadlines.js';
 import { answerContinue, BodyCollector, type BodyReceiver } from './request-body.js';
@@ -43,19 +43,11 @@ const CLIENT_CLOSED_STATUS = 499;
 const BACKSTOP_MS = 1000;
 
 /**
- * A request in flight through the proxy (the fields the engine reads are documented on
- * {@link ExchangeState}). Created by the proxy engine; not for direct use.
+ * A request in flight through the proxy: the {@link ExchangeState} its host reads (documented
+ * there), the {@link BodyReceiver} of its small body, the {@link ResponseEventTarget} of its
+ * response. Created by the proxy engine; not for direct use.
  */
-export class ProxyExchange
-  implements
-    Dispatcher.DispatchHandler,
-    RequestHeadInfo,
-    ResponseHeadInfo,
-    DeadlineTarget,
-    ExchangeState,
-    BodyReceiver,
-    ResponseEventTarget
-{
+export class ProxyExchange implements Dispatcher.DispatchHandler, RequestHeadInfo, ResponseHeadInfo, DeadlineTarget {
   readonly host: ExchangeHost;
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
@@ -66,8 +58,6 @@ export class ProxyExchange
   /** Upstream response-headers timeout in ms. */
   readonly timeoutMs: number;
   readonly startedAt: number;
-  /** The routed service (undefined for a fixed static target). */
-  readonly service: string | undefined;
   readonly stickyKey: string | undefined;
   instance: ServiceInstance | undefined = undefined;
   upstream!: Upstream;
@@ -117,7 +107,6 @@ export class ProxyExchange
     this.method = req.method ?? 'GET';
     this.match = match;
     this.path = match.upstreamPath;
-    this.service = match.service;
     this.stickyKey = stickyKey;
     this.timeoutMs = timeoutMs;
     this.startedAt = startedAt;
@@ -132,12 +121,8 @@ export class ProxyExchange
     if (this.span !== undefined) this.#headers = withTraceContext(this.#headers, this.span);
     listenResponse(this.res, this);
     const req = this.req;
-    if (hasParsedBody(req)) {
-      const replay = serializeParsedBody(
-        (req as { body?: unknown }).body,
-        req.headers['content-type'],
-        this.contentLength,
-      );
+    const replay = replayParsedBody(req, this.contentLength);
+    if (replay !== undefined) {
       this.#headers = setBodyHeaders(this.#headers, replay.data.length, replay.contentType);
       this.#body = replay.data;
       this.bodyMode = 'buffered';
