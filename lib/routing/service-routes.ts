@@ -86,7 +86,7 @@ export class ServiceRoutes {
   }
 
   /**
-   * Adds or updates one instance: O(its routes). A heartbeat (same `registeredAt`, same routes)
+   * Adds or updates one instance: O(its routes), whatever the size of the service. A heartbeat (same `registeredAt`, same routes)
    * returns no swap and costs a comparison of the instance's routes.
    */
   upsert(inst: ServiceInstance): RouteSwap[] {
@@ -100,15 +100,20 @@ export class ServiceRoutes {
     }
     const profile = this.#profileOf(inst.routes);
     if (profile.keys.size === 0 && !this.#keepKeyless) return prev === undefined ? [] : this.remove(inst.instanceId);
-    const c: Contribution = { registeredAt: inst.registeredAt, profile };
+    const c: Contribution = {
+      instanceId: inst.instanceId,
+      registeredAt: inst.registeredAt,
+      profile,
+      seq: ++this.#joins,
+    };
     if (prev !== undefined) this.#leave(inst.instanceId, prev.profile);
-    this.#join(inst.instanceId, c);
+    this.#join(c);
     this.#instances.set(inst.instanceId, c);
     const swaps = this.#settle(profile.keys, []);
     return prev === undefined || prev.profile === profile ? swaps : this.#settle(prev.profile.keys, swaps);
   }
 
-  /** Removes one instance; returns the swaps (empty when it was unknown). */
+  /** Removes one instance: O(its routes). Returns the swaps (empty when it was unknown). */
   remove(instanceId: string): RouteSwap[] {
     const prev = this.#instances.get(instanceId);
     if (prev === undefined) return [];
@@ -157,9 +162,9 @@ export class ServiceRoutes {
     return keys;
   }
 
-  #join(instanceId: string, c: Contribution): void {
+  #join(c: Contribution): void {
     const profile = c.profile;
-    profile.join(instanceId, c, ++this.#joins);
+    profile.join(c);
     if (profile.size !== 1) return;
     // The profile's first instance: it starts offering its keys.
     this.#bySignature.set(profile.signature, profile);
@@ -203,20 +208,23 @@ export class ServiceRoutes {
 
   /** The key's route: newest profile's spec, oldest registration's age; the same object when neither changed. */
   #unionOf(key: string, holders: KeyHolders, before: TableRoute | undefined): TableRoute | undefined {
-    let newest: RouteProfile | undefined;
+    let newest: Contribution | undefined;
     let since = Infinity;
     for (const p of holders.profiles) {
+      const n = p.newest;
       if (
-        newest === undefined ||
-        p.newestAt > newest.newestAt ||
-        (p.newestAt === newest.newestAt && p.newestSeq > newest.newestSeq)
+        n !== undefined &&
+        (newest === undefined ||
+          n.registeredAt > newest.registeredAt ||
+          (n.registeredAt === newest.registeredAt && n.seq > newest.seq))
       ) {
-        newest = p;
+        newest = n;
       }
-      if (p.oldestAt < since) since = p.oldestAt;
+      const o = p.oldest;
+      if (o !== undefined && o.registeredAt < since) since = o.registeredAt;
     }
     if (newest === undefined) return undefined;
-    const route = newest.keys.get(key)!;
+    const route = newest.profile.keys.get(key)!;
     if (before !== undefined && before.since === since && sameRoute(before.route, route)) return before;
     return {
       compiled: this.#patterns.compile(route.path)!,
