@@ -205,7 +205,7 @@ async function runBackend(name: string, store: Store, bin: BuiltBin, total: numb
     const idleMain = (mainThreadMs(pid) - main0) / wall;
     line(
       'idle (no requests)',
-      `${(idleShare * 100).toFixed(2)} % of a core over ${idleSeconds} s (main thread ${(idleMain * 100).toFixed(2)} %, other threads: GC, libuv ${((idleShare - idleMain) * 100).toFixed(2)} %)`,
+      `${(idleShare * 100).toFixed(2)} % of a core over ${idleSeconds} s (main thread ${(idleMain * 100).toFixed(2)} %, other threads: GC, libuv ${(Math.max(0, idleShare - idleMain) * 100).toFixed(2)} %; /proc counts in 10 ms ticks)`,
     );
 
     // Heartbeats, compressed: the cost of one, in rounds against the floors, each round the same
