@@ -23,7 +23,7 @@ export interface EtcdBackendOptions {
    * @default 5000
    */
   operationTimeoutMs: number;
-  /** gRPC deadline of each liveness probe (a count-only range read on a client of its own). @default 450 */
+  /** Bound on each liveness probe (a count-only range read on a client of its own; etcd-probe.ts). @default 450 */
   probeTimeoutMs: number;
   /** How often the records this gateway wrote are checked for expiry and deleted (etcd-expiry-sweep.ts). @default 1000 */
   sweepIntervalMs: number;
@@ -31,6 +31,13 @@ export interface EtcdBackendOptions {
   listPageSize: number;
   /** CAS attempts before an operation gives up under contention. @default 8 */
   maxAttempts: number;
+  /**
+   * Heartbeats arriving within this many ms of each other renew in one read and one write
+   * transaction (etcd-batcher.ts), at the price of up to this much added latency on a heartbeat's
+   * answer (lease renewals on a 30 s interval); 0 batches only what one event-loop turn renews
+   * (lib/registry/backends/heartbeat-window.ts). @default 20
+   */
+  heartbeatBatchMs: number;
   /** @default noopLogger */
   logger: Logger;
 }
@@ -47,5 +54,6 @@ export const ETCD_BACKEND_DEFAULTS: Readonly<EtcdBackendOptions> = Object.freeze
   sweepIntervalMs: 1000,
   listPageSize: 1000,
   maxAttempts: 8,
+  heartbeatBatchMs: 20,
   logger: noopLogger,
 });

@@ -23,6 +23,7 @@ export class EtcdWatch {
   readonly #o: EtcdWatchOptions;
   #watcher: Watcher | undefined;
   #ready: Promise<void>;
+  #isEstablished = false;
   #connected = false;
   #gap = false;
   #closed = false;
@@ -30,12 +31,19 @@ export class EtcdWatch {
 
   constructor(options: EtcdWatchOptions) {
     this.#o = options;
-    this.#ready = this.#open(false);
+    this.#ready = this.#open(false).then(() => {
+      this.#isEstablished = true;
+    });
   }
 
   /** Resolves once the watch is established (at once afterwards, and after close). Never rejects. */
   established(): Promise<void> {
     return this.#ready;
+  }
+
+  /** Whether {@link established} has resolved: operations need not wait for it any more. */
+  get isEstablished(): boolean {
+    return this.#isEstablished;
   }
 
   /** Whether the watch stream is up. */

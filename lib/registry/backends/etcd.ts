@@ -13,6 +13,9 @@
  * - Deregister: write a `deregister` tombstone, then delete it. Watchers see the DELETE with the
  *   tombstone as previous value → `deregister`; a DELETE whose previous value is a live record
  *   comes from the sweep or a lease that ended → `expire`.
+ * - Heartbeats arriving within `heartbeatBatchMs` (20 ms) go out in one turn, so their reads and
+ *   guarded writes batch into one transaction each (heartbeat-window.ts, etcd-batcher.ts).
+ * - Listing: pages at one revision (etcd-listing.ts).
  * - Watch: one prefix watch with previous values, from the revision current when watching began
  *   (+1); operations wait until it is established, so no change after watch() is missed. etcd3
  *   resumes it from the last seen revision after a disconnect; a `resync` is reported then, and
@@ -22,7 +25,7 @@
  */
 import type { Etcd3 } from 'etcd3';
 import { mergeDefined } from '../../core/options-merge.js';
-import { FleetgateError, isFleetgateError } from '../../errors.js';
+import { FleetgateError } from '../../errors.js';
 import type {
   InstanceStatus,
   LeaseOptions,
@@ -35,14 +38,17 @@ import type {
   RouteSpec,
   ServiceInstance,
 } from '../model.js';
+import { EtcdCalls } from './etcd-calls.js';
 import { EtcdClaimStore } from './etcd-claims.js';
 import { EtcdExpirySweep } from './etcd-expiry-sweep.js';
 import { LeaseBuckets } from './etcd-lease-buckets.js';
+import { isLiveRecord, listLive } from './etcd-listing.js';
 import { ETCD_BACKEND_DEFAULTS, type EtcdBackendOptions } from './etcd-options.js';
 import { EtcdProbe, redialEtcd } from './etcd-probe.js';
 import { type CasDecide, EtcdRecords } from './etcd-records.js';
-import { createEtcdClient, decodeEnvelope, type EtcdEnvelope, EtcdKeys, prefixEnd } from './etcd-values.js';
+import { createEtcdClient, type EtcdEnvelope, EtcdKeys } from './etcd-values.js';
 import { EtcdWatch } from './etcd-watch.js';
+import { HeartbeatWindow } from './heartbeat-window.js';
 import { notOwner, ownerRecordOf, proofAccepted, reRegistrationAccepted } from './owner-check.js';
 import {
   instanceDoc,
@@ -52,7 +58,6 @@ import {
   validateRegistration,
   validateStatus,
 } from './registration-input.js';
-import { storeCall } from './store-call.js';
 import { ClaimBook } from './store-claim-book.js';
 import { ClaimQueue } from './store-claim-queue.js';
 import { ClaimTouches, claimRoutesOf } from './store-route-claims.js';
@@ -69,6 +74,8 @@ export class EtcdBackend implements RegistryBackend {
   readonly client: Etcd3;
   readonly #opts: EtcdBackendOptions;
   readonly #keys: EtcdKeys;
+  /** Heartbeats arriving within `heartbeatBatchMs` go out together. */
+  readonly #beats: HeartbeatWindow;
   readonly #owns: boolean;
   readonly #watchers = new Set<RegistryWatcher>();
   readonly #touches = new ClaimTouches();
@@ -78,7 +85,7 @@ export class EtcdBackend implements RegistryBackend {
   readonly #sweep: EtcdExpirySweep;
   #watch: EtcdWatch | undefined;
   #probe: EtcdProbe | undefined;
-  #callsFailing = false;
+  readonly #calls: EtcdCalls;
   #closed = false;
   #closing: Promise<void> | undefined;
 
@@ -99,11 +106,12 @@ export class EtcdBackend implements RegistryBackend {
       !(opts.operationTimeoutMs > 0) ||
       !(opts.maxAttempts >= 1) ||
       !(opts.sweepIntervalMs > 0) ||
-      !(opts.listPageSize >= 1)
+      !(opts.listPageSize >= 1) ||
+      !(opts.heartbeatBatchMs >= 0)
     ) {
       throw new FleetgateError(
         'ERR_FG_INVALID_CONFIG',
-        'operationTimeoutMs and sweepIntervalMs must be > 0, maxAttempts and listPageSize >= 1',
+        'operationTimeoutMs and sweepIntervalMs must be > 0, maxAttempts and listPageSize >= 1, heartbeatBatchMs >= 0',
       );
     }
     let client = opts.client;
@@ -119,6 +127,13 @@ export class EtcdBackend implements RegistryBackend {
     this.#owns = owns;
     this.#opts = opts;
     this.#keys = new EtcdKeys(opts.root);
+    this.#beats = new HeartbeatWindow(opts.heartbeatBatchMs);
+    this.#calls = new EtcdCalls({
+      clock: opts.clock,
+      limitMs: opts.operationTimeoutMs,
+      isClosed: () => this.#closed,
+      watch: () => this.#watch,
+    });
     this.#records = new EtcdRecords(client, opts.maxAttempts);
     this.#buckets = new LeaseBuckets(client, opts.logger);
     this.#sweep = new EtcdExpirySweep({
@@ -146,7 +161,7 @@ export class EtcdBackend implements RegistryBackend {
       key,
       async (cur, grant) => {
         const { now, id } = grant!;
-        const live = cur !== undefined && this.#isLive(cur.env, now) ? cur.env.instance : undefined;
+        const live = cur !== undefined && isLiveRecord(cur.env, now) ? cur.env.instance : undefined;
         if (live !== undefined && !reRegistrationAccepted(cur?.env.owner, owner))
           throw notOwner(input.service, instanceId);
         const instance: ServiceInstance = {
@@ -176,11 +191,12 @@ export class EtcdBackend implements RegistryBackend {
     proof?: OwnerProof,
   ): Promise<ServiceInstance> {
     validateLease(lease);
+    await this.#beats.wait();
     return this.#cas(
       this.#keys.instance(service, instanceId),
       async (cur, grant) => {
         const { now, id } = grant!;
-        if (cur === undefined || !this.#isLive(cur.env, now)) throw unknownInstance(service, instanceId);
+        if (cur === undefined || !isLiveRecord(cur.env, now)) throw unknownInstance(service, instanceId);
         if (!proofAccepted(cur.env.owner, proof)) throw notOwner(service, instanceId);
         const instance = { ...cur.env.instance, lastHeartbeat: now, expiresAt: now + lease.ttlMs };
         return { put: { ...cur.env, event: 'heartbeat', lease: id, instance }, result: instance };
@@ -208,7 +224,7 @@ export class EtcdBackend implements RegistryBackend {
     const removed = await this.#cas<boolean>(
       key,
       async (cur) => {
-        if (cur === undefined || !this.#isLive(cur.env, this.#opts.clock.now())) return { result: false };
+        if (cur === undefined || !isLiveRecord(cur.env, this.#opts.clock.now())) return { result: false };
         if (!proofAccepted(cur.env.owner, proof)) throw notOwner(service, instanceId);
         return { put: { ...cur.env, event: 'deregister' }, result: true };
       },
@@ -230,7 +246,7 @@ export class EtcdBackend implements RegistryBackend {
   ): Promise<ServiceInstance | undefined> {
     validateStatus(status);
     return this.#cas(this.#keys.instance(service, instanceId), async (cur) => {
-      if (cur === undefined || !this.#isLive(cur.env, this.#opts.clock.now())) return { result: undefined };
+      if (cur === undefined || !isLiveRecord(cur.env, this.#opts.clock.now())) return { result: undefined };
       if (!proofAccepted(cur.env.owner, proof)) throw notOwner(service, instanceId);
       if (cur.env.instance.status === status) return { result: cur.env.instance };
       const instance = { ...cur.env.instance, status };
@@ -240,7 +256,7 @@ export class EtcdBackend implements RegistryBackend {
 
   async get(service: string, instanceId: string): Promise<ServiceInstance | undefined> {
     const cur = await this.#call(() => this.#records.read(this.#keys.instance(service, instanceId)));
-    return cur !== undefined && this.#isLive(cur.env, this.#opts.clock.now()) ? cur.env.instance : undefined;
+    return cur !== undefined && isLiveRecord(cur.env, this.#opts.clock.now()) ? cur.env.instance : undefined;
   }
 
   /**
@@ -250,31 +266,8 @@ export class EtcdBackend implements RegistryBackend {
    */
   async list(service?: string): Promise<ServiceInstance[]> {
     const prefix = service === undefined ? this.#keys.services : this.#keys.service(service);
-    const end = prefixEnd(prefix);
-    return this.#call(async () => {
-      const out: ServiceInstance[] = [];
-      let from = Buffer.from(prefix);
-      let revision: string | undefined;
-      for (;;) {
-        const res = await this.client.kv.range({
-          key: from,
-          range_end: end,
-          limit: this.#opts.listPageSize,
-          ...(revision === undefined ? {} : { revision }),
-        });
-        revision ??= res.header.revision;
-        const now = this.#opts.clock.now();
-        for (const kv of res.kvs) {
-          const env = decodeEnvelope(kv.value);
-          if (env === undefined || !this.#isLive(env, now)) continue;
-          if (service !== undefined && env.instance.service !== service) continue;
-          out.push(env.instance);
-        }
-        const last = res.kvs.at(-1);
-        if (!res.more || last === undefined) return out;
-        from = Buffer.concat([last.key, ZERO_BYTE]); // the next key after the last one read
-      }
-    });
+    const o = this.#opts;
+    return this.#call(() => listLive(this.client, prefix, service, o.listPageSize, () => o.clock.now()));
   }
 
   /** A count-only range read on a probe client of its own (dialled on first use); rejects when etcd does not answer. */
@@ -315,7 +308,7 @@ export class EtcdBackend implements RegistryBackend {
 
   /** Whether etcd answered the latest call and, when watching, the watch stream is up. */
   isConnected(): boolean {
-    return !this.#closed && !this.#callsFailing && (this.#watch?.connected ?? true);
+    return !this.#closed && !this.#calls.failing && (this.#watch?.connected ?? true);
   }
 
   /** Runs one expiry sweep now (normally timer-driven every `sweepIntervalMs`): deletes the expired records this gateway wrote last. */
@@ -347,10 +340,6 @@ export class EtcdBackend implements RegistryBackend {
     if (this.#owns) this.client.close();
   }
 
-  #isLive(env: EtcdEnvelope, now: number): boolean {
-    return env.event !== 'deregister' && env.instance.expiresAt > now;
-  }
-
   #emit(event: RegistryEvent | { type: 'resync' }): void {
     if (event.type === 'resync') this.#claims.invalidate();
     for (const watcher of [...this.#watchers]) {
@@ -379,30 +368,9 @@ export class EtcdBackend implements RegistryBackend {
     return this.#call(() => this.#records.cas(key, decide, { clock: o.clock, onWritten, ...withLease }));
   }
 
-  /** Runs an operation: closed check, watch gate, time bound, error mapping, health tracking. */
-  async #call<T>(op: () => Promise<T>): Promise<T> {
-    // Wait (briefly) for a watch being set up: writes after watch() must reach the watcher.
-    const watch = this.#watch;
-    const gate = watch === undefined ? undefined : Promise.race([watch.established(), this.#sleep(WATCH_GATE_MS)]);
-    const o = this.#opts;
-    try {
-      const result = await storeCall(
-        {
-          clock: o.clock,
-          limitMs: o.operationTimeoutMs,
-          type: this.type,
-          store: 'etcd',
-          isClosed: () => this.#closed,
-          gate,
-        },
-        op,
-      );
-      this.#callsFailing = false;
-      return result;
-    } catch (err) {
-      if (isFleetgateError(err, 'ERR_FG_STORE_UNAVAILABLE') && err.cause !== undefined) this.#callsFailing = true;
-      throw err;
-    }
+  /** Runs an operation through {@link EtcdCalls}: closed check, watch gate, time bound, error mapping. */
+  #call<T>(op: () => Promise<T>): Promise<T> {
+    return this.#calls.run(op);
   }
 
   #sleep(ms: number): Promise<void> {
@@ -410,12 +378,7 @@ export class EtcdBackend implements RegistryBackend {
   }
 }
 
-const ZERO_BYTE = Buffer.from([0]);
-
 /** Most claims written in one transaction (etcd's default limit is 128 operations, the version key is one). */
 const CLAIM_BATCH = 100;
-
-/** The longest an operation waits for a watch being set up before going ahead anyway. */
-const WATCH_GATE_MS = 1000;
 
 export { createEtcdClient, type EtcdClientOptions } from './etcd-values.js';

@@ -47,8 +47,13 @@ export function parseRedisAddr(addr: string): { host: string; port: number } {
 export function createRedisClient(addrs: readonly string[], options: RedisClientOptions = {}): Redis | Cluster {
   if (addrs.length === 0) throw new TypeError('at least one Redis address is required');
   const commandTimeoutMs = options.commandTimeoutMs ?? 1000;
-  if (options.cluster !== true) return new Redis(addrs[0]!, connectionOptions(commandTimeoutMs));
+  // Commands issued in one turn of the event loop (heartbeats that came together, a batch of
+  // registrations) go out as one pipeline per node: one write and one read for all of them.
+  if (options.cluster !== true) {
+    return new Redis(addrs[0]!, { ...connectionOptions(commandTimeoutMs), enableAutoPipelining: true });
+  }
   return new Cluster(addrs.map(parseRedisAddr), {
+    enableAutoPipelining: true,
     // Registry reads must see the latest writes: never read from a lagging replica.
     scaleReads: 'master',
     clusterRetryStrategy: reconnectDelay,
@@ -76,6 +81,7 @@ export function isCluster(client: Redis | Cluster): client is Cluster {
  */
 export function openSubscriber(client: Redis, commandTimeoutMs: number): Redis {
   return client.duplicate({
+    enableAutoPipelining: false,
     commandTimeout: commandTimeoutMs,
     maxRetriesPerRequest: null,
     enableOfflineQueue: true,

@@ -29,6 +29,14 @@ export interface RedisBackendOptions {
   commandTimeoutMs: number;
   /** Bound on connecting and answering for each liveness probe (PING on a connection of its own). @default 450 */
   probeTimeoutMs: number;
+  /**
+   * Heartbeats arriving within this many ms of each other renew in one pipeline (one write and
+   * one read on the store connection for all of them, and their events arrive together), at the
+   * price of up to this much added latency on a heartbeat's answer (lease renewals on a 30 s
+   * interval); 0 batches only what one event-loop turn renews (lib/registry/backends/heartbeat-window.ts).
+   * @default 20
+   */
+  heartbeatBatchMs: number;
   /** @default noopLogger */
   logger: Logger;
 }
@@ -46,5 +54,6 @@ export const REDIS_BACKEND_DEFAULTS: Readonly<RedisBackendOptions> = Object.free
   retainMs: 60_000,
   commandTimeoutMs: 1000,
   probeTimeoutMs: 450,
+  heartbeatBatchMs: 20,
   logger: noopLogger,
 });

@@ -10,8 +10,11 @@
  * - Expiry: readers filter by `expiresAt`; a single reaper (whoever holds `<prefix>:reaper-lock`)
  *   removes expired instances and publishes one `expire` each, with the last known value (the
  *   instance hash outlives its TTL by `retainMs` for exactly that).
- * - Watch: one subscriber connection (standalone) or one on every master (cluster, deduplicated:
- *   redis-cluster-subscriber.ts); after any reconnect it reports `resync`.
+ * - Watch (redis-watch.ts): one subscriber connection (standalone) or one on every master
+ *   (cluster, deduplicated: redis-cluster-subscriber.ts); after any reconnect it reports `resync`.
+ * - Heartbeats arriving within `heartbeatBatchMs` (20 ms) go out in one turn, and commands of one
+ *   turn as one pipeline per node (ioredis auto-pipelining on the clients built here), so a
+ *   heartbeat does not pay a round trip and its wakeups alone (heartbeat-window.ts).
  * - A down store makes operations reject with `ERR_FG_STORE_UNAVAILABLE` within about
  *   `commandTimeoutMs`, never hang; the client keeps reconnecting in the background.
  * - Liveness: `probe()` PINGs on connections of its own (redis-probe.ts); `reconnect()` renews
@@ -28,21 +31,20 @@ import type {
   RegisterOwnership,
   RegistrationInput,
   RegistryBackend,
-  RegistryEvent,
   RegistryWatcher,
   RouteSpec,
   ServiceInstance,
 } from '../model.js';
+import { HeartbeatWindow } from './heartbeat-window.js';
 import { notOwner } from './owner-check.js';
 import { RedisClaimStore } from './redis-claims.js';
-import { ClusterSubscriber } from './redis-cluster-subscriber.js';
 import { defineRegistryCommands, type RegistryCommands } from './redis-commands.js';
-import { createRedisClient, isCluster, openNodeSubscriber, openSubscriber } from './redis-connection.js';
-import { eventFromMessage, type InstanceTuple, instanceFromTuple, RedisKeys } from './redis-keys.js';
+import { createRedisClient, isCluster } from './redis-connection.js';
+import { type InstanceTuple, instanceFromTuple, RedisKeys } from './redis-keys.js';
 import { REDIS_BACKEND_DEFAULTS, type RedisBackendOptions } from './redis-options.js';
 import { RedisProbe } from './redis-probe.js';
 import { RedisReaper } from './redis-reaper.js';
-import { SubscriberLink } from './redis-subscriber.js';
+import { RedisWatch } from './redis-watch.js';
 import {
   instanceDoc,
   instanceIdFor,
@@ -74,16 +76,16 @@ export class RedisBackend implements RegistryBackend {
   readonly #commands: RegistryCommands;
   readonly #opts: RedisBackendOptions;
   readonly #owns: boolean;
-  readonly #watchers = new Set<RegistryWatcher>();
+  readonly #watch: RedisWatch;
   readonly #touches = new ClaimTouches();
   readonly #claims: ClaimQueue;
   readonly #reaper: RedisReaper;
   readonly #reaperTimer: TimerHandle;
   readonly #probe: RedisProbe;
-  #link: SubscriberLink | ClusterSubscriber | undefined;
-  #subscribing: Promise<void> | undefined;
   #closed = false;
   #closing: Promise<void> | undefined;
+  /** Heartbeats arriving within `heartbeatBatchMs` go out together. */
+  readonly #beats: HeartbeatWindow;
 
   /**
    * Builds a backend (and its client) from `REGISTRY_REDIS_ADDR`-style addresses.
@@ -98,10 +100,15 @@ export class RedisBackend implements RegistryBackend {
 
   constructor(options: Partial<RedisBackendOptions>) {
     const opts = mergeDefined(REDIS_BACKEND_DEFAULTS, options);
-    if (!(opts.reaperIntervalMs > 0) || !(opts.retainMs >= 0) || !(opts.commandTimeoutMs > 0)) {
+    if (
+      !(opts.reaperIntervalMs > 0) ||
+      !(opts.retainMs >= 0) ||
+      !(opts.commandTimeoutMs > 0) ||
+      !(opts.heartbeatBatchMs >= 0)
+    ) {
       throw new FleetgateError(
         'ERR_FG_INVALID_CONFIG',
-        'reaperIntervalMs and commandTimeoutMs must be > 0, retainMs >= 0',
+        'reaperIntervalMs and commandTimeoutMs must be > 0, retainMs and heartbeatBatchMs >= 0',
       );
     }
     this.#keys = new RedisKeys(opts.keyPrefix);
@@ -131,6 +138,21 @@ export class RedisBackend implements RegistryBackend {
       logger: opts.logger,
     });
     this.#reaperTimer = opts.clock.setInterval(() => void this.#reaper.tick(), opts.reaperIntervalMs);
+    this.#beats = new HeartbeatWindow(opts.heartbeatBatchMs);
+    this.#watch = new RedisWatch({
+      client,
+      subscriber: opts.subscriber,
+      channel: this.#keys.channel,
+      clock: opts.clock,
+      commandTimeoutMs: opts.commandTimeoutMs,
+      logger: opts.logger,
+      // Another gateway's registration may end sooner than what the reaper scheduled.
+      onEvent: (event) => {
+        if (event.type === 'register') this.#reaper.noteRegistered(event.service);
+      },
+      // The store may have restarted empty: read the claims in full before the next decision.
+      onResync: () => this.#claims.invalidate(),
+    });
     this.#probe = new RedisProbe(client, opts.probeTimeoutMs, opts.clock);
     this.#claims = new ClaimQueue({
       store: new RedisClaimStore(this.#commands, this.#keys),
@@ -153,7 +175,7 @@ export class RedisBackend implements RegistryBackend {
   reconnect(): void {
     if (this.#closed) return;
     if (this.#owns) this.client.disconnect(true);
-    this.#link?.reconnect();
+    this.#watch.reconnect();
   }
 
   async register(input: RegistrationInput, lease: LeaseOptions, owner?: RegisterOwnership): Promise<ServiceInstance> {
@@ -182,6 +204,7 @@ export class RedisBackend implements RegistryBackend {
     proof?: OwnerProof,
   ): Promise<ServiceInstance> {
     validateLease(lease);
+    await this.#beats.wait();
     const tuple = await this.#run(async () => {
       const now = this.#opts.clock.now();
       const args = this.#instanceArgs(service, instanceId, now);
@@ -261,15 +284,10 @@ export class RedisBackend implements RegistryBackend {
     });
   }
 
-  /** Subscribes to changes from every gateway on this store. Returns the unsubscribe function. */
+  /** Subscribes to changes from every gateway on this store (redis-watch.ts). Returns the unsubscribe function. */
   watch(onEvent: RegistryWatcher): () => void {
     if (this.#closed) return () => {};
-    const watcher: RegistryWatcher = (event) => onEvent(event);
-    this.#watchers.add(watcher);
-    this.#ensureSubscribed();
-    return () => {
-      this.#watchers.delete(watcher);
-    };
+    return this.#watch.add(onEvent);
   }
 
   /** Whether the command connection is up. */
@@ -287,10 +305,7 @@ export class RedisBackend implements RegistryBackend {
    * tests): the server, or on a cluster every master.
    */
   get subscriberAddresses(): string[] {
-    const link = this.#link;
-    if (link === undefined) return [];
-    if (link instanceof ClusterSubscriber) return link.addresses;
-    return link.address === undefined ? [] : [link.address];
+    return this.#watch.addresses;
   }
 
   /** Runs one reaper round now (normally timer-driven). */
@@ -311,67 +326,12 @@ export class RedisBackend implements RegistryBackend {
     this.#closed = true;
     this.#reaperTimer.cancel();
     this.#probe.close();
-    this.#watchers.clear();
+    const watchClosed = this.#watch.close(); // no watcher sees an event from here on
     await this.#reaper.close();
-    await this.#link?.close();
+    await watchClosed;
     if (this.#owns) {
       if (this.client.status === 'ready') await this.client.quit().catch(() => this.client.disconnect());
       else this.client.disconnect();
-    }
-  }
-
-  #ensureSubscribed(): void {
-    if (this.#link !== undefined) return;
-    const injected = this.#opts.subscriber;
-    const onMessage = (message: string): void => {
-      const event = eventFromMessage(message);
-      if (event === undefined) return;
-      // Another gateway's registration may end sooner than what the reaper scheduled.
-      if (event.type === 'register') this.#reaper.noteRegistered(event.service);
-      this.#emit(event);
-    };
-    const onResync = (): void => {
-      // The store may have restarted empty: read the claims in full before the next decision.
-      this.#claims.invalidate();
-      this.#emit({ type: 'resync' });
-    };
-    const client = this.client;
-    // A cluster gets a link on every master (a hung node must not stall the watch); a standalone
-    // server or an injected connection one link.
-    const link =
-      injected === undefined && isCluster(client)
-        ? new ClusterSubscriber({
-            cluster: client,
-            channel: this.#keys.channel,
-            clock: this.#opts.clock,
-            connect: (node) => openNodeSubscriber(client, node, this.#opts.commandTimeoutMs),
-            onMessage,
-            onResync,
-          })
-        : new SubscriberLink({
-            channel: this.#keys.channel,
-            clock: this.#opts.clock,
-            owned: injected === undefined,
-            connect: () => injected ?? openSubscriber(client as Redis, this.#opts.commandTimeoutMs), // standalone here
-            onMessage,
-            onResync,
-          });
-    this.#link = link;
-    // Until the first SUBSCRIBE is acknowledged, operations wait for it (bounded by the
-    // operation timeout): a watcher must see the events of writes made after watch() returned.
-    const subscribing = link.subscribed().then(() => {
-      if (this.#subscribing === subscribing) this.#subscribing = undefined;
-    });
-    this.#subscribing = subscribing;
-  }
-
-  #emit(event: RegistryEvent | { type: 'resync' }): void {
-    for (const watcher of [...this.#watchers]) {
-      try {
-        watcher(event);
-      } catch (err) {
-        this.#opts.logger.warn(`[fleetgate] registry watcher threw: ${String(err)}`);
-      }
     }
   }
 
@@ -389,7 +349,7 @@ export class RedisBackend implements RegistryBackend {
   /** Runs an operation: closed check, subscription gate, time bound, error mapping. */
   #run<T>(op: () => Promise<T>): Promise<T> {
     // A subscription that cannot complete (store down) must not eat the operation's own time.
-    const subscribing = this.#subscribing;
+    const subscribing = this.#watch.subscribing;
     const gate =
       subscribing === undefined
         ? undefined
