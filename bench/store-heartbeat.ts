@@ -104,7 +104,10 @@ for (const store of stores) {
 }
 
 /** Heartbeats at `rate`/s for `seconds`, spread evenly; resolves with CPU µs per heartbeat. */
-async function paced(registry: Registry, rate: number): Promise<{ us: number; failed: number; firstFailure: string | undefined }> {
+async function paced(
+  registry: Registry,
+  rate: number,
+): Promise<{ us: number; failed: number; firstFailure: string | undefined }> {
   const tickMs = rate > 1000 ? 1 : Math.round(1000 / rate);
   const perTick = (rate * tickMs) / 1000;
   let owed = 0;
