@@ -7,8 +7,8 @@
 import type { Clock } from '../clock.js';
 import { FleetgateError, isFleetgateError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { CallDeadlines } from './call-deadlines.js';
 import type { RegistryBackend } from './model.js';
-import { withDeadline } from './store-deadline.js';
 import { describeError, storeUnavailableError } from './store-errors.js';
 import { type StoreLivenessReport, StoreMonitor, type StoreState } from './store-monitor.js';
 
@@ -42,12 +42,13 @@ export class StoreCalls {
   readonly #monitor: StoreMonitor;
   #failure: string | undefined;
   #failureAt = 0;
-  /** Rejecters of the calls in flight: a store found down fails them at once. */
-  readonly #inFlight = new Set<(err: FleetgateError) => void>();
+  /** The calls in flight, on one deadline timer; a store found down fails them at once. */
+  readonly #deadlines: CallDeadlines;
 
   constructor(options: StoreCallsOptions) {
     this.#o = options;
     const { backend } = options;
+    this.#deadlines = new CallDeadlines(options.clock, options.callTimeoutMs, `${backend.type} store`);
     this.#monitor = new StoreMonitor({
       type: backend.type,
       probe: backend.probe?.bind(backend),
@@ -63,7 +64,7 @@ export class StoreCalls {
       onChange: (state) => {
         if (state.state === 'down') {
           const err = new FleetgateError('ERR_FG_STORE_UNAVAILABLE', state.reason ?? 'the store is down');
-          for (const reject of [...this.#inFlight]) reject(err);
+          this.#deadlines.failAll(err);
         }
         options.onStateChange(state);
       },
@@ -81,6 +82,7 @@ export class StoreCalls {
   /** Stops probing. Idempotent. */
   close(): void {
     this.#monitor.close();
+    this.#deadlines.close();
   }
 
   /** Where the store stands (a copy). */
@@ -108,18 +110,8 @@ export class StoreCalls {
     if (store.state === 'down') {
       throw new FleetgateError('ERR_FG_STORE_UNAVAILABLE', store.reason ?? `the ${this.#o.backend.type} store is down`);
     }
-    let reject: ((err: FleetgateError) => void) | undefined;
-    const foundDown = new Promise<never>((_, r) => {
-      reject = r;
-    });
-    this.#inFlight.add(reject!);
     try {
-      const result = await withDeadline(
-        this.#o.clock,
-        this.#o.callTimeoutMs,
-        () => Promise.race([fn(), foundDown]),
-        `${this.#o.backend.type} store`,
-      );
+      const result = await this.#deadlines.run(fn);
       this.#failure = undefined;
       this.#monitor.answered();
       return result;
@@ -131,8 +123,6 @@ export class StoreCalls {
       }
       this.noteFailure(err);
       throw isFleetgateError(err) ? err : storeUnavailableError(this.#o.backend.type, err);
-    } finally {
-      this.#inFlight.delete(reject!);
     }
   }
 
