@@ -110,7 +110,9 @@ export const checkLeaseCases: readonly CheckLeaseCase[] = Object.freeze([
           probes.push(name);
           return { healthy: true, responseTimeMs: 0 };
         };
-      const intervalMs = Math.min(50, ttlMs);
+      // The holder's lease lasts two intervals plus the timeout: 150 ms intervals ride out a
+      // 400 ms stall of a loaded machine's event loop without the other checker taking over.
+      const intervalMs = Math.min(150, ttlMs);
       const opts = { registry, lease, intervalMs, timeoutMs: intervalMs };
       const a = new HealthChecker({ ...opts, probe: probe('a'), holderId: 'a', random: () => 0 });
       const b = new HealthChecker({ ...opts, probe: probe('b'), holderId: 'b', random: () => 0.5 });
