@@ -167,7 +167,8 @@ async function runBackend(name: string, store: Store, bin: BuiltBin, total: numb
   );
   const pid = gw.child.pid!;
   const rssEmpty = rssMb(pid);
-  const floors = await Promise.all(FLOOR_KINDS.map((kind) => startFloor(kind)));
+  // Only the heartbeat rows need the floor servers.
+  const floors = phases.has('rest') ? await Promise.all(FLOOR_KINDS.map((kind) => startFloor(kind))) : [];
   const clients = Array.from({ length: CLIENTS }, (_, k) => spawnClient(gw.url, k, total, services));
   try {
     // Their start-up (tsx, building the bodies) is no part of any measurement.

@@ -15,6 +15,18 @@ export function cpuMs(pid: number): number {
   return fields === undefined ? 0 : (Number(fields[11]) + Number(fields[12])) * TICK_MS;
 }
 
+/** User + system CPU of a process's main thread (its event loop), in ms: the rest is GC, JIT and libuv threads. */
+export function mainThreadMs(pid: number): number {
+  const fields = statFields(pid, `/proc/${pid}/task/${pid}/stat`);
+  return fields === undefined ? 0 : (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+}
+
+/** System (kernel) CPU of a process, in ms (0 once it is gone): its share of {@link cpuMs} spent in system calls. */
+export function sysMs(pid: number): number {
+  const fields = statFields(pid);
+  return fields === undefined ? 0 : Number(fields[12]) * TICK_MS;
+}
+
 /** The live child processes of `ppid`. */
 export function childPids(ppid: number): number[] {
   const out: number[] = [];
@@ -44,10 +56,10 @@ export function machineCpu(): MachineCpu {
 /** The cores the machine has, for shares of "all of it". */
 export const CORES = availableParallelism();
 
-function statFields(pid: number): string[] | undefined {
+function statFields(pid: number, file = `/proc/${pid}/stat`): string[] | undefined {
   let stat: string;
   try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    stat = readFileSync(file, 'utf8');
   } catch {
     return undefined;
   }

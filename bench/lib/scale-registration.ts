@@ -4,10 +4,12 @@
  * /proc for the gateway, the clients (their own `process.cpuUsage()`), the store's processes and
  * the whole machine. That says where the wall time went: the gateway's CPU, the clients', the
  * store's, the neighbours' (the machine's busy time that is none of those) or idle (waiting).
+ * The gateway's CPU is split further into its main thread's (the rest is GC, JIT and libuv
+ * threads) and its time in the kernel (socket reads and writes).
  * The first and the last step price the first and the last 1,000 registrations apart, so a cost
  * that grows with the fleet shows.
  */
-import { CORES, cpuMs, machineCpu } from './process-cpu.js';
+import { CORES, cpuMs, machineCpu, mainThreadMs, sysMs } from './process-cpu.js';
 import type { ClientReply } from './scale-client.js';
 
 /** Sends one command to every client and collects their answers. */
@@ -29,6 +31,10 @@ export interface RegistrationRun {
   wallMs: number;
   /** CPU over the phase, ms: the gateway, all clients, the store's processes, the machine (all cores). */
   gatewayMs: number;
+  /** The part of gatewayMs spent in the kernel (socket reads and writes). */
+  gatewaySysMs: number;
+  /** The part of gatewayMs on the main thread (the rest: GC, JIT and libuv threads). */
+  gatewayMainMs: number;
   clientMs: number;
   storeMs: number;
   machineBusyMs: number;
@@ -49,6 +55,8 @@ export async function measureRegistration(
   const storeCpu = (): number => stores.reduce((sum, pid) => sum + cpuMs(pid), 0);
   const m0 = machineCpu();
   const g0 = cpuMs(gatewayPid);
+  const k0 = sysMs(gatewayPid);
+  const e0 = mainThreadMs(gatewayPid);
   const s0 = storeCpu();
   const t0 = performance.now();
   const steps: RegistrationStep[] = [];
@@ -74,6 +82,8 @@ export async function measureRegistration(
     firstError,
     wallMs: performance.now() - t0,
     gatewayMs: cpuMs(gatewayPid) - g0,
+    gatewaySysMs: sysMs(gatewayPid) - k0,
+    gatewayMainMs: mainThreadMs(gatewayPid) - e0,
     clientMs: steps.reduce((n, s) => n + s.clientMs, 0),
     storeMs: storeCpu() - s0,
     machineBusyMs: m1.busyMs - m0.busyMs,
@@ -101,7 +111,7 @@ export function describeRegistration(run: RegistrationRun): { throughput: string
   const each = (s: RegistrationStep | undefined): string =>
     s === undefined ? '?' : `${((s.gatewayMs * 1000) / Math.max(1, s.registered)).toFixed(0)} µs`;
   return {
-    throughput: `${run.registered} in ${(wall / 1000).toFixed(2)} s = ${((run.registered * 1000) / wall).toFixed(0)}/s; CPU each: gateway ${us(run.gatewayMs)}, clients ${us(run.clientMs)}${run.storeMs > 0 ? `, store ${us(run.storeMs)}` : ''}${run.failed > 0 ? `; ${run.failed} FAILED (${run.firstError})` : ''}`,
+    throughput: `${run.registered} in ${(wall / 1000).toFixed(2)} s = ${((run.registered * 1000) / wall).toFixed(0)}/s; CPU each: gateway ${us(run.gatewayMs)} (main thread ${us(run.gatewayMainMs)}, system ${us(run.gatewaySysMs)}), clients ${us(run.clientMs)}${run.storeMs > 0 ? `, store ${us(run.storeMs)}` : ''}${run.failed > 0 ? `; ${run.failed} FAILED (${run.firstError})` : ''}`,
     split: `cores busy over the wall (${CORES} in all): gateway ${pct(run.gatewayMs)}, clients ${pct(run.clientMs)}, store ${pct(run.storeMs)}, other processes ${pct(others)}, idle ${pct(idle)} (100 % = one core); ${bound}`,
     growth: `gateway CPU per registration, first ${first?.registered ?? 0}: ${each(first)}, last ${last?.registered ?? 0}: ${each(last)} (steps ${run.steps.map(each).join(', ')})`,
   };
