@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { createFastRegistrationCheck } from './registration-fast-check.js';
-import { createRegistrationSchema, type RegistrationLimits } from './registration-schema.js';
+import { createRegistrationParser } from './registration-parser.js';
+import { createRegistrationSchema, issuesOf, type RegistrationLimits } from './registration-schema.js';
 
 const LIMITS: RegistrationLimits = { maxNameLength: 64, maxRoutes: 8 };
 const schema = createRegistrationSchema(LIMITS);
@@ -172,5 +173,22 @@ describe('registration fast check', () => {
       else viaSchema++;
     }
     assert.ok(viaFast > 200 && viaSchema > 200, `both paths exercised (fast ${viaFast}, schema ${viaSchema})`);
+  });
+
+  test('the parser: what the fast check passes on, the schema decides, with its own issues', () => {
+    const parse = createRegistrationParser(LIMITS);
+    // Valid, but outside what the fast check is sure of (an empty gateway name): accepted all the same.
+    const unusual = { ...FULL, routes: [{ path: '/a', gateways: [''] }] };
+    assert.equal(fast(unusual), undefined);
+    const accepted = parse(unusual);
+    assert.ok(accepted.success);
+    assert.deepEqual(accepted.data, schema.parse(unusual));
+    // Invalid: the schema's issues, exactly.
+    const bad = { ...FULL, weight: 1001, routes: [{ path: '/a', extra: 1 }] };
+    const refused = parse(bad);
+    assert.ok(!refused.success);
+    const expected = schema.safeParse(bad);
+    assert.ok(!expected.success);
+    assert.deepEqual(refused.issues, issuesOf(expected.error.issues));
   });
 });
