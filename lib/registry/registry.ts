@@ -19,6 +19,7 @@ import {
   type RegistryEvent,
   type ServiceInstance,
 } from './model.js';
+import { PendingRegistrations } from './pending-registrations.js';
 import type { RegistryApi, RegistryChange, RegistryEventMap, RegistryHealth } from './registry-api.js';
 import { assertWithinLimits } from './registry-limits.js';
 import {
@@ -72,8 +73,7 @@ export class Registry extends EventEmitter<RegistryEventMap> implements Registry
   /** Claims of the static gateway routes: no registration may overlap them. */
   #staticClaims = new RouteClaims();
   /** New instances (ids not yet held) being registered, per service: they count against the limits. */
-  readonly #pendingNew = new Map<string, number>();
-  #pendingNewTotal = 0;
+  readonly #pendingNew = new PendingRegistrations();
   readonly #unwatch: () => void;
   readonly #sweepTimer: TimerHandle;
   /** Store calls with deadlines, and the store's liveness (lib/registry/store-calls.ts). */
@@ -148,8 +148,8 @@ export class Registry extends EventEmitter<RegistryEventMap> implements Registry
       input.service,
       compiled,
       {
-        total: this.#cache.held() + this.#pendingNewTotal,
-        inService: this.#cache.held(input.service) + (this.#pendingNew.get(input.service) ?? 0),
+        total: this.#cache.held() + this.#pendingNew.count(this.#isCached),
+        inService: this.#cache.held(input.service) + this.#pendingNew.count(this.#isCached, input.service),
         known: held !== undefined,
         previousRoutes: held?.routes,
         claims: this.#cache.routeClaims,
@@ -168,7 +168,7 @@ export class Registry extends EventEmitter<RegistryEventMap> implements Registry
     // Claimed and counted before the first await, so a concurrent registration sees it.
     this.#pendingClaims.addCompiled(input.service, claimed);
     const isNew = held === undefined;
-    if (isNew) this.#countPending(input.service, 1);
+    const pendingHandle = isNew ? this.#pendingNew.add(input.service, input.instanceId) : undefined;
     try {
       // The local check above sees this gateway only; the store's claim is the cross-gateway one.
       const claimRoutes = this.backend.claimRoutes?.bind(this.backend);
@@ -180,16 +180,12 @@ export class Registry extends EventEmitter<RegistryEventMap> implements Registry
       return instance;
     } finally {
       this.#pendingClaims.removeCompiled(input.service, claimed);
-      if (isNew) this.#countPending(input.service, -1);
+      if (pendingHandle !== undefined) this.#pendingNew.remove(input.service, pendingHandle);
     }
   }
 
-  #countPending(service: string, delta: 1 | -1): void {
-    this.#pendingNewTotal += delta;
-    const n = (this.#pendingNew.get(service) ?? 0) + delta;
-    if (n === 0) this.#pendingNew.delete(service);
-    else this.#pendingNew.set(service, n);
-  }
+  readonly #isCached = (service: string, instanceId: string): boolean =>
+    this.#cache.cached(service, instanceId) !== undefined;
 
   /** The lease a registration gets: its own `leaseMs` within [MIN_LEASE_MS, ttlMs], else ttlMs. */
   #leaseOf(leaseMs: number | undefined): number {
