@@ -74,6 +74,45 @@ describe('registry limits', () => {
     await fx.registry.register(instanceInput('other', '1')); // other services are not affected
   });
 
+  it('counts a registration once while the store has already reported it but not yet answered', async () => {
+    // A store whose watch event reaches the cache before its register call returns: the instance
+    // is both cached and in flight for a while, and must not count twice against the limit.
+    class ReportsFirst extends MemoryBackend {
+      gate: Promise<void> | undefined;
+      override async register(...args: Parameters<MemoryBackend['register']>) {
+        const instance = await super.register(...args);
+        await this.gate;
+        return instance;
+      }
+    }
+    const backend = new ReportsFirst();
+    let open!: () => void;
+    backend.gate = new Promise((resolve) => {
+      open = resolve;
+    });
+    await using registry = await createRegistry({ backend, ownsBackend: true, maxInstancesPerService: 2 });
+    const first = registry.register(instanceInput('a', '1'));
+    const again = registry.register(instanceInput('a', '1')); // the same id twice at once is one instance
+    while (registry.get('a', '1') === undefined) await new Promise((resolve) => setImmediate(resolve));
+    const second = registry.register(instanceInput('a', '2'));
+    const third = registry.register(instanceInput('a', '3'));
+    open();
+    const results = await Promise.allSettled([first, again, second, third]);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['fulfilled', 'fulfilled', 'fulfilled', 'rejected'],
+      results.map((r) => (r.status === 'rejected' ? String(r.reason) : r.status)).join('; '),
+    );
+    assert.ok(isFleetgateError((results[3] as PromiseRejectedResult).reason, 'ERR_FG_MAX_SERVICE_INSTANCES'));
+    assert.deepEqual(
+      registry
+        .instances('a')
+        .map((i) => i.instanceId)
+        .sort(),
+      ['1', '2'],
+    );
+  });
+
   it('refuses routes beyond maxRoutesPerService (409), counting each distinct route once', async () => {
     await using fx = await fakeRegistry({ maxRoutesPerService: 3 });
     await fx.registry.register(instanceInput('a', '1', { routes: [get('/a/1'), get('/a/2')] }));
