@@ -5,8 +5,8 @@
  *
  * Every call gets the same span `ms`, so the calls in flight sit in a list ordered by deadline
  * (appended at the tail, unlinked in O(1) when they settle) and one timer waits for the head.
- * The timer is left armed when the list empties and re-armed only when it fires: under steady
- * traffic it fires about once per span, not once per call. The rules are {@link withDeadline}'s:
+ * While calls overlap, the timer is re-armed only when it fires (about once per span), not once
+ * per call; it is cancelled when the last call in flight settles, so no timer outlives its calls. The rules are {@link withDeadline}'s:
  * a deadline is decided only after the event loop has turned twice more (an answer already
  * waiting in a socket, or delivered from a client's own `setImmediate`, is read first), and a
  * call whose deadline the timer reached more than `ms / 2` late gets one fresh window of `ms`.
@@ -105,7 +105,10 @@ export class CallDeadlines {
 
   /** Cancels the timer once no call is in flight (calls in flight keep their deadlines). */
   close(): void {
-    if (this.#head !== undefined) return;
+    if (this.#head === undefined) this.#disarm();
+  }
+
+  #disarm(): void {
     this.#timer?.cancel();
     this.#timer = undefined;
     this.#timerAt = Number.POSITIVE_INFINITY;
@@ -123,8 +126,10 @@ export class CallDeadlines {
   /** Marks `call` done (unlinked); `false` when it was done already. */
   #settle(call: Pending): boolean {
     if (call.state === 'done') return false;
-    if (call.state === 'listed') this.#unlink(call);
-    else this.#expiring.delete(call);
+    if (call.state === 'listed') {
+      this.#unlink(call);
+      if (this.#head === undefined) this.#disarm(); // no timer outlives the calls it bounds
+    } else this.#expiring.delete(call);
     call.state = 'done';
     return true;
   }
