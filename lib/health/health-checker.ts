@@ -84,6 +84,7 @@ export class HealthChecker extends EventEmitter<HealthCheckerEvents> implements 
     if (this.#started) return this;
     this.#started = true;
     this.#registry.on('change', this.#onChange);
+    this.#registry.on('renew', this.#onChange); // a renewal restarts a stopped ladder
     this.#resync();
     return this;
   }
@@ -104,6 +105,7 @@ export class HealthChecker extends EventEmitter<HealthCheckerEvents> implements 
     if (this.#closed) return;
     this.#closed = true;
     this.#registry.off('change', this.#onChange);
+    this.#registry.off('renew', this.#onChange);
     const releases: Promise<void>[] = [];
     this.#schedule.clear();
     for (const e of this.#entries.values()) {

@@ -43,7 +43,18 @@ export interface RegistryHealth {
 
 /** Events emitted by the registry. */
 export interface RegistryEventMap {
+  /**
+   * Every change to the cache except a routine renewal (see `renew`): registrations, status
+   * changes, removals, expiries, re-lists, and heartbeats that revive an expired lease, change a
+   * status or bring a registration the cache had not seen.
+   */
   change: [RegistryChange];
+  /**
+   * A routine renewal (a `heartbeat` change): the same registration, same status, lease still
+   * live; only `lastHeartbeat` and `expiresAt` moved. Apart from `change` so that listeners that
+   * ignore renewals are not woken by every heartbeat of the fleet.
+   */
+  renew: [RegistryChange];
   registered: [ServiceInstance];
   deregistered: [ServiceInstance];
   expired: [ServiceInstance];

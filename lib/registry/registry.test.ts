@@ -89,6 +89,7 @@ describe('Registry', () => {
     await using fx = await fakeRegistry();
     const changes: string[] = [];
     fx.registry.on('change', (c) => changes.push(`${c.type}:${c.instanceId}`));
+    fx.registry.on('renew', (c) => changes.push(`renew ${c.type}:${c.instanceId}`));
     let lists = 0;
     const list = fx.backend.list.bind(fx.backend);
     fx.backend.list = (s?: string) => {
@@ -104,7 +105,7 @@ describe('Registry', () => {
     assert.equal(fx.registry.get('obr', 'o1')?.status, 'DOWN');
     await fx.backend.deregister('obr', 'o1');
     assert.equal(fx.registry.get('obr', 'o1'), undefined);
-    assert.deepEqual(changes, ['register:o1', 'heartbeat:o1', 'status:o1', 'deregister:o1']);
+    assert.deepEqual(changes, ['register:o1', 'renew heartbeat:o1', 'status:o1', 'deregister:o1']);
     assert.equal(lists, 0);
   });
 
@@ -122,12 +123,25 @@ describe('Registry', () => {
     assert.equal(again.epoch, 2);
     assert.deepEqual(
       changes.map((c) => c.type),
-      ['register', 'heartbeat', 'register'],
+      ['register', 'register'],
+      'a routine heartbeat is a renewal, not a change',
     );
     assert.deepEqual(registered, ['a1', 'a1']);
-    assert.equal(changes[2]?.previous?.epoch, 1);
+    assert.equal(changes[1]?.previous?.epoch, 1);
     assert.equal(await fx.registry.deregister('a', 'a1'), true);
     assert.equal(await fx.registry.deregister('a', 'a1'), false);
+  });
+
+  test('a routine heartbeat is a renew event only: change listeners are not woken', async () => {
+    await using fx = await fakeRegistry();
+    const { clock, registry } = fx;
+    const seen: string[] = [];
+    registry.on('change', (c) => seen.push(`change ${c.type}`));
+    registry.on('renew', (c) => seen.push(`renew ${c.type} ${c.instance!.lastHeartbeat - c.previous!.lastHeartbeat}`));
+    await registry.register(instanceInput('a', 'a1'));
+    await clock.advance(400);
+    await registry.heartbeat('a', 'a1');
+    assert.deepEqual(seen, ['change register', 'renew heartbeat 400']);
   });
 
   test('instances from the cache are frozen: callers cannot corrupt it', async () => {

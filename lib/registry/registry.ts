@@ -353,13 +353,15 @@ export class Registry extends EventEmitter<RegistryEventMap> implements Registry
   }
 
   #announce(change: RegistryChange, cameBack = false): void {
+    if (!cameBack && isRenewal(change)) {
+      // Neither logged nor published, and only listeners that want renewals are woken.
+      this.#emitSafely('renew', change);
+      return;
+    }
     this.#emitSafely('change', change);
     if (change.type === 'register' && change.instance) this.#emitSafely('registered', change.instance);
     if (change.type === 'deregister' && change.previous) this.#emitSafely('deregistered', change.previous);
     if (change.type === 'expire' && change.previous) this.#emitSafely('expired', change.previous);
-    // Routine heartbeats are neither logged nor published: only ones that revive or change an instance.
-    const meaningful = change.type !== 'heartbeat' || cameBack || change.previous?.status !== change.instance?.status;
-    if (!meaningful) return;
     if (change.type !== 'resync') {
       this.#opts.logger.info(`fleetgate registry: ${change.type} ${change.service}/${change.instanceId}`);
     }
@@ -389,4 +391,20 @@ export class Registry extends EventEmitter<RegistryEventMap> implements Registry
     this.#emitSafely('self-preservation', state);
     if (registryChannel.hasSubscribers) registryChannel.publish({ type: 'self-preservation', state });
   }
+}
+
+/**
+ * A heartbeat that moved only the lease and heartbeat time: the cache had this registration
+ * (same `registeredAt` and epoch) with the same status.
+ */
+function isRenewal(change: RegistryChange): boolean {
+  const { previous, instance } = change;
+  return (
+    change.type === 'heartbeat' &&
+    previous !== undefined &&
+    instance !== undefined &&
+    previous.status === instance.status &&
+    previous.registeredAt === instance.registeredAt &&
+    previous.epoch === instance.epoch
+  );
 }

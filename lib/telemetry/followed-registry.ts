@@ -9,6 +9,7 @@ import type { RegistryApi, RegistryChange, StoreState } from '../registry/regist
 
 /** What is counted of the followed registry's events. */
 export interface RegistryListeners {
+  /** Every change and every renewal (the `change` and `renew` events). */
   onChange(change: RegistryChange): void;
   onStoreState(state: StoreState): void;
 }
@@ -52,10 +53,12 @@ export class FollowedRegistry {
     const before = this.#followed;
     if (before !== undefined) {
       before.off('change', this.#listeners.onChange);
+      before.off('renew', this.#listeners.onChange);
       before.off('store-state', this.#listeners.onStoreState);
     }
     this.#followed = registry;
     registry?.on('change', this.#listeners.onChange);
+    registry?.on('renew', this.#listeners.onChange); // heartbeats are counted too
     registry?.on('store-state', this.#listeners.onStoreState);
   }
 }
