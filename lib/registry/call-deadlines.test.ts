@@ -1,21 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { type Clock, FakeClock, type TimerHandle } from '../clock.js';
+import { type Clock, FakeClock } from '../clock.js';
+import { loopTurns, StallingClock, track } from '../test-support/deadline-kit.js';
 import { CallDeadlines } from './call-deadlines.js';
-
-/** Reports how a promise ended, without awaiting it. */
-function track<T>(p: Promise<T>): () => string {
-  let state = 'pending';
-  p.then(
-    (v) => {
-      state = `resolved ${String(v)}`;
-    },
-    (err: Error) => {
-      state = `rejected ${err.message}`;
-    },
-  );
-  return () => state;
-}
 
 /** A call that answers only when told to. */
 function answerable<T>(): { op: () => Promise<T>; answer: (v: T) => void; fail: (e: Error) => void } {
@@ -152,33 +139,6 @@ describe('CallDeadlines', () => {
   });
 });
 
-/** A clock whose timers fire only when told to, at whatever time it then says: a stalled loop. */
-class StallingClock implements Clock {
-  time = 0;
-  readonly timers: (() => void)[] = [];
-  now(): number {
-    return this.time;
-  }
-  setTimeout(fn: () => void): TimerHandle {
-    const entry = () => fn();
-    this.timers.push(entry);
-    return {
-      cancel: () => {
-        const i = this.timers.indexOf(entry);
-        if (i >= 0) this.timers.splice(i, 1);
-      },
-    };
-  }
-  setInterval(): TimerHandle {
-    throw new Error('unused');
-  }
-  /** Runs the oldest timer at `at`. */
-  fire(at: number): void {
-    this.time = at;
-    this.timers.shift()?.();
-  }
-}
-
 describe('CallDeadlines across a stalled loop', () => {
   test('a timer that fires more than ms/2 late gives each call due then one fresh window', async () => {
     const clock = new StallingClock();
@@ -219,7 +179,3 @@ describe('CallDeadlines across a stalled loop', () => {
     assert.equal(state(), 'rejected redis store: no answer within 500 ms');
   });
 });
-
-async function loopTurns(n: number): Promise<void> {
-  for (let i = 0; i < n; i++) await new Promise<void>((r) => setImmediate(r));
-}

@@ -12,6 +12,7 @@
  * call whose deadline the timer reached more than `ms / 2` late gets one fresh window of `ms`.
  */
 import type { Clock, TimerHandle } from '../clock.js';
+import { afterLoopTurns } from './loop-turns.js';
 
 /** One call in flight: a node of the deadline-ordered list. */
 interface Pending {
@@ -173,10 +174,4 @@ export class CallDeadlines {
   #expire(calls: Pending[]): void {
     for (const call of calls) if (this.#settle(call)) call.reject(new Error(this.#message));
   }
-}
-
-/** Runs `fn` after `turns` more turns of the event loop (each one through its poll phase). */
-function afterLoopTurns(turns: number, fn: () => void): void {
-  if (turns === 0) fn();
-  else setImmediate(() => afterLoopTurns(turns - 1, fn));
 }

@@ -1,21 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { type Clock, FakeClock, type TimerHandle } from '../clock.js';
+import { FakeClock } from '../clock.js';
+import { loopTurns, StallingClock, track } from '../test-support/deadline-kit.js';
 import { withDeadline } from './store-deadline.js';
-
-/** Reports how a promise ended, without awaiting it. */
-function track<T>(p: Promise<T>): () => string {
-  let state = 'pending';
-  p.then(
-    (v) => {
-      state = `resolved ${String(v)}`;
-    },
-    (err: Error) => {
-      state = `rejected ${err.message}`;
-    },
-  );
-  return () => state;
-}
 
 describe('withDeadline', () => {
   test('an answer that arrives before the deadline wins', async () => {
@@ -76,27 +63,6 @@ describe('withDeadline', () => {
   });
 });
 
-/** A clock whose timers fire only when told to, at whatever time it then says: a stalled loop. */
-class StallingClock implements Clock {
-  time = 0;
-  readonly timers: (() => void)[] = [];
-  now(): number {
-    return this.time;
-  }
-  setTimeout(fn: () => void): TimerHandle {
-    this.timers.push(fn);
-    return { cancel: () => {} };
-  }
-  setInterval(): TimerHandle {
-    throw new Error('unused');
-  }
-  /** Runs the oldest timer at `at`. */
-  fire(at: number): void {
-    this.time = at;
-    this.timers.shift()?.();
-  }
-}
-
 describe('withDeadline across a stalled loop', () => {
   test('a deadline timer that fires more than ms/2 late gives the call one fresh window', async () => {
     const clock = new StallingClock();
@@ -128,7 +94,3 @@ describe('withDeadline across a stalled loop', () => {
     assert.equal(state(), 'rejected PING: no answer within 500 ms');
   });
 });
-
-async function loopTurns(n: number): Promise<void> {
-  for (let i = 0; i < n; i++) await new Promise<void>((r) => setImmediate(r));
-}

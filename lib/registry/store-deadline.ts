@@ -14,6 +14,7 @@
  * turns, or, across a stall, within twice `ms` plus the stall.
  */
 import type { Clock, TimerHandle } from '../clock.js';
+import { afterLoopTurns } from './loop-turns.js';
 
 /**
  * Resolves with `op()`'s result, or rejects with `Error('<what>: no answer within <ms> ms')`.
@@ -41,10 +42,4 @@ export async function withDeadline<T>(clock: Clock, ms: number, op: () => Promis
     settled = true;
     timer?.cancel();
   }
-}
-
-/** Runs `fn` after `turns` more turns of the event loop (each one through its poll phase). */
-function afterLoopTurns(turns: number, fn: () => void): void {
-  if (turns === 0) fn();
-  else setImmediate(() => afterLoopTurns(turns - 1, fn));
 }
