@@ -168,7 +168,7 @@ async function runBackend(name: string, store: Store, bin: BuiltBin, total: numb
   const pid = gw.child.pid!;
   const rssEmpty = rssMb(pid);
   // Only the heartbeat rows need the floor servers.
-  const floors = phases.has('rest') ? await Promise.all(FLOOR_KINDS.map((kind) => startFloor(kind))) : [];
+  const floors = phases.has('rest') ? await startFloors() : [];
   const clients = Array.from({ length: CLIENTS }, (_, k) => spawnClient(gw.url, k, total, services));
   try {
     // Their start-up (tsx, building the bodies) is no part of any measurement.
@@ -355,7 +355,17 @@ function line(what: string, value: string, verdict = ''): void {
   console.log(`  ${what.padEnd(36)} ${value}${verdict === '' ? '' : `   [${verdict}]`}`);
 }
 
-/** A floor heartbeat server (bench/lib/heartbeat-floor.ts) in a process of its own. */
+/** Every floor server, or none: when one does not start, the ones that did are stopped. */
+async function startFloors(): Promise<Awaited<ReturnType<typeof startFloor>>[]> {
+  const started = await Promise.allSettled(FLOOR_KINDS.map((kind) => startFloor(kind)));
+  const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed === undefined)
+    return started.map((r) => (r as PromiseFulfilledResult<Awaited<ReturnType<typeof startFloor>>>).value);
+  for (const r of started) if (r.status === 'fulfilled') r.value.child.kill();
+  throw failed.reason;
+}
+
+/** A floor heartbeat server (bench/lib/heartbeat-floor.ts) in a process of its own; killed if it does not start. */
 async function startFloor(
   kind: FloorKind,
 ): Promise<{ kind: FloorKind; child: ChildProcess; pid: number; url: string }> {
@@ -364,7 +374,10 @@ async function startFloor(
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('the floor server did not start within 30 s')), 30_000);
+    const timer = setTimeout(() => {
+      child.kill();
+      reject(new Error(`the ${kind} floor server did not start within 30 s`));
+    }, 30_000);
     child.once('message', (m) => {
       clearTimeout(timer);
       resolve((m as { url: string }).url);
