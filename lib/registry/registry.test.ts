@@ -144,6 +144,35 @@ describe('Registry', () => {
     assert.deepEqual(seen, ['change register', 'renew heartbeat 400']);
   });
 
+  test('a heartbeat that revives a lease the cache saw expire is a change, not a renewal', async () => {
+    // The store's clock runs behind the gateway's (skew, or a renewal computed elsewhere): the store
+    // still holds the lease when the gateway's cache already counts it expired (no sweep yet). The heartbeat brings it back, and
+    // every change listener (route table, dashboard…) must hear of it.
+    const clock = new FakeClock();
+    const storeClock = new FakeClock();
+    const backend = new MemoryBackend({ clock: storeClock });
+    const registry = new Registry({ backend, clock, ownsBackend: true, ttlMs: 1000, sweepIntervalMs: 3_600_000 });
+    try {
+      await registry.ready();
+      const seen: string[] = [];
+      registry.on('change', (c) => seen.push(`change ${c.type}`));
+      registry.on('renew', (c) => seen.push(`renew ${c.type}`));
+      await registry.register(instanceInput('a', 'a1'));
+      await clock.advance(1500);
+      await storeClock.advance(900); // the store renews at its 900 ms: until 1900, live at the gateway's 1500
+      assert.equal(registry.get('a', 'a1'), undefined, 'the cache counts the lease expired');
+      await registry.heartbeat('a', 'a1');
+      assert.deepEqual(seen, ['change register', 'change heartbeat']);
+      assert.equal(registry.get('a', 'a1')?.instanceId, 'a1', 'live again');
+      await clock.advance(200);
+      await storeClock.advance(200);
+      await registry.heartbeat('a', 'a1');
+      assert.deepEqual(seen.at(-1), 'renew heartbeat', 'the next one, on a live lease, is routine again');
+    } finally {
+      await registry.close();
+    }
+  });
+
   test('instances from the cache are frozen: callers cannot corrupt it', async () => {
     await using fx = await fakeRegistry();
     await fx.registry.register(instanceInput('a', 'a1', { metadata: { nested: { v: 1 } } }));
