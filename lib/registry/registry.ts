@@ -28,6 +28,7 @@ import {
   type ResolvedRegistryOptions,
   resolveRegistryOptions,
 } from './registry-options.js';
+import { isRoutineRenewal } from './renewal.js';
 import { assertRoutesAdmissible, compileRoutes, nameShadowsOf } from './route-admission.js';
 import { type ClaimRef, compileRoute, RouteClaims, type RouteShape } from './route-claims.js';
 import { SelfPreservation } from './self-preservation.js';
@@ -353,7 +354,7 @@ export class Registry extends EventEmitter<RegistryEventMap> implements Registry
   }
 
   #announce(change: RegistryChange, cameBack = false): void {
-    if (!cameBack && isRenewal(change)) {
+    if (!cameBack && isRoutineRenewal(change)) {
       // Neither logged nor published, and only listeners that want renewals are woken.
       this.#emitSafely('renew', change);
       return;
@@ -391,20 +392,4 @@ export class Registry extends EventEmitter<RegistryEventMap> implements Registry
     this.#emitSafely('self-preservation', state);
     if (registryChannel.hasSubscribers) registryChannel.publish({ type: 'self-preservation', state });
   }
-}
-
-/**
- * A heartbeat that moved only the lease and heartbeat time: the cache had this registration
- * (same `registeredAt` and epoch) with the same status.
- */
-function isRenewal(change: RegistryChange): boolean {
-  const { previous, instance } = change;
-  return (
-    change.type === 'heartbeat' &&
-    previous !== undefined &&
-    instance !== undefined &&
-    previous.status === instance.status &&
-    previous.registeredAt === instance.registeredAt &&
-    previous.epoch === instance.epoch
-  );
 }
