@@ -19,12 +19,19 @@ import type { ResolvedWebSocketOptions } from './websocket-options.js';
 
 /** What the bound parts count (websocket-gateway.ts adds the servers it is attached to). */
 export interface BoundGatewayStats {
+  /** Raw-proxied connections piped to an instance. */
   tunnels: number;
+  /** Raw upgrades waiting for the instance's `101`. */
   handshakes: number;
+  /** Clients connected to the message-routing endpoint. */
   clients: number;
+  /** Message-routing links to instances (open or connecting). */
   upstreams: number;
+  /** Everything pinned to an instance (tunnels + handshakes + links). */
   pinned: number;
+  /** Pinned connections per service and instance id. */
   instances: ConnectionCounts;
+  /** Message frames dropped instead of relayed, per reason (docs/websocket.md, "Authentic replies"). */
   dropped: Record<DropReason, number>;
 }
 

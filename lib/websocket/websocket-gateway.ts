@@ -15,7 +15,7 @@ import { FleetgateError, isFleetgateError } from '../errors.js';
 import { leaseDefaultRegistry } from '../registry/default-registry.js';
 import type { RegistryApi } from '../registry/registry-api.js';
 import type { RouteTable } from '../routing/route-table.js';
-import { type BoundGateway, bindGateway } from './bound-gateway.js';
+import { type BoundGateway, type BoundGatewayStats, bindGateway } from './bound-gateway.js';
 import type { ConnectionCounts } from './connection-registry.js';
 import { DROP_REASONS, type DropReason } from './dropped-frames.js';
 import { handshakeError, refuseHandshake } from './handshake-check.js';
@@ -36,23 +36,9 @@ export interface UpgradeServer {
 }
 
 /** Counters of {@link WebSocketGateway.stats}; all 0 when nothing is open. */
-export interface WebSocketGatewayStats {
-  /** Raw-proxied connections piped to an instance. */
-  tunnels: number;
-  /** Raw upgrades waiting for the instance's `101`. */
-  handshakes: number;
-  /** Clients connected to the message-routing endpoint. */
-  clients: number;
-  /** Message-routing links to instances (open or connecting). */
-  upstreams: number;
-  /** Everything pinned to an instance (tunnels + handshakes + links). */
-  pinned: number;
-  /** Pinned connections per service and instance id. */
-  instances: ConnectionCounts;
+export interface WebSocketGatewayStats extends BoundGatewayStats {
   /** Servers the gateway is attached to. */
   servers: number;
-  /** Message frames dropped instead of relayed, per reason (docs/websocket.md, "Authentic replies"). */
-  dropped: Record<DropReason, number>;
 }
 
 /** The handle returned by {@link websocketGateway}. */
