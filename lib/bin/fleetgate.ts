@@ -145,10 +145,6 @@ async function main(): Promise<void> {
   });
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
-  // A plain line next to the JSON log, so scripts and tests can find the port without a JSON parser.
-  process.stdout.write(`fleetgate listening on ${url}\n`);
-  log.info({ url, port: address.port, registry: env.registryType }, 'fleetgate listening');
-
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
     if (stopping) {
@@ -173,8 +169,14 @@ async function main(): Promise<void> {
         },
       );
   };
+  // Before the announcement: a supervisor may signal as soon as it reads it, and a signal that
+  // arrives before its listener is installed kills the process without draining.
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+
+  // A plain line next to the JSON log, so scripts and tests can find the port without a JSON parser.
+  process.stdout.write(`fleetgate listening on ${url}\n`);
+  log.info({ url, port: address.port, registry: env.registryType }, 'fleetgate listening');
 }
 
 main().catch((err: unknown) => {
