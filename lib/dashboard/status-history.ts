@@ -31,7 +31,7 @@ export class StatusHistory {
 
   /** Records that `key` entered `status` at `at`; a repeat of the current status is ignored. */
   mark(key: string, status: string, at: number): void {
-    let marks = this.#marks.get(key);
+    const marks = this.#marks.get(key);
     if (marks === undefined) {
       if (this.#marks.size >= this.#maxInstances) {
         const oldest = this.#marks.keys().next().value;
