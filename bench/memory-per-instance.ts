@@ -25,10 +25,9 @@ import { realClock } from '../lib/clock.js';
 import { createGateway } from '../lib/gateway.js';
 import { HealthChecker } from '../lib/health/health-checker.js';
 import { MemoryBackend } from '../lib/registry/backends/memory.js';
-import type { RegistrationInput } from '../lib/registry/model.js';
 import { Registry } from '../lib/registry/registry.js';
 import { RouteTable } from '../lib/routing/route-table.js';
-import { routesOf } from './lib/scale-client.js';
+import { registrationBody, registrationOf } from './lib/scale-fleet.js';
 
 const PER_SERVICE = 10;
 const ROWS = ['backend', 'registry', 'routes', 'health', 'gateway'] as const;
@@ -74,17 +73,6 @@ function inChild(row: Row, total: number): Promise<number> {
   });
 }
 
-function input(s: number, i: number): RegistrationInput {
-  return {
-    service: `svc${s}`,
-    instanceId: `svc${s}-${i}`,
-    url: `http://127.0.0.1:${10_000 + i}`,
-    healthEndpoint: '/health',
-    routes: routesOf(s),
-    metadata: { zone: 'a' },
-  };
-}
-
 function* fleet(total: number): Generator<[number, number]> {
   for (let s = 0; s < total / PER_SERVICE; s++) for (let i = 0; i < PER_SERVICE; i++) yield [s, i];
 }
@@ -124,8 +112,8 @@ async function measure(row: Row, total: number): Promise<number> {
   const before = await heap();
   const lease = { ttlMs: HOUR };
   for (const [s, i] of fleet(total)) {
-    if (registry === undefined) await backend.register(input(s, i), lease);
-    else await registry.register(input(s, i));
+    if (registry === undefined) await backend.register(registrationOf(s, i), lease);
+    else await registry.register(registrationOf(s, i));
   }
   const after = await heap();
   keep.push(backend, registry);
@@ -143,14 +131,7 @@ async function measureGateway(total: number, keep: unknown[]): Promise<number> {
     const res = await request(`http://127.0.0.1:${port}/internal/register-service`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        service: `svc${s}`,
-        instance_id: `svc${s}-${i}`,
-        url: `http://127.0.0.1:${10_000 + i}`,
-        health_endpoint: '/health',
-        routes: routesOf(s),
-        metadata: { zone: 'a' },
-      }),
+      body: registrationBody(s, i),
       dispatcher,
     });
     await res.body.dump();

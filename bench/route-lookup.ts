@@ -16,19 +16,10 @@ import { MemoryBackend } from '../lib/registry/backends/memory.js';
 import type { RouteSpec } from '../lib/registry/model.js';
 import { Registry } from '../lib/registry/registry.js';
 import { RouteTable } from '../lib/routing/route-table.js';
+import { routesOf } from './lib/scale-fleet.js';
 
 const LOOKUPS = 100_000;
 const ROUNDS = 5;
-
-function routesOf(s: number): RouteSpec[] {
-  return [
-    { method: 'GET', path: `/api/svc${s}/items` },
-    { method: 'POST', path: `/api/svc${s}/items` },
-    { method: 'GET', path: `/api/svc${s}/items/:id` },
-    { method: '*', path: `/api/svc${s}/items/:id/comments/*` },
-    { method: 'GET', path: `/svc${s}/assets/**` },
-  ];
-}
 
 /** What a simple router does: one regex per route, scanned in precedence order. */
 class LinearRouter {

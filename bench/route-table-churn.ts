@@ -15,7 +15,7 @@ import { MemoryBackend } from '../lib/registry/backends/memory.js';
 import type { RouteSpec } from '../lib/registry/model.js';
 import { Registry } from '../lib/registry/registry.js';
 import { RouteTable } from '../lib/routing/route-table.js';
-import { routesOf } from './lib/scale-client.js';
+import { routesOf } from './lib/scale-fleet.js';
 
 const PAIRS = 2000;
 const ROUNDS = 5;

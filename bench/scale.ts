@@ -51,7 +51,8 @@ import {
 import { type BuiltBin, builtBin } from './lib/built-bin.js';
 import { FLOOR_KINDS, type FloorKind, runHeartbeatFloor } from './lib/heartbeat-floor.js';
 import { childPids } from './lib/process-cpu.js';
-import { type ClientReply, routesOf, runClient } from './lib/scale-client.js';
+import { type ClientReply, runClient } from './lib/scale-client.js';
+import { registrationOf } from './lib/scale-fleet.js';
 import { type AskClients, describeRegistration, measureRegistration } from './lib/scale-registration.js';
 
 const CLIENTS = 4;
@@ -530,15 +531,7 @@ async function resyncAndLookup(
     const memory = new MemoryBackend();
     for (let s = 0; s < services; s++) {
       for (let i = 0; i < total / services; i++) {
-        await memory.register(
-          {
-            service: `svc${s}`,
-            instanceId: `svc${s}-${i}`,
-            url: `http://127.0.0.1:${10_000 + i}`,
-            routes: routesOf(s),
-          },
-          { ttlMs: 90_000 },
-        );
+        await memory.register(registrationOf(s, i), { ttlMs: 90_000 });
       }
     }
     backend = memory;

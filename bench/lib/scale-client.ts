@@ -15,17 +15,7 @@
  */
 import { Agent, request } from 'undici';
 import { RawHttpConnection, rawPost } from './raw-http.js';
-
-/** The five routes of service `s` (the same shapes as bench/route-lookup.ts). */
-export function routesOf(s: number): { method: string; path: string }[] {
-  return [
-    { method: 'GET', path: `/api/svc${s}/items` },
-    { method: 'POST', path: `/api/svc${s}/items` },
-    { method: 'GET', path: `/api/svc${s}/items/:id` },
-    { method: '*', path: `/api/svc${s}/items/:id/comments/*` },
-    { method: 'GET', path: `/svc${s}/assets/**` },
-  ];
-}
+import { registrationBody } from './scale-fleet.js';
 
 const IN_FLIGHT = 16;
 
@@ -59,20 +49,7 @@ export function runClient(): void {
   // Registrations go over bench/lib/raw-http.ts: prepared bytes, so the clients cost little CPU.
   const target = new URL(base);
   const lanes = Array.from({ length: IN_FLIGHT }, () => new RawHttpConnection(target.hostname, Number(target.port)));
-  const requests = mine.map(([s, i]) =>
-    rawPost(
-      target.host,
-      '/internal/register-service',
-      JSON.stringify({
-        service: `svc${s}`,
-        instance_id: `svc${s}-${i}`,
-        url: `http://127.0.0.1:${10_000 + i}`,
-        health_endpoint: '/health',
-        routes: routesOf(s),
-        metadata: { zone: 'a' },
-      }),
-    ),
-  );
+  const requests = mine.map(([s, i]) => rawPost(target.host, '/internal/register-service', registrationBody(s, i)));
   const TOKEN = /"instance_token":"([^"]+)"/;
 
   const register = async (k: number, lane: number): Promise<void> => {

@@ -1,0 +1,42 @@
+/**
+ * The fleet the scale benches register (bench/scale.ts, bench/memory-per-instance.ts,
+ * bench/route-table-churn.ts, bench/route-lookup.ts): service `svc<s>` with five routes, its
+ * instances `svc<s>-<i>`, in the library's form and in the registration API's wire form.
+ */
+import type { RegistrationInput, RouteSpec } from '../../lib/registry/model.js';
+
+/** The five routes of service `s`: literal, parameter, trailing wildcard and catch-all shapes. */
+export function routesOf(s: number): RouteSpec[] {
+  return [
+    { method: 'GET', path: `/api/svc${s}/items` },
+    { method: 'POST', path: `/api/svc${s}/items` },
+    { method: 'GET', path: `/api/svc${s}/items/:id` },
+    { method: '*', path: `/api/svc${s}/items/:id/comments/*` },
+    { method: 'GET', path: `/svc${s}/assets/**` },
+  ];
+}
+
+/** Instance `i` of service `s`, as `registry.register()` takes it. */
+export function registrationOf(s: number, i: number): RegistrationInput {
+  return {
+    service: `svc${s}`,
+    instanceId: `svc${s}-${i}`,
+    url: `http://127.0.0.1:${10_000 + i}`,
+    healthEndpoint: '/health',
+    routes: routesOf(s),
+    metadata: { zone: 'a' },
+  };
+}
+
+/** The same instance as the JSON body of `POST /internal/register-service`. */
+export function registrationBody(s: number, i: number): string {
+  const r = registrationOf(s, i);
+  return JSON.stringify({
+    service: r.service,
+    instance_id: r.instanceId,
+    url: r.url,
+    health_endpoint: r.healthEndpoint,
+    routes: r.routes,
+    metadata: r.metadata,
+  });
+}
