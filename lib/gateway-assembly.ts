@@ -85,33 +85,21 @@ export async function assemble(
       registry,
     });
     closers.push(() => api.close());
+    // The compatibility APIs guard their writes as the registration API does.
+    const compatAccess = {
+      allowFrom: env.allowFrom,
+      token: env.registryToken,
+      trustProxy: env.trustedProxies,
+      clock,
+      logger,
+    };
     const eurekaOptions = options.eureka ?? GATEWAY_DEFAULTS.eureka;
     const eureka =
-      eurekaOptions === false
-        ? undefined
-        : eurekaApi({
-            allowFrom: env.allowFrom,
-            token: env.registryToken,
-            trustProxy: env.trustedProxies,
-            clock,
-            logger,
-            ...dropUndefined(eurekaOptions),
-            registry,
-          });
+      eurekaOptions === false ? undefined : eurekaApi({ ...compatAccess, ...dropUndefined(eurekaOptions), registry });
     if (eureka !== undefined) closers.push(() => eureka.close());
     const consulOptions = options.consul ?? GATEWAY_DEFAULTS.consul;
     const consul =
-      consulOptions === false
-        ? undefined
-        : consulApi({
-            allowFrom: env.allowFrom,
-            token: env.registryToken,
-            trustProxy: env.trustedProxies,
-            clock,
-            logger,
-            ...dropUndefined(consulOptions),
-            registry,
-          });
+      consulOptions === false ? undefined : consulApi({ ...compatAccess, ...dropUndefined(consulOptions), registry });
     if (consul !== undefined) closers.push(() => consul.close());
     const checks = options.healthChecks ?? GATEWAY_DEFAULTS.healthChecks;
     const health =
