@@ -16,6 +16,16 @@ describe('frozenCopy and sameData', () => {
     assert.ok(!Object.isFrozen(original));
   });
 
+  test('a "__proto__" key from a JSON body stays a key and never becomes the prototype', () => {
+    const parsed = JSON.parse('{"__proto__":{"polluted":true},"a":1}') as Record<string, unknown>;
+    const copy = frozenCopy(parsed);
+    assert.equal(Object.getPrototypeOf(copy), Object.prototype);
+    assert.equal((copy as { polluted?: boolean }).polluted, undefined);
+    assert.deepEqual(Object.keys(copy), ['__proto__', 'a']);
+    assert.ok(Object.isFrozen(copy) && Object.isFrozen(Object.getOwnPropertyDescriptor(copy, '__proto__')?.value));
+    assert.ok(sameData(copy, parsed));
+  });
+
   test('objects that are not plain are cloned, not flattened', () => {
     const when = new Date(5);
     const copy = frozenCopy({ when });

@@ -15,7 +15,12 @@ export function frozenCopy<T>(value: T): T {
   const proto = Object.getPrototypeOf(value);
   if (proto !== Object.prototype && proto !== null) return deepFreeze(structuredClone(value));
   const out: Record<string, unknown> = {};
-  for (const key of Object.keys(value)) out[key] = frozenCopy((value as Record<string, unknown>)[key]);
+  for (const key of Object.keys(value)) {
+    const copy = frozenCopy((value as Record<string, unknown>)[key]);
+    // A JSON body may carry an own "__proto__" key: keep it a key, never the copy's prototype.
+    if (key === '__proto__') Object.defineProperty(out, key, { value: copy, enumerable: true });
+    else out[key] = copy;
+  }
   return Object.freeze(out) as T;
 }
 
