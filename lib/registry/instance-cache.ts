@@ -13,9 +13,10 @@
  * eviction sweep takes only the entries that expired ({@link InstanceCache.takeExpired}).
  */
 import { ExpiryWheel } from './expiry-wheel.js';
-import { frozenCopy, sameData } from './frozen-data.js';
+import { frozenCopy } from './frozen-data.js';
 import type { ServiceInstance } from './model.js';
 import { RouteClaims } from './route-claims.js';
+import { SharedRegistrationData } from './shared-registration-data.js';
 
 /** One cached instance. */
 export interface CacheEntry {
@@ -56,7 +57,7 @@ export class InstanceCache {
   readonly #leases = new ExpiryWheel<string>(EXPIRY_SLOT_MS);
   readonly #byService = new Map<string, Map<string, CacheEntry>>();
   /** The frozen routes and metadata last stored per service, shared by registrations that equal them. */
-  readonly #shared = new Map<string, Pick<ServiceInstance, 'routes' | 'metadata'>>();
+  readonly #shared = new SharedRegistrationData();
   /** Routes claimed by the cached instances, for conflict checks. */
   readonly routeClaims = new RouteClaims();
 
@@ -151,7 +152,7 @@ export class InstanceCache {
     bucket?.delete(instanceId);
     if (bucket?.size === 0) {
       this.#byService.delete(service);
-      this.#shared.delete(service);
+      this.#shared.forget(service);
     }
     return entry.instance;
   }
@@ -168,14 +169,7 @@ export class InstanceCache {
 
   /** A frozen copy of a new registration, sharing its service's routes and metadata when equal. */
   #frozen(instance: ServiceInstance): ServiceInstance {
-    const shared = this.#shared.get(instance.service);
-    const routes =
-      shared !== undefined && sameData(shared.routes, instance.routes) ? shared.routes : frozenCopy(instance.routes);
-    const metadata =
-      shared !== undefined && sameData(shared.metadata, instance.metadata)
-        ? shared.metadata
-        : frozenCopy(instance.metadata);
-    this.#shared.set(instance.service, { routes, metadata });
+    const { routes, metadata } = this.#shared.of(instance.service, instance.routes, instance.metadata);
     const out: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(instance)) {
       out[key] = key === 'routes' ? routes : key === 'metadata' ? metadata : frozenCopy(value);

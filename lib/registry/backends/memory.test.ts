@@ -110,6 +110,38 @@ describe('MemoryBackend on a fake clock', () => {
     assert.deepEqual(stored?.metadata, { k: { v: 1 } });
   });
 
+  test('instances sharing equal routes: mutating an answer or the input changes no stored instance', async () => {
+    await using backend = new MemoryBackend({ clock: new FakeClock() });
+    const routes = [{ method: 'GET', path: '/a', gateways: ['g1'] }];
+    const given = { ...input, routes, metadata: { k: { v: 1 } } };
+    await backend.register(given, lease);
+    await backend.register({ ...given, instanceId: 's2', routes: structuredClone(routes) }, lease);
+    routes[0]!.path = '/changed-input';
+    given.metadata.k.v = 3;
+    const answer = await backend.heartbeat('sagjan', 's1', lease);
+    answer.routes[0]!.gateways!.push('g2');
+    answer.routes[0]!.path = '/changed-answer';
+    answer.routes.push({ method: 'GET', path: '/x' });
+    (answer.metadata.k as { v: number }).v = 2;
+    const listed = await backend.list('sagjan');
+    assert.equal(listed.length, 2);
+    for (const stored of listed) {
+      assert.deepEqual(stored.routes, [{ method: 'GET', path: '/a', gateways: ['g1'] }], stored.instanceId);
+      assert.deepEqual(stored.metadata, { k: { v: 1 } }, stored.instanceId);
+      assert.ok(!Object.isFrozen(stored.routes) && !Object.isFrozen(stored.routes[0]), 'answers stay mutable copies');
+    }
+  });
+
+  test('a service that comes back after its last instance left stores its new routes', async () => {
+    await using backend = new MemoryBackend({ clock: new FakeClock() });
+    await backend.register({ ...input, routes: [{ method: 'GET', path: '/a' }] }, lease);
+    await backend.deregister('sagjan', 's1');
+    await backend.register({ ...input, routes: [{ method: 'GET', path: '/b' }] }, lease);
+    await backend.register({ ...input, instanceId: 's2', routes: [{ method: 'GET', path: '/a' }] }, lease);
+    assert.deepEqual((await backend.get('sagjan', 's1'))?.routes, [{ method: 'GET', path: '/b' }]);
+    assert.deepEqual((await backend.get('sagjan', 's2'))?.routes, [{ method: 'GET', path: '/a' }]);
+  });
+
   test('close() cancels the sweep timer', async () => {
     const clock = new FakeClock();
     const backend = new MemoryBackend({ clock });
