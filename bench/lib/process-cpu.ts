@@ -27,6 +27,43 @@ export function sysMs(pid: number): number {
   return fields === undefined ? 0 : Number(fields[12]) * TICK_MS;
 }
 
+/** CPU time in user and in system (kernel) mode: ms of a process, µs of an operation, or a share. */
+export interface CpuSplit {
+  user: number;
+  sys: number;
+}
+
+/**
+ * User and system CPU of a process (or, with `file`, one of its threads), in ms (0 once it is gone).
+ * @example const c = cpuSplit(pid); c.user + c.sys // the same as cpuMs(pid)
+ */
+export function cpuSplit(pid: number, file = `/proc/${pid}/stat`): CpuSplit {
+  const fields = statFields(pid, file);
+  return fields === undefined
+    ? { user: 0, sys: 0 }
+    : { user: Number(fields[11]) * TICK_MS, sys: Number(fields[12]) * TICK_MS };
+}
+
+/** User + system of a split. */
+export function totalOf(c: CpuSplit): number {
+  return c.user + c.sys;
+}
+
+/**
+ * µs of user and system CPU per operation between two readings in ms.
+ * @example perOp(cpuSplit(pid), before, 1000) // µs each of 1,000 operations
+ */
+export function perOp(after: CpuSplit, before: CpuSplit, ops: number): CpuSplit {
+  const n = Math.max(1, ops);
+  return { user: ((after.user - before.user) * 1000) / n, sys: ((after.sys - before.sys) * 1000) / n };
+}
+
+/** Resident memory of a process, in MB (NaN when /proc does not say). */
+export function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m === null ? Number.NaN : Number(m[1]) / 1024;
+}
+
 /** The live child processes of `ppid`. */
 export function childPids(ppid: number): number[] {
   const out: number[] = [];
