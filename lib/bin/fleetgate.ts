@@ -25,6 +25,7 @@ import type { TracingHandle } from '../telemetry/tracing.js';
 import { handleCliFlags } from './cli-flags.js';
 import type { ConfigPolicy, PolicyContext } from './config-policy.js';
 import type { ConfigReloader } from './config-reload.js';
+import { capYoungGeneration } from './young-generation.js';
 
 async function main(): Promise<void> {
   const flags = handleCliFlags(process.argv.slice(2), (text) => process.stdout.write(text));
@@ -33,6 +34,8 @@ async function main(): Promise<void> {
     process.stderr.write(flags);
     process.exit(2);
   }
+  // A burst of registrations would grow V8's young generation to 32 MB and keep it for minutes.
+  capYoungGeneration();
   let env: ReturnType<typeof parseEnv>;
   const configPath = process.env.FLEETGATE_CONFIG;
   let config: ConfigFile | undefined;
