@@ -13,6 +13,7 @@
  */
 import type { Cluster, Redis } from 'ioredis';
 import type { Clock, TimerHandle } from '../../clock.js';
+import { eventIdentity } from './redis-keys.js';
 import { SubscriberLink } from './redis-subscriber.js';
 
 /** Options for {@link ClusterSubscriber}. */
@@ -22,7 +23,8 @@ export interface ClusterSubscriberOptions {
   clock: Clock;
   /** Opens a subscriber connection to one node. */
   connect(node: { host: string; port: number }): Redis;
-  onMessage(message: string): void;
+  /** Each event once; `identity` is its {@link eventIdentity}. */
+  onMessage(message: string, identity: string): void;
   onResync(): void;
   /** A full resync this often, whatever the links say. @default 30000 */
   resyncIntervalMs?: number;
@@ -34,7 +36,11 @@ export interface ClusterSubscriberOptions {
 export class ClusterSubscriber {
   readonly #o: ClusterSubscriberOptions;
   readonly #links = new Map<string, SubscriberLink>();
-  /** Messages delivered recently, with when they were first seen (insertion order = time order). */
+  /**
+   * Identities of the events delivered recently (the message without its doc: a tenth of its
+   * size, and kept for the dedupe window), with when they were first seen (insertion order =
+   * time order).
+   */
   readonly #seen = new Map<string, number>();
   readonly #resyncTimer: TimerHandle;
   readonly #onTopology = (): void => this.#reconcile();
@@ -121,9 +127,10 @@ export class ClusterSubscriber {
       if (now - at < window) break;
       this.#seen.delete(text);
     }
-    if (this.#seen.has(message)) return;
-    this.#seen.set(message, now);
-    this.#o.onMessage(message);
+    const identity = eventIdentity(message);
+    if (this.#seen.has(identity)) return;
+    this.#seen.set(identity, now);
+    this.#o.onMessage(message, identity);
   }
 }
 

@@ -114,3 +114,16 @@ export function eventFromMessage(message: string): RegistryEvent | undefined {
   }
   return event;
 }
+
+/**
+ * What names a published event: its text up to the doc (`,"d":`, always last), or all of it when
+ * it carries none. Two messages with the same identity are the same event (a registration's doc
+ * changes only with its `registeredAt` and epoch). `,"d":` cannot occur earlier: inside a JSON
+ * string every `"` is escaped.
+ * @example eventIdentity('{"t":"heartbeat","s":"a","i":"b","h":5,"r":1,"x":9,"st":"UP","e":1,"d":{}}')
+ * // '{"t":"heartbeat","s":"a","i":"b","h":5,"r":1,"x":9,"st":"UP","e":1'
+ */
+export function eventIdentity(message: string): string {
+  const doc = message.indexOf(',"d":');
+  return doc === -1 ? message : message.slice(0, doc);
+}

@@ -7,6 +7,10 @@
  * `lastHeartbeat`, `expiresAt`, `status`, `epoch`. Scripts return it as that 6-element array.
  * Numbers travel as decimal strings (computed in JS) so Lua never formats a timestamp.
  *
+ * A published event is JSON with the doc last: `{"t","s","i","h","r","x","st","e","d"}`. What
+ * comes before `,"d":` names the event (redis-keys.ts `eventIdentity`), so a gateway can tell a
+ * copy or the echo of its own heartbeat without parsing the doc.
+ *
  * Common layout of the instance scripts: KEYS[1] instance hash, KEYS[2] the service's expiry
  * sorted set; ARGV[1] event channel, ARGV[2] service, ARGV[3] instance id, ARGV[4] now (ms).
  *
@@ -26,7 +30,7 @@ end
 local function publish(kind, svc, id, v)
   local msg = '{"t":"' .. kind .. '","s":' .. cjson.encode(svc) .. ',"i":' .. cjson.encode(id)
   if v then
-    msg = msg .. ',"d":' .. v[1] .. ',"r":' .. v[2] .. ',"h":' .. v[3] .. ',"x":' .. v[4] .. ',"st":"' .. v[5] .. '","e":' .. v[6]
+    msg = msg .. ',"h":' .. v[3] .. ',"r":' .. v[2] .. ',"x":' .. v[4] .. ',"st":"' .. v[5] .. '","e":' .. v[6] .. ',"d":' .. v[1]
   end
   redis.call('PUBLISH', ARGV[1], msg .. '}')
 end

@@ -10,6 +10,7 @@ import type { Logger } from '../../logger.js';
 import type { RegistryEvent, RegistryWatcher } from '../model.js';
 import { ClusterSubscriber } from './redis-cluster-subscriber.js';
 import { isCluster, openNodeSubscriber, openSubscriber } from './redis-connection.js';
+import type { HeartbeatEchoes } from './redis-heartbeat-echoes.js';
 import { eventFromMessage } from './redis-keys.js';
 import { SubscriberLink } from './redis-subscriber.js';
 
@@ -29,6 +30,8 @@ export interface RedisWatchOptions {
   onEvent: (event: RegistryEvent) => void;
   /** A subscriber reconnected (events may have been missed), before the watchers get `resync`. */
   onResync: () => void;
+  /** This backend's own renewals: their echoes are delivered without parsing the message again. */
+  echoes?: HeartbeatEchoes;
 }
 
 /**
@@ -73,6 +76,11 @@ export class RedisWatch {
     return link.address === undefined ? [] : [link.address];
   }
 
+  /** Whether a subscription is open (the first watcher came and the watch was not closed). */
+  get watching(): boolean {
+    return this.#link !== undefined && this.#watchers.size > 0;
+  }
+
   /** Reopens the subscriber connections (they then report `resync`). */
   reconnect(): void {
     this.#link?.reconnect();
@@ -88,13 +96,18 @@ export class RedisWatch {
     if (this.#link !== undefined) return;
     const o = this.#o;
     const injected = o.subscriber;
-    const onMessage = (message: string): void => {
-      const event = eventFromMessage(message);
+    const onMessage = (message: string, identity?: string): void => {
+      const echoed = o.echoes?.take(message, identity);
+      const event: RegistryEvent | undefined =
+        echoed === undefined
+          ? eventFromMessage(message)
+          : { type: 'heartbeat', service: echoed.service, instanceId: echoed.instanceId, instance: echoed };
       if (event === undefined) return;
       o.onEvent(event);
       this.#emit(event);
     };
     const onResync = (): void => {
+      o.echoes?.clear();
       o.onResync();
       this.#emit({ type: 'resync' });
     };

@@ -14,7 +14,8 @@
  *   (cluster, deduplicated: redis-cluster-subscriber.ts); after any reconnect it reports `resync`.
  * - Heartbeats arriving within `heartbeatBatchMs` (20 ms) go out in one turn, and commands of one
  *   turn as one pipeline per node (ioredis auto-pipelining on the clients built here), so a
- *   heartbeat does not pay a round trip and its wakeups alone (heartbeat-window.ts).
+ *   heartbeat does not pay a round trip and its wakeups alone (heartbeat-window.ts). The echo of
+ *   our own heartbeat on the watch reuses the reply's instance (redis-heartbeat-echoes.ts).
  * - A down store makes operations reject with `ERR_FG_STORE_UNAVAILABLE` within about
  *   `commandTimeoutMs`, never hang; the client keeps reconnecting in the background.
  * - Liveness: `probe()` PINGs on connections of its own (redis-probe.ts); `reconnect()` renews
@@ -40,6 +41,7 @@ import { notOwner } from './owner-check.js';
 import { RedisClaimStore } from './redis-claims.js';
 import { defineRegistryCommands, type RegistryCommands } from './redis-commands.js';
 import { createRedisClient, isCluster } from './redis-connection.js';
+import { HeartbeatEchoes } from './redis-heartbeat-echoes.js';
 import { type InstanceTuple, instanceFromTuple, RedisKeys } from './redis-keys.js';
 import { REDIS_BACKEND_DEFAULTS, type RedisBackendOptions } from './redis-options.js';
 import { RedisProbe } from './redis-probe.js';
@@ -86,6 +88,8 @@ export class RedisBackend implements RegistryBackend {
   #closing: Promise<void> | undefined;
   /** Heartbeats arriving within `heartbeatBatchMs` go out together. */
   readonly #beats: HeartbeatWindow;
+  /** Instances our heartbeats renewed, for their echoes on the watch (redis-heartbeat-echoes.ts). */
+  readonly #echoes: HeartbeatEchoes;
 
   /**
    * Builds a backend (and its client) from `REGISTRY_REDIS_ADDR`-style addresses.
@@ -139,7 +143,9 @@ export class RedisBackend implements RegistryBackend {
     });
     this.#reaperTimer = opts.clock.setInterval(() => void this.#reaper.tick(), opts.reaperIntervalMs);
     this.#beats = new HeartbeatWindow(opts.heartbeatBatchMs);
+    this.#echoes = new HeartbeatEchoes(opts.clock);
     this.#watch = new RedisWatch({
+      echoes: this.#echoes,
       client,
       subscriber: opts.subscriber,
       channel: this.#keys.channel,
@@ -213,6 +219,7 @@ export class RedisBackend implements RegistryBackend {
     if (tuple === null) throw unknownInstance(service, instanceId);
     if (tuple === NOT_OWNER) throw notOwner(service, instanceId);
     const instance = instanceFromTuple(tuple as InstanceTuple);
+    if (this.#watch.watching) this.#echoes.renewed(instance);
     if (instance.routes.length > 0 && this.#touches.due(service, this.#opts.clock.now(), lease.ttlMs)) {
       // Lazily keeps the service's route claim alive; a failure here must not fail the heartbeat.
       this.#claims.claim(service, claimRoutesOf(instance.routes), lease.ttlMs, false).catch(() => {});
