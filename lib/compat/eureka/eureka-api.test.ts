@@ -206,6 +206,31 @@ describe('eurekaApi: reads', () => {
   });
 });
 
+describe('eurekaApi: delta after renewals', () => {
+  it('shows an added instance as renewed since, and a deleted one as it was last', async () => {
+    await using t = await setup();
+    await t.call('POST', '/eureka/apps/ORDERS', instance());
+    await t.call('POST', '/eureka/apps/ORDERS', instance({ hostName: 'h2', instanceId: 'o2' }));
+    const before = t.registry.get('orders', 'orders-host')!;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    assert.equal((await t.call('PUT', '/eureka/apps/ORDERS/orders-host')).status, 200);
+    const renewed = t.registry.get('orders', 'orders-host')!;
+    assert.ok(renewed.lastHeartbeat > before.lastHeartbeat, 'the renewal moved the heartbeat time');
+    const o2 = t.registry.get('orders', 'o2')!;
+    await t.call('DELETE', '/eureka/apps/ORDERS/o2');
+    const delta = (await t.call('GET', '/eureka/apps/delta')).json.applications;
+    const byId = new Map(delta.application[0].instance.map((i: { instanceId: string }) => [i.instanceId, i])) as Map<
+      string,
+      { actionType: string; leaseInfo: { lastRenewalTimestamp: number } }
+    >;
+    assert.equal(byId.get('orders-host')?.actionType, 'ADDED');
+    assert.equal(byId.get('orders-host')?.leaseInfo.lastRenewalTimestamp, renewed.lastHeartbeat);
+    assert.equal(byId.get('o2')?.actionType, 'DELETED');
+    assert.equal(byId.get('o2')?.leaseInfo.lastRenewalTimestamp, o2.lastHeartbeat);
+    assert.equal(delta.apps__hashcode, 'UP_1_');
+  });
+});
+
 describe('eurekaApi: ownership', () => {
   it('never changes an instance that was not registered through Eureka (403, unchanged)', async () => {
     await using t = await setup();

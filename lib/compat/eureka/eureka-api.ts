@@ -20,7 +20,8 @@ import type { RegistryApi, RegistryChange } from '../../registry/registry-api.js
 import { createAccessGuard } from '../access-guard.js';
 import { fleetgateInstanceId } from '../compat-instance-id.js';
 import { type BoundState, bindRegistry, matchTarget, withBinding } from '../compat-registry.js';
-import { applicationsJson, type EurekaAction, eurekaRecordOf, instanceToEureka } from './eureka-json.js';
+import { EurekaDeltaLog } from './eureka-delta-log.js';
+import { applicationsJson, eurekaRecordOf, instanceToEureka } from './eureka-json.js';
 import { parseEurekaRegistration, parseEurekaStatus, serviceOfApp, statusFromEureka } from './eureka-registration.js';
 
 /** Options of {@link eurekaApi}. */
@@ -68,12 +69,6 @@ export interface EurekaApiMiddleware extends AsyncDisposable {
 }
 
 const PATH = /^\/eureka(?:\/v2)?\/(apps|vips|instances)(?:\/(.*))?$/;
-
-interface DeltaEntry {
-  at: number;
-  action: EurekaAction;
-  instance: ServiceInstance;
-}
 
 /**
  * Creates the Eureka REST API middleware.
@@ -133,29 +128,9 @@ interface EurekaState extends BoundState {
 
 function eurekaState(reg: RegistryApi, o: EurekaApiOptions): EurekaState {
   let version = 0;
-  const deltas: DeltaEntry[] = [];
+  const deltas = new EurekaDeltaLog(o.deltaRetentionMs, o.clock);
   const onChange = (c: RegistryChange): void => {
-    const action: EurekaAction | undefined =
-      c.type === 'register'
-        ? c.previous === undefined
-          ? 'ADDED'
-          : 'MODIFIED'
-        : c.type === 'status'
-          ? 'MODIFIED'
-          : c.type === 'deregister' || c.type === 'expire'
-            ? 'DELETED'
-            : undefined;
-    const instance = c.instance ?? c.previous;
-    if (action === undefined || instance === undefined) return;
-    version++;
-    deltas.push({ at: o.clock.now(), action, instance });
-    prune();
-  };
-  const prune = (): void => {
-    const cutoff = o.clock.now() - o.deltaRetentionMs;
-    let drop = 0;
-    while (drop < deltas.length && deltas[drop]!.at < cutoff) drop++;
-    if (drop > 0) deltas.splice(0, drop);
+    if (deltas.record(c)) version++;
   };
   reg.on('change', onChange);
 
@@ -207,16 +182,13 @@ function eurekaState(reg: RegistryApi, o: EurekaApiOptions): EurekaState {
       return sendJson(res, 200, applicationsJson(live(), reg.ttlMs, version));
     }
     if (id === undefined && app === 'delta' && method === 'GET') {
-      prune();
-      const latest = new Map<string, DeltaEntry>();
-      for (const d of deltas) latest.set(`${d.instance.service}\u0000${d.instance.instanceId}`, d);
-      const entries = [...latest.values()];
-      const actions = new Map(entries.map((d) => [d.instance, d.action]));
+      const items = deltas.recent((service, instanceId) => reg.get(service, instanceId));
+      const actions = new Map(items.map((d) => [d.instance, d.action]));
       return sendJson(
         res,
         200,
         applicationsJson(
-          entries.map((d) => d.instance),
+          items.map((d) => d.instance),
           reg.ttlMs,
           version,
           live(),
