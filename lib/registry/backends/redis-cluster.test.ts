@@ -38,7 +38,12 @@ describe('RedisBackend (cluster)', { skip }, () => {
     const port = cluster.nodes[0]!.port;
     for (const service of ['sagjan', 'obr', 'weird}name{x', 'a:b']) {
       const slots = new Set<number>();
-      for (const key of [keys.instance(service, 'i-1'), keys.instance(service, 'other'), keys.expiry(service)]) {
+      for (const key of [
+        keys.instance(service, 'i-1'),
+        keys.instance(service, 'other'),
+        keys.expiry(service),
+        keys.listed(service),
+      ]) {
         slots.add(Number(await redisCommand(port, ['CLUSTER', 'KEYSLOT', key])));
       }
       assert.equal(slots.size, 1, `keys of ${service} share one slot`);
@@ -48,6 +53,49 @@ describe('RedisBackend (cluster)', { skip }, () => {
   it('two gateways racing 50 times with colliding routes: exactly one winner each', async () => {
     const prefix = `claims-${randomUUID().slice(0, 8)}`;
     await race(() => backend(prefix), 50);
+  });
+
+  it("adds a service's name to the set once (then marks it listed), and again after the reaper forgot it", async () => {
+    const p = `t-${randomUUID().slice(0, 8)}`;
+    await using b = RedisBackend.fromUrls(cluster.addrs, { cluster: true, keyPrefix: p, reaperIntervalMs: 3_600_000 });
+    const keys = new RedisKeys(p);
+    /** SADD and SET calls over every master so far (a replica counts the writes it replays). */
+    const calls = async (): Promise<{ sadd: number; set: number }> => {
+      let sadd = 0;
+      let set = 0;
+      for (const node of cluster.nodes) {
+        const info = String(await redisCommand(node.port, ['INFO', 'everything']));
+        if (!info.includes('role:master')) continue;
+        sadd += Number(/cmdstat_sadd:calls=(\d+)/.exec(info)?.[1] ?? 0);
+        set += Number(/cmdstat_set:calls=(\d+)/.exec(info)?.[1] ?? 0);
+      }
+      return { sadd, set };
+    };
+    const register = (id: string, ttlMs = 60_000) =>
+      b.register({ service: 'listed', instanceId: id, url: 'http://127.0.0.1:1' }, { ttlMs });
+    const c0 = await calls();
+    await register('l-1', 300);
+    for (const id of ['l-2', 'l-3', 'l-4']) await register(id, 300);
+    const c1 = await calls();
+    assert.deepEqual({ sadd: c1.sadd - c0.sadd, set: c1.set - c0.set }, { sadd: 1, set: 1 }, 'only the first');
+    const servicesSet = async () =>
+      (await redisCommand((await cluster.masterOf(keys.services)).port, ['SMEMBERS', keys.services])) as string[];
+    assert.deepEqual(await servicesSet(), ['listed']);
+    // Everything expires; the reaper forgets the service and its mark, so the next registration adds it again.
+    await waitFor(async () => (await b.list('listed')).length === 0, { timeoutMs: 5000, description: 'expiry' });
+    await b.reap();
+    assert.deepEqual(await servicesSet(), []);
+    const master = await cluster.masterOf(`{listed}`);
+    assert.equal(Number(await redisCommand(master.port, ['EXISTS', keys.listed('listed')])), 0, 'mark gone');
+    const c2 = await calls();
+    await register('l-5');
+    const c3 = await calls();
+    assert.deepEqual({ sadd: c3.sadd - c2.sadd, set: c3.set - c2.set }, { sadd: 1, set: 1 });
+    assert.deepEqual(await servicesSet(), ['listed']);
+    assert.deepEqual(
+      (await b.list()).map((i) => i.instanceId),
+      ['l-5'],
+    );
   });
 
   it('spreads services over the masters (MOVED handled) and lists them all', async () => {

@@ -14,6 +14,7 @@ import {
   REAP_LUA,
   REGISTER_LUA,
   SET_STATUS_LUA,
+  UNLIST_LUA,
 } from './redis-scripts.js';
 
 type Reply = Promise<unknown>;
@@ -30,10 +31,11 @@ export interface RegistryCommands {
   fgLockRelease(...args: string[]): Promise<number>;
   fgClaimsSince(...args: string[]): Promise<string[]>;
   fgClaimsWrite(...args: string[]): Promise<string | null>;
+  fgUnlist(...args: string[]): Promise<number>;
 }
 
 const SCRIPTS: Record<keyof RegistryCommands, { lua: string; numberOfKeys: number }> = {
-  fgRegister: { lua: REGISTER_LUA, numberOfKeys: 2 },
+  fgRegister: { lua: REGISTER_LUA, numberOfKeys: 3 },
   fgHeartbeat: { lua: HEARTBEAT_LUA, numberOfKeys: 2 },
   fgDeregister: { lua: DEREGISTER_LUA, numberOfKeys: 2 },
   fgSetStatus: { lua: SET_STATUS_LUA, numberOfKeys: 2 },
@@ -43,6 +45,7 @@ const SCRIPTS: Record<keyof RegistryCommands, { lua: string; numberOfKeys: numbe
   fgLockRelease: { lua: LOCK_RELEASE_LUA, numberOfKeys: 1 },
   fgClaimsSince: { lua: CLAIMS_SINCE_LUA, numberOfKeys: 2 },
   fgClaimsWrite: { lua: CLAIMS_WRITE_LUA, numberOfKeys: 2 },
+  fgUnlist: { lua: UNLIST_LUA, numberOfKeys: 2 },
 };
 
 /**

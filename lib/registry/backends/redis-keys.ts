@@ -4,7 +4,10 @@
  * - `<prefix>:{<service>}:inst:<id>`: hash holding one instance (see redis-scripts.ts), PEXPIREd
  *   at its TTL plus a retention window so the reaper can still report its last value;
  * - `<prefix>:{<service>}:expiry`: sorted set of the service's instance ids scored by `expiresAt`;
- * - `<prefix>:services`: set of service names (its own slot; only ever used in single-key commands);
+ * - `<prefix>:services`: set of service names (its own slot). On a standalone server the register
+ *   script adds the name itself; on a cluster it cannot (another slot), so the script reads
+ *   `<prefix>:{<service>}:listed`, a mark set once the name was added, and only a registration
+ *   that finds no mark adds the name (then sets the mark);
  * - `<prefix>:{routes}:claims`: hash of every service's route claim plus a `~v` version
  *   (lib/registry/backends/store-route-claims.ts), and `<prefix>:{routes}:claims-log`, a sorted
  *   set of service → the version that last wrote its claim (so a gateway reads only what
@@ -58,6 +61,14 @@ export class RedisKeys {
   /** A service's expiry sorted set. */
   expiry(service: string): string {
     return `${this.prefix}:{${service}}:expiry`;
+  }
+
+  /**
+   * A service's `listed` mark (Redis Cluster): set once the service's name was added to the
+   * set of services, in the service's own slot so the register script can read it.
+   */
+  listed(service: string): string {
+    return `${this.prefix}:{${service}}:listed`;
   }
 }
 

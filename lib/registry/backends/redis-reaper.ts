@@ -132,9 +132,10 @@ export class RedisReaper {
         String(this.#batch),
       );
       if (examined >= this.#batch) continue;
-      if (left === 0) {
-        // register() runs its script before its SADD: a register racing this cleanup either
-        // re-adds the name after our SREM or has filled the sorted set before our check.
+      if (left === 0 && (await commands.fgUnlist(keys.expiry(service), keys.listed(service))) === 1) {
+        // The service's `listed` mark is gone (a cluster's registrations add the name again);
+        // register() adds the name in its script, or after it: a register racing this cleanup
+        // either re-adds the name after our SREM or has filled the sorted set before our check.
         await client.srem(keys.services, service);
         if ((await client.exists(keys.expiry(service))) === 1) await client.sadd(keys.services, service);
       }

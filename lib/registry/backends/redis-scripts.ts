@@ -47,10 +47,15 @@ local now = tonumber(ARGV[4])
 `;
 
 /**
- * ARGV[5] doc JSON, ARGV[6] expiresAt, ARGV[7] key PEXPIRE ms, ARGV[8] status; ownership:
- * ARGV[9] new token hash ('' for an unowned registration), ARGV[10] caller source, ARGV[11]
- * check ('1'/'0'), ARGV[12] presented hash, ARGV[13] reclaim (`key`|`source`|`none`).
- * Returns the instance, or -1 when a live instance belongs to another registration.
+ * KEYS[3]: the set of service names (standalone) or the service's `listed` mark (cluster: the set
+ * lives in another slot, which a script may not touch). ARGV[5] doc JSON, ARGV[6] expiresAt,
+ * ARGV[7] key PEXPIRE ms, ARGV[8] status; ownership: ARGV[9] new token hash ('' for an unowned
+ * registration), ARGV[10] caller source, ARGV[11] check ('1'/'0'), ARGV[12] presented hash,
+ * ARGV[13] reclaim (`key`|`source`|`none`); ARGV[14] `add` (KEYS[3] is the set: add the service
+ * to it here) or `mark` (KEYS[3] is the mark: report whether it is set).
+ * Returns the instance plus a 7th element, `0` when the caller must still add the service to
+ * the set (and then set the mark), else `1`; or -1 when a live instance belongs to another
+ * registration.
  */
 export const REGISTER_LUA = `${PRELUDE}
 local epoch = 1
@@ -74,9 +79,27 @@ if ARGV[9] ~= '' then redis.call('HSET', KEYS[1], 'owner', ARGV[9]) end
 if ARGV[9] ~= '' and ARGV[10] ~= '' then redis.call('HSET', KEYS[1], 'src', ARGV[10]) end
 redis.call('PEXPIRE', KEYS[1], ARGV[7])
 redis.call('ZADD', KEYS[2], ARGV[6], ARGV[3])
+local listed = '1'
+if ARGV[14] == 'add' then
+  redis.call('SADD', KEYS[3], ARGV[2])
+elseif redis.call('EXISTS', KEYS[3]) == 0 then
+  listed = '0'
+end
 local v = load(KEYS[1])
 publish('register', ARGV[2], ARGV[3], v)
+v[7] = listed
 return v
+`;
+
+/**
+ * KEYS[1] the service's expiry sorted set, KEYS[2] its `listed` mark. The reaper's first step in
+ * forgetting an empty service: deletes the mark (registrations then add the name to the set
+ * again) and returns 1 when the service holds no instance, else 0 and changes nothing.
+ */
+export const UNLIST_LUA = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('DEL', KEYS[2])
+return 1
 `;
 
 /**

@@ -86,6 +86,27 @@ describe('RedisBackend (standalone)', { skip }, () => {
     assert.ok(pttl > 60_000, `pttl ${pttl}`);
   });
 
+  it("registers in one round trip: the script adds the service's name to the set itself", async () => {
+    const p = prefix();
+    await using b = backend(p, { reaperIntervalMs: 3_600_000 });
+    const stats = new Redis(redis.url, { lazyConnect: true });
+    await stats.connect();
+    try {
+      // One connection of our own: each INFO on it is exactly one read for the server.
+      const reads = async () => Number(/total_reads_processed:(\d+)/.exec(await stats.info('stats'))?.[1]);
+      await b.register({ service: 'warm', instanceId: 'w', url: 'http://127.0.0.1:1' }, { ttlMs: 60_000 });
+      const r0 = await reads();
+      for (const service of ['one', 'two', 'three'])
+        await b.register({ service, instanceId: 'a', url: 'http://127.0.0.1:1' }, { ttlMs: 60_000 });
+      const r1 = await reads();
+      assert.equal(r1 - r0 - 1, 3, 'one read per registration (less the INFO)');
+      const names = (await redisCommand(redis.port, ['SMEMBERS', `${p}:services`])) as string[];
+      assert.deepEqual(names.sort(), ['one', 'three', 'two', 'warm']);
+    } finally {
+      stats.disconnect();
+    }
+  });
+
   it('delivers a register made through backend A to backend B’s watch, with the instance', async () => {
     const p = prefix();
     await using a = backend(p);

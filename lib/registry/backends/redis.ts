@@ -190,16 +190,34 @@ export class RedisBackend implements RegistryBackend {
     const doc = JSON.stringify(instanceDoc(input, instanceId));
     const status = input.status ?? 'UP';
     const ownership = [owner?.newTokenHash ?? '', owner?.source ?? '', ...proofArgs(owner), owner?.reclaim ?? 'none'];
+    const service = input.service;
     const tuple = await this.#run(async () => {
       const now = this.#opts.clock.now();
-      const args = this.#instanceArgs(input.service, instanceId, now);
-      const reply = await this.#commands.fgRegister(...args, doc, ...this.#expiry(now, lease), status, ...ownership);
-      // After the script, never before: see RedisReaper's cleanup of empty services.
-      if (reply !== NOT_OWNER) await this.client.sadd(this.#keys.services, input.service);
-      this.#reaper.noteRegistered(input.service);
+      const [instanceKey, expiryKey, ...argv] = this.#instanceArgs(service, instanceId, now);
+      // One round trip: the script adds the service's name to the set itself, except on a cluster,
+      // where the set is in another slot and only a service not yet marked listed costs two more.
+      const cluster = this.type === 'REDIS_CLUSTER';
+      const reply = await this.#commands.fgRegister(
+        instanceKey,
+        expiryKey,
+        cluster ? this.#keys.listed(service) : this.#keys.services,
+        ...argv,
+        doc,
+        ...this.#expiry(now, lease),
+        status,
+        ...ownership,
+        cluster ? 'mark' : 'add',
+      );
+      if (reply !== NOT_OWNER && (reply as string[])[6] === '0') {
+        // After the script, never before (see RedisReaper's cleanup of empty services); the mark
+        // only once the name is in the set.
+        await this.client.sadd(this.#keys.services, service);
+        await this.client.set(this.#keys.listed(service), '1');
+      }
+      this.#reaper.noteRegistered(service);
       return reply;
     });
-    if (tuple === NOT_OWNER) throw notOwner(input.service, instanceId);
+    if (tuple === NOT_OWNER) throw notOwner(service, instanceId);
     return instanceFromTuple(tuple as InstanceTuple);
   }
 
