@@ -3,8 +3,12 @@
  * per backend (memory, redis, redis-cluster, etcd; servers from the test harness, a backend whose
  * server cannot start here is skipped). Client processes register through the HTTP API, then
  * heartbeat: first compressed (10× the rate of a 30 s interval) to price one heartbeat, then at
- * the real rate of a 30 s interval to measure the steady state. Gateway CPU comes from
- * /proc/<pid>/stat, so neighbours on this shared machine do not count against it.
+ * the real rate of a 30 s interval to measure the steady state (bench/lib/scale-heartbeats.ts).
+ * Those heartbeats use warm keep-alive connections; a real fleet's SDK connects anew for each
+ * heartbeat at a 30 s interval, which the "a new connection each" rows price, and the last rows
+ * open one idle keep-alive connection per instance to price the other choice: the gateway's RSS
+ * for them, and a heartbeat on one beside a new connection each (bench/lib/scale-connections.ts).
+ * Gateway CPU comes from /proc/<pid>/stat, so neighbours on this shared machine do not count against it.
  *
  * Prints per backend: registration throughput, heartbeat CPU µs each, steady-state CPU share (each
  * beside three floor servers answering the same heartbeats, bench/lib/heartbeat-floor.ts: a stock
@@ -27,7 +31,9 @@
  * time (neighbours) and its idle time, and which of gateway and clients used more.
  *
  * Health checks run every hour here (HEALTH_CHECK_INTERVAL=1h): the instances' URLs lead nowhere,
- * and probing 10,000 of them is a cost of its own, not a heartbeat's.
+ * and probing 10,000 of them is a cost of its own, not a heartbeat's. The idle connections need
+ * SERVER_KEEPALIVE_TIMEOUT=600s and the connection cap raised (keepAliveFleetEnv); no other row
+ * leaves a socket idle long enough for either to matter.
  */
 import { loadavg } from 'node:os';
 import { startGateway } from '../e2e/support/gateway-process.js';
@@ -35,6 +41,7 @@ import { type BuiltBin, builtBin } from './lib/built-bin.js';
 import { type FloorKind, runHeartbeatFloor } from './lib/heartbeat-floor.js';
 import { childPids, rssMb } from './lib/process-cpu.js';
 import { type ClientReply, runClient } from './lib/scale-client.js';
+import { keepAliveFleetEnv, printKeepAliveFleet, printNewConnectionHeartbeats } from './lib/scale-connections.js';
 import { printHeartbeats } from './lib/scale-heartbeats.js';
 import { printListings, printResyncAndLookup } from './lib/scale-listings.js';
 import { line } from './lib/scale-print.js';
@@ -106,6 +113,7 @@ async function runBackend(
       REGISTRY_TTL: '90s',
       HEALTH_CHECK_INTERVAL: '1h',
       LOG_LEVEL: 'warn',
+      ...keepAliveFleetEnv(total),
     },
     { name: `gateway-${name}`, startTimeoutMs: 60_000, builtBin: bin.bin, nodeArgs: profileArgs() },
   );
@@ -148,9 +156,13 @@ async function runBackend(
       rssEmpty,
     };
     await printHeartbeats(bench);
+    await printNewConnectionHeartbeats(bench);
 
     mark('listings');
     await printListings(gw.url);
+
+    // Last of the gateway's rows: the connections it held leave their memory behind.
+    await printKeepAliveFleet(bench, registered);
 
     // Resync and lookup, in this process, on the same store.
     mark('resync');

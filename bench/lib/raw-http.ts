@@ -27,6 +27,7 @@ export class RawHttpConnection {
   #socket: Socket | undefined;
   #buffered: Buffer = Buffer.alloc(0);
   #waiting: { resolve: (r: RawResponse) => void; reject: (e: Error) => void } | undefined;
+  #opened = 0;
 
   constructor(host: string, port: number) {
     this.#host = host;
@@ -43,6 +44,11 @@ export class RawHttpConnection {
     });
   }
 
+  /** TCP connections opened so far (a reconnect after the server closed one counts again). */
+  get opened(): number {
+    return this.#opened;
+  }
+
   /** Closes the connection. */
   close(): void {
     this.#socket?.destroy();
@@ -50,6 +56,7 @@ export class RawHttpConnection {
   }
 
   #open(): Socket {
+    this.#opened++;
     const socket = connect(this.#port, this.#host);
     socket.setNoDelay(true);
     this.#buffered = Buffer.alloc(0);
@@ -104,4 +111,14 @@ export function rawPost(host: string, path: string, json: string): Buffer {
   const body = Buffer.from(json);
   const head = `POST ${path} HTTP/1.1\r\nhost: ${host}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n`;
   return Buffer.concat([Buffer.from(head, 'latin1'), body]);
+}
+
+/**
+ * The bytes of a body-less `PUT` with extra headers (e.g. a heartbeat with its instance token).
+ * @example rawPut('127.0.0.1:8080', '/internal/services/a/instances/a-1/heartbeat', { 'x-instance-token': t })
+ */
+export function rawPut(host: string, path: string, headers: Record<string, string>): Buffer {
+  let head = `PUT ${path} HTTP/1.1\r\nhost: ${host}\r\n`;
+  for (const [name, value] of Object.entries(headers)) head += `${name}: ${value}\r\n`;
+  return Buffer.from(`${head}content-length: 0\r\n\r\n`, 'latin1');
 }

@@ -4,10 +4,11 @@
  * rounds against the floor servers (bench/lib/heartbeat-floor.ts) in rotating order, and the
  * steady state at the real rate of a 30 s interval beside the same for each floor. The clients
  * send these heartbeats over warm keep-alive connections (undici, as the SDK's Agent does between
- * requests close together).
+ * requests close together); bench/lib/scale-connections.ts prices a new connection each and a
+ * fleet of idle keep-alive connections.
  */
 import { type CpuSplit, cpuMs, cpuSplit, mainThreadMs, perOp, rssMb, totalOf } from './process-cpu.js';
-import type { ClientReply } from './scale-client.js';
+import type { ClientReply, HeartbeatForm } from './scale-client.js';
 import { line, median, range, splitText } from './scale-print.js';
 import type { Floor } from './scale-processes.js';
 import { mark } from './scale-processes.js';
@@ -86,19 +87,24 @@ export async function rotate(targets: readonly Target[], rounds: number, work: R
 }
 
 /**
- * The clients' heartbeats to `base` at `ratePerSec` in all for `seconds`, over their warm
- * keep-alive connections (bench/lib/scale-client.ts).
+ * The clients' heartbeats to `base` at `ratePerSec` in all for `seconds`; `form` is how they
+ * travel (bench/lib/scale-client.ts {@link HeartbeatForm}), by default over warm keep-alive connections.
  */
 export async function heartbeatsTo(
   bench: HeartbeatBench,
   base: string,
   ratePerSec: number,
   seconds: number,
-): Promise<{ ok: number; firstError?: string }> {
-  const rs = await bench.askAll({ cmd: 'heartbeat', ratePerSec: ratePerSec / bench.clients, seconds, base }, 120_000);
+  form: HeartbeatForm = 'warm',
+): Promise<{ ok: number; firstError?: string; reconnects: number }> {
+  const rs = await bench.askAll(
+    { cmd: 'heartbeat', ratePerSec: ratePerSec / bench.clients, seconds, base, form },
+    120_000,
+  );
   const ok = rs.reduce((n, r) => n + r.ok, 0);
+  const reconnects = rs.reduce((n, r) => n + (r.reconnects ?? 0), 0);
   const firstError = rs.find((r) => r.firstError !== undefined)?.firstError;
-  return firstError === undefined ? { ok } : { ok, firstError };
+  return firstError === undefined ? { ok, reconnects } : { ok, firstError, reconnects };
 }
 
 /** Prints the gateway's row and each floor's for a rotation, with gateway ÷ floor per round. */
