@@ -114,10 +114,10 @@ export class LocalCache {
       return true;
     }
     const { service, instanceId } = event;
-    const key = instanceKey(service, instanceId);
     if (event.type === 'deregister') {
       const removed = this.#cache.remove(service, instanceId, event.instance);
       if (removed === undefined) return true;
+      const key = instanceKey(service, instanceId);
       this.#preservation.release(key);
       this.#localStatus.delete(key);
       this.#listener.change({ type: 'deregister', service, instanceId, previous: removed }, false);
@@ -129,8 +129,14 @@ export class LocalCache {
       return true;
     }
     if (event.instance === undefined) return false;
-    if (event.type === 'register') this.#localStatus.delete(key);
-    const local = this.#localStatus.get(key);
+    // Local verdicts exist only on a backend without `setStatus`: most caches hold none, and a
+    // heartbeat then needs no key for them.
+    let local: InstanceStatus | undefined;
+    if (this.#localStatus.size > 0) {
+      const key = instanceKey(service, instanceId);
+      if (event.type === 'register') this.#localStatus.delete(key);
+      local = this.#localStatus.get(key);
+    }
     const instance = local === undefined ? event.instance : { ...event.instance, status: local };
     const result = this.#cache.upsert(instance, this.#clock.now());
     if (result === undefined) return true;

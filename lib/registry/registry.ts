@@ -83,6 +83,8 @@ export class Registry extends EventEmitter<RegistryEventMap> implements Registry
   readonly #relist: StoreRelist;
   #ready: Promise<void>;
   #closing: Promise<void> | undefined;
+  /** The instance of the last watch event, applied already: a heartbeat answered with it skips the echo. */
+  #lastWatched: ServiceInstance | undefined;
 
   constructor(options: Partial<RegistryOptions> & Pick<RegistryOptions, 'backend'>) {
     super();
@@ -207,7 +209,8 @@ export class Registry extends EventEmitter<RegistryEventMap> implements Registry
     this.#assertOpen();
     const lease = { ttlMs: this.#leaseOfLive(service, instanceId) };
     const instance = await this.#store.call(() => this.backend.heartbeat(service, instanceId, lease, proof));
-    this.#ingest({ type: 'heartbeat', service, instanceId, instance });
+    // The in-memory backend hands its watch event and its answer the same copy: applied already.
+    if (instance !== this.#lastWatched) this.#ingest({ type: 'heartbeat', service, instanceId, instance });
     return instance;
   }
 
@@ -323,6 +326,7 @@ export class Registry extends EventEmitter<RegistryEventMap> implements Registry
       this.#relist.run().catch(() => {});
       return;
     }
+    this.#lastWatched = event.instance;
     this.#ingest(event);
   }
 

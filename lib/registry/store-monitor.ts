@@ -71,7 +71,7 @@ export class StoreMonitor {
 
   constructor(options: StoreMonitorOptions) {
     this.#o = options;
-    this.#state = { state: 'up', since: options.clock.now(), probed: options.probe !== undefined };
+    this.#state = Object.freeze({ state: 'up', since: options.clock.now(), probed: options.probe !== undefined });
     const probe = options.probe;
     this.#liveness =
       probe === undefined
@@ -90,9 +90,12 @@ export class StoreMonitor {
     this.#liveness?.start();
   }
 
-  /** The current state (a copy). */
+  /**
+   * The current state: a frozen snapshot, replaced (never changed) at each transition, so the
+   * store calls and cache reads that ask on every heartbeat share it instead of copying it.
+   */
   state(): StoreState {
-    return { ...this.#state };
+    return this.#state;
   }
 
   /** A store call succeeded (the store answered, also with a refusal): its age restarts. */
@@ -165,12 +168,12 @@ export class StoreMonitor {
   }
 
   #set(state: StoreCondition, reason: string | undefined, log: () => void): void {
-    this.#state = {
+    this.#state = Object.freeze({
       state,
       since: this.#o.clock.now(),
       ...(reason === undefined ? {} : { reason }),
       probed: this.#liveness !== undefined,
-    };
+    });
     log();
     this.#o.onChange(this.state());
   }
