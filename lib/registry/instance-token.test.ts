@@ -4,7 +4,13 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { hashInstanceToken, issueInstanceToken, presentedTokenHash, sameTokenHash } from './instance-token.js';
+import {
+  hashInstanceToken,
+  issueInstanceToken,
+  presentedTokenHash,
+  sameSecret,
+  sameTokenHash,
+} from './instance-token.js';
 
 test('tokens are distinct across pool refills, base64url of 32 bytes, with their hash', () => {
   const seen = new Set<string>();
@@ -25,4 +31,22 @@ test('a presented token matches its own hash only', () => {
   assert.ok(!sameTokenHash(a.hash, presentedTokenHash(b.token)));
   assert.equal(presentedTokenHash(undefined), undefined);
   assert.equal(presentedTokenHash(['x', 'y']), undefined);
+});
+
+test('sameTokenHash and sameSecret: equal strings only, absent sides never, any length', () => {
+  const { hash } = issueInstanceToken();
+  assert.ok(sameTokenHash(hash, `${hash}`));
+  assert.ok(!sameTokenHash(hash, undefined));
+  assert.ok(!sameTokenHash(undefined, hash));
+  assert.ok(!sameTokenHash(undefined, undefined));
+  assert.ok(!sameTokenHash(hash, hash.slice(1)));
+  assert.ok(!sameTokenHash(hash, `${hash}0`));
+  // A difference in the first, a middle or the last character is found.
+  for (const at of [0, 31, 63]) {
+    const other = hash.slice(0, at) + (hash[at] === 'a' ? 'b' : 'a') + hash.slice(at + 1);
+    assert.ok(!sameTokenHash(hash, other), `differs at ${at}`);
+  }
+  assert.ok(sameSecret('', ''));
+  assert.ok(!sameSecret('é', 'e'));
+  assert.ok(sameSecret('ünïcödé', 'ünïcödé'));
 });

@@ -3,7 +3,7 @@
  * sends back in `X-Instance-Token` to heartbeat, deregister, change status or re-register its
  * instance. Stores keep only its SHA-256; comparisons are constant-time.
  */
-import { createHash, randomFillSync, timingSafeEqual } from 'node:crypto';
+import { createHash, randomFillSync } from 'node:crypto';
 
 /** The request header carrying the instance token. */
 export const INSTANCE_TOKEN_HEADER = 'x-instance-token';
@@ -59,10 +59,20 @@ export function hashInstanceToken(token: string): string {
  * @example sameTokenHash(stored, hashInstanceToken(presented))
  */
 export function sameTokenHash(a: string | undefined, b: string | undefined): boolean {
-  if (a === undefined || b === undefined) return false;
-  const x = Buffer.from(a, 'utf8');
-  const y = Buffer.from(b, 'utf8');
-  return x.length === y.length && timingSafeEqual(x, y);
+  return a !== undefined && b !== undefined && sameSecret(a, b);
+}
+
+/**
+ * Equality of two secrets whose time depends on their length only, never on where they differ:
+ * every code unit is compared, with no early exit. Unlike `crypto.timingSafeEqual` it needs no
+ * Buffer per side, which a heartbeat would otherwise allocate twice (a hash check per renewal).
+ * @example sameSecret(remembered, req.headers['x-instance-token'])
+ */
+export function sameSecret(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
 }
 
 /**

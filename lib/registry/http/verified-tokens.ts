@@ -5,7 +5,7 @@
  * token that differs from the remembered one (a wrong token, another instance's, an old one after
  * a re-registration) is hashed afresh and refused there as before.
  */
-import { hashInstanceToken } from '../instance-token.js';
+import { hashInstanceToken, sameSecret } from '../instance-token.js';
 
 /** Entries kept at most; past it the oldest go first. @default 100000 */
 const DEFAULT_MAX_ENTRIES = 100_000;
@@ -69,12 +69,4 @@ export class VerifiedTokens {
   clear(): void {
     this.#byInstance.clear();
   }
-}
-
-/** Equality whose time depends on the length only, never on where two strings differ. */
-function sameSecret(a: string, b: string): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
-  return diff === 0;
 }
