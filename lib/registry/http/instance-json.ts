@@ -4,6 +4,7 @@
  */
 import type { RoutePredicates } from '../../core/route-predicates.js';
 import type { RouteSpec, ServiceInstance } from '../model.js';
+import { isoTime } from './iso-time.js';
 
 /** A route as it appears on the wire. */
 export interface RouteJson {
@@ -49,9 +50,9 @@ export function instanceToJson(instance: ServiceInstance): InstanceJson {
     version: instance.version ?? null,
     zone: instance.zone ?? null,
     metadata: instance.metadata,
-    registered_at: iso(instance.registeredAt),
-    last_heartbeat: iso(instance.lastHeartbeat),
-    expires_at: iso(instance.expiresAt),
+    registered_at: isoTime(instance.registeredAt),
+    last_heartbeat: isoTime(instance.lastHeartbeat),
+    expires_at: isoTime(instance.expiresAt),
     epoch: instance.epoch,
   };
 }
@@ -80,9 +81,4 @@ export function groupByService(instances: readonly ServiceInstance[]): Map<strin
     else list.push(instance);
   }
   return out;
-}
-
-/** ms since epoch to ISO 8601. */
-export function iso(ms: number): string {
-  return new Date(ms).toISOString();
 }
