@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { describe, it } from 'node:test';
 import { listen, send } from '../test-support/http-test-kit.js';
 import { ADMIN_ACCESS_DEFAULTS, adminGuard, createAdminAccess, isOperatorRequest } from './admin-access.js';
 import { compose } from './compose.js';
+import { normalisedPathOf, normalizeRequestTarget } from './normalize-target.js';
 
 function fakeReq(address: string, headers: Record<string, string> = {}): IncomingMessage {
   return { socket: { remoteAddress: address }, headers, method: 'GET', url: '/metrics' } as unknown as IncomingMessage;
@@ -61,6 +62,22 @@ describe('isOperatorRequest', () => {
     ];
     for (const [method, url] of no) assert.equal(isOperatorRequest({ method, url }), false, `${method} ${url}`);
     assert.equal(isOperatorRequest({ method: 'GET', url: '/ops/services' }, { registryPrefix: '/ops' }), true);
+  });
+
+  it('trusts the gateway’s normalisation only while req.url is the target it left', () => {
+    const req = { method: 'GET', url: '//metrics', rawHeaders: [] as string[] } as unknown as IncomingMessage;
+    assert.ok(normalizeRequestTarget(req, {} as ServerResponse));
+    assert.equal(req.url, '/metrics');
+    assert.equal(normalisedPathOf(req), '/metrics');
+    assert.equal(isOperatorRequest(req), true);
+    // Rewritten after the dispatch normalised it (a middleware may): judged on its normal form again.
+    for (const url of ['/x/../_fleetgate/explain', '//metrics?a=1', '/%69nternal/services']) {
+      req.url = url;
+      assert.equal(normalisedPathOf(req), undefined, url);
+      assert.equal(isOperatorRequest(req), true, url);
+    }
+    req.url = '/api/metrics';
+    assert.equal(isOperatorRequest(req), false);
   });
 });
 

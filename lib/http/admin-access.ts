@@ -12,6 +12,7 @@ import { FleetgateError } from '../errors.js';
 import { type Logger, noopLogger } from '../logger.js';
 import { createBearerCheck } from './bearer-auth.js';
 import type { Middleware, Next } from './compose.js';
+import { normalisedPathOf } from './normalize-target.js';
 
 /** Options of {@link createAdminAccess}. */
 export interface AdminAccessOptions {
@@ -93,13 +94,17 @@ export function isOperatorRequest(
   req: Pick<IncomingMessage, 'method' | 'url'>,
   options: Partial<AdminGuardOptions> = {},
 ): boolean {
-  const norm = normalizePath(req.url ?? '/');
-  // A refused path is answered 400 by the proxy; comparing its raw form is the safe fallback.
-  const path = isPathFailure(norm) ? (req.url ?? '/').split('?')[0]! : norm.path;
+  const path = normalisedPathOf(req) ?? normalisedOrRaw(req.url ?? '/');
   if (path === (options.metricsPath ?? '/metrics')) return true;
   if (path === '/_fleetgate' || path.startsWith('/_fleetgate/')) return true;
   const method = req.method ?? 'GET';
   return (method === 'GET' || method === 'HEAD') && path === `${options.registryPrefix ?? '/internal'}/services`;
+}
+
+/** The normalised path of a target; a refused one (answered 400 by the proxy) in its raw form, the safe fallback. */
+function normalisedOrRaw(url: string): string {
+  const norm = normalizePath(url);
+  return isPathFailure(norm) ? url.split('?')[0]! : norm.path;
 }
 
 /**

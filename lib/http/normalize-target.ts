@@ -40,7 +40,28 @@ export function normalizeRequestTarget(req: IncomingMessage, res: ServerResponse
   }
   const url = path + norm.query;
   if (url !== raw) req.url = url;
+  (req as Marked)[NORMALISED] = url;
   return true;
+}
+
+/** Set on a request by {@link normalizeRequestTarget}: the target it left in `req.url`. */
+const NORMALISED = Symbol('fleetgate.normalisedTarget');
+
+interface Marked {
+  [NORMALISED]?: string;
+}
+
+/**
+ * The path of `req.url` when {@link normalizeRequestTarget} normalised it and nothing rewrote it
+ * since, else `undefined` (then whoever needs the normal form computes it). Lets a guard behind
+ * the gateway's dispatch skip normalising the same target a second time.
+ * @example const path = normalisedPathOf(req) ?? normalizePath(req.url).path;
+ */
+export function normalisedPathOf(req: { readonly url?: string | undefined }): string | undefined {
+  const url = req.url;
+  if (url === undefined || (req as Marked)[NORMALISED] !== url) return undefined;
+  const q = url.indexOf('?');
+  return q === -1 ? url : url.slice(0, q);
 }
 
 /** Why a request for one of the gateway's own endpoints is refused, if it is. */
