@@ -7,7 +7,15 @@ import type { Etcd3, IKeyValue, Watcher } from 'etcd3';
 import type { Clock } from '../../clock.js';
 import type { Logger } from '../../logger.js';
 import type { RegistryEvent } from '../model.js';
-import { decodeEnvelope, type EtcdKeys, eventOfDelete, eventOfPut, prefixEnd } from './etcd-values.js';
+import type { EchoBook } from './echo-book.js';
+import {
+  decodeEnvelope,
+  type EtcdEnvelope,
+  type EtcdKeys,
+  eventOfDelete,
+  eventOfPut,
+  prefixEnd,
+} from './etcd-values.js';
 
 /** Options for {@link EtcdWatch}. */
 export interface EtcdWatchOptions {
@@ -16,6 +24,17 @@ export interface EtcdWatchOptions {
   clock: Clock;
   logger: Logger;
   onEvent(event: RegistryEvent | { type: 'resync' }): void;
+  /** Values this gateway wrote, by {@link echoKey}: their echo is not decoded again. */
+  echoes?: EchoBook<EtcdEnvelope>;
+}
+
+/**
+ * Names one written value: its key at its `mod_revision` (the writes of one transaction share
+ * the revision, never a key).
+ * @example echoKey('/fleetgate/services/a/i-1', '42') // '42 /fleetgate/services/a/i-1'
+ */
+export function echoKey(key: string, revision: string): string {
+  return `${revision} ${key}`;
 }
 
 /** A self-healing prefix watch over every instance key. */
@@ -101,9 +120,14 @@ export class EtcdWatch {
     this.#watcher = watcher;
     this.#connected = true;
     const { keys, onEvent } = this.#o;
+    const echoes = this.#o.echoes;
     watcher.on('put', (kv: IKeyValue) => {
       this.#lastRevision = kv.mod_revision;
-      const env = decodeEnvelope(kv.value);
+      const echoed =
+        echoes === undefined || echoes.size === 0
+          ? undefined
+          : echoes.take(echoKey(kv.key.toString(), kv.mod_revision));
+      const env = echoed ?? decodeEnvelope(kv.value);
       const event = env === undefined ? undefined : eventOfPut(env);
       if (event !== undefined) onEvent(event);
     });

@@ -38,6 +38,7 @@ import type {
   RouteSpec,
   ServiceInstance,
 } from '../model.js';
+import { EchoBook } from './echo-book.js';
 import { EtcdCalls } from './etcd-calls.js';
 import { EtcdClaimStore } from './etcd-claims.js';
 import { EtcdExpirySweep } from './etcd-expiry-sweep.js';
@@ -47,7 +48,7 @@ import { ETCD_BACKEND_DEFAULTS, type EtcdBackendOptions } from './etcd-options.j
 import { EtcdProbe, redialEtcd } from './etcd-probe.js';
 import { type CasDecide, EtcdRecords } from './etcd-records.js';
 import { createEtcdClient, type EtcdEnvelope, EtcdKeys } from './etcd-values.js';
-import { EtcdWatch } from './etcd-watch.js';
+import { EtcdWatch, echoKey } from './etcd-watch.js';
 import { HeartbeatWindow } from './heartbeat-window.js';
 import { notOwner, ownerRecordOf, proofAccepted, reRegistrationAccepted } from './owner-check.js';
 import {
@@ -78,6 +79,8 @@ export class EtcdBackend implements RegistryBackend {
   readonly #beats: HeartbeatWindow;
   readonly #owns: boolean;
   readonly #watchers = new Set<RegistryWatcher>();
+  /** Our renewals, for their echoes on the watch (echo-book.ts). */
+  readonly #echoes: EchoBook<EtcdEnvelope>;
   readonly #touches = new ClaimTouches();
   readonly #claims: ClaimQueue;
   readonly #records: EtcdRecords;
@@ -128,6 +131,7 @@ export class EtcdBackend implements RegistryBackend {
     this.#opts = opts;
     this.#keys = new EtcdKeys(opts.root);
     this.#beats = new HeartbeatWindow(opts.heartbeatBatchMs);
+    this.#echoes = new EchoBook(opts.clock);
     this.#calls = new EtcdCalls({
       clock: opts.clock,
       limitMs: opts.operationTimeoutMs,
@@ -300,6 +304,7 @@ export class EtcdBackend implements RegistryBackend {
       clock: this.#opts.clock,
       logger: this.#opts.logger,
       onEvent: (event) => this.#emit(event),
+      echoes: this.#echoes,
     });
     return () => {
       this.#watchers.delete(watcher);
@@ -356,6 +361,8 @@ export class EtcdBackend implements RegistryBackend {
     const o = this.#opts;
     const onWritten = (written: string, put: EtcdEnvelope, revision: string): void => {
       this.#sweep.noted(written, put.event === 'deregister' ? undefined : put.instance.expiresAt, revision);
+      // The watch hands our renewal's echo the value we wrote instead of decoding it again.
+      if (put.event === 'heartbeat' && this.#watchers.size > 0) this.#echoes.remember(echoKey(written, revision), put);
       if (typeof lease === 'function') lease(revision);
     };
     const withLease =

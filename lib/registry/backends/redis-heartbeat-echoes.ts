@@ -8,45 +8,34 @@
  * handed to the watchers in place of a parse. An echo that arrives before the reply, or a
  * message whose encoding differs (Lua's cjson escapes `/`), is parsed as before.
  *
- * Entries live at most two generations of `generationMs`: an echo lost with a subscriber
- * reconnect (which reports a resync) never leaves one behind for long.
+ * Entries live at most two generations of `generationMs` (echo-book.ts): an echo lost with a
+ * subscriber reconnect (which reports a resync) never leaves one behind for long.
  */
 import type { Clock } from '../../clock.js';
 import type { ServiceInstance } from '../model.js';
+import { EchoBook } from './echo-book.js';
 import { eventIdentity } from './redis-keys.js';
 
 /** Recently renewed instances, by the identity of the event their renewal published. */
 export class HeartbeatEchoes {
-  readonly #clock: Clock;
-  readonly #generationMs: number;
-  #current = new Map<string, ServiceInstance>();
-  #previous = new Map<string, ServiceInstance>();
-  #rotatedAt: number;
+  readonly #book: EchoBook<ServiceInstance>;
 
   /**
    * @param generationMs how long an entry waits for its echo, at least (at most twice this).
    * @example const echoes = new HeartbeatEchoes(clock); echoes.renewed(instance); echoes.take(message);
    */
   constructor(clock: Clock, generationMs = 1000) {
-    this.#clock = clock;
-    this.#generationMs = generationMs;
-    this.#rotatedAt = clock.now();
+    this.#book = new EchoBook(clock, generationMs);
   }
 
   /** Entries waiting for their echo (tests, diagnostics). */
   get size(): number {
-    return this.#current.size + this.#previous.size;
+    return this.#book.size;
   }
 
   /** Remembers an instance a heartbeat's reply carried, until its echo arrives. */
   renewed(instance: ServiceInstance): void {
-    const now = this.#clock.now();
-    if (now - this.#rotatedAt >= this.#generationMs) {
-      this.#previous = this.#current;
-      this.#current = new Map();
-      this.#rotatedAt = now;
-    }
-    this.#current.set(identityOf(instance), instance);
+    this.#book.remember(identityOf(instance), instance);
   }
 
   /**
@@ -54,22 +43,13 @@ export class HeartbeatEchoes {
    * undefined. `identity`: the message's {@link eventIdentity}, when the caller has it already.
    */
   take(message: string, identity?: string): ServiceInstance | undefined {
-    if (!message.startsWith(HEARTBEAT_PREFIX) || this.size === 0) return undefined;
-    identity ??= eventIdentity(message);
-    const hit = this.#current.get(identity);
-    if (hit !== undefined) {
-      this.#current.delete(identity);
-      return hit;
-    }
-    const old = this.#previous.get(identity);
-    if (old !== undefined) this.#previous.delete(identity);
-    return old;
+    if (!message.startsWith(HEARTBEAT_PREFIX) || this.#book.size === 0) return undefined;
+    return this.#book.take(identity ?? eventIdentity(message));
   }
 
   /** Forgets everything (a subscriber reconnected: the echoes may never come). */
   clear(): void {
-    this.#current.clear();
-    this.#previous.clear();
+    this.#book.clear();
   }
 }
 
