@@ -7,7 +7,8 @@
  * (`base`: another server to send the same heartbeats to, e.g. one of the floor servers; `form`:
  * how they travel, see {@link HeartbeatForm}), `{cmd:'open-idle', count}` (opens `count`
  * keep-alive connections to the gateway, one heartbeat each, and leaves them open: an SDK fleet
- * whose sockets outlive the interval) and `{cmd:'close-idle'}`.
+ * whose sockets outlive the interval), `{cmd:'close-idle'}` and `{cmd:'renew'}` (one warm
+ * heartbeat to the gateway for every instance held, unpaced).
  * Every answer carries the client's own CPU for the command (`cpuUs`), so the bench can say
  * whether the gateway or its clients bound a phase. Registrations are prepared as request bytes
  * at start and sent over bench/lib/raw-http.ts (16 keep-alive connections), so a registration
@@ -174,6 +175,9 @@ export function runClient(): void {
           idleHeartbeat,
         ),
       );
+    } else if (msg.cmd === 'renew') {
+      // Every instance held, once, to the gateway: a phase that follows a long one starts with a live fleet.
+      reply(await pool(held, IN_FLIGHT, (h) => heartbeat(h, base)));
     } else if (msg.cmd === 'close-idle') {
       for (const c of idle.splice(0)) c.close();
       reply({ ok: 0, failed: 0 });

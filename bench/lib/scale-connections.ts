@@ -5,7 +5,8 @@
  * - A new connection each. The SDK's undici Agent drops a socket idle for the server's keep-alive
  *   hint less 2 s (3 s against the gateway's 5 s), so at a 30 s interval every heartbeat of a real
  *   fleet connects anew (lib/client/register-service.keepalive.test.ts). Priced in rounds rotating
- *   over the gateway and the floor servers, as the warm rows are.
+ *   over the gateway and the floor servers, as the warm rows are; then the steady state (the real
+ *   rate of a 30 s interval) in that form, beside each floor's.
  * - A fleet of idle keep-alive connections, one per instance: what an operator would buy by
  *   keeping sockets across the interval (`SERVER_KEEPALIVE_TIMEOUT` above it, and the clients'
  *   keep-alive with it). The gateway's RSS before and after the connections open, and a heartbeat
@@ -21,6 +22,7 @@ import {
   heartbeatsTo,
   printRotation,
   rotate,
+  steadyShareOf,
   type Target,
   targetsOf,
 } from './scale-heartbeats.js';
@@ -40,11 +42,20 @@ export function keepAliveFleetEnv(instances: number): Record<string, string> {
 
 /**
  * The "a new connection each" rows: the compressed rate, each heartbeat on a TCP connection of its
- * own that the client closes once answered, the gateway and each floor in rotating rounds.
+ * own that the client closes once answered, the gateway and each floor in rotating rounds; then
+ * the steady state in that form, the gateway and each floor in turn.
  * @example await printNewConnectionHeartbeats(bench);
  */
 export async function printNewConnectionHeartbeats(bench: HeartbeatBench): Promise<void> {
   mark('heartbeat-new-connection');
+  // Unmeasured: every instance renewed, so none expires while these rounds come round to it.
+  const renewed = await bench.askAll({ cmd: 'renew' }, 600_000);
+  const expired = renewed.reduce((n, r) => n + r.failed, 0);
+  if (expired > 0)
+    line(
+      '  renewed before these rows',
+      `${expired} instances FAILED (${renewed.find((r) => r.firstError)?.firstError})`,
+    );
   const fastRate = (bench.registered / HEARTBEAT_INTERVAL_S) * COMPRESSION;
   const rotation = await rotate(targetsOf(bench), HEARTBEAT_ROUNDS, (t) =>
     heartbeatsTo(bench, t.url, fastRate, HEARTBEAT_ROUND_S, 'fresh'),
@@ -56,6 +67,22 @@ export async function printNewConnectionHeartbeats(bench: HeartbeatBench): Promi
     bench.floors,
     (kind) => `new-conn floor (${kind})`,
   );
+  // The real rate, as a fleet's SDKs send it: what the steady state costs users.
+  const realRate = bench.registered / HEARTBEAT_INTERVAL_S;
+  const gateway = await steadyShareOf(bench, bench.gateway.url, bench.gateway.pid, 'fresh');
+  const share = totalOf(gateway);
+  line(
+    'steady state, a new connection each',
+    `${(share * 100).toFixed(2)} % of a core at ${realRate.toFixed(0)} heartbeats/s (user ${(gateway.user * 100).toFixed(2)} %, system ${(gateway.sys * 100).toFixed(2)} %)`,
+    `≤ 2 %: ${share <= 0.02 ? 'met' : 'MISSED'}`,
+  );
+  for (const f of bench.floors) {
+    const floor = totalOf(await steadyShareOf(bench, f.url, f.pid, 'fresh'));
+    line(
+      `  steady floor (${f.kind})`,
+      `${(floor * 100).toFixed(2)} % of a core at the same rate; gateway ÷ floor ${(share / floor).toFixed(2)}×`,
+    );
+  }
 }
 
 /**

@@ -136,6 +136,28 @@ export function printRotation(
   return usEach;
 }
 
+/** How long each target gets the real rate in the steady-state rows, in seconds. */
+export const STEADY_SECONDS = 10;
+
+/**
+ * The share of a core (user and system) the process `targetPid` spends answering the fleet's
+ * heartbeats at the real rate of a 30 s interval, sent to `target` in `form` for STEADY_SECONDS.
+ * @example const share = await steadyShareOf(bench, gw.url, gw.pid, 'fresh');
+ */
+export async function steadyShareOf(
+  bench: HeartbeatBench,
+  target: string,
+  targetPid: number,
+  form: HeartbeatForm = 'warm',
+): Promise<CpuSplit> {
+  const c0 = cpuSplit(targetPid);
+  const w0 = performance.now();
+  await heartbeatsTo(bench, target, bench.registered / HEARTBEAT_INTERVAL_S, STEADY_SECONDS, form);
+  const c1 = cpuSplit(targetPid);
+  const ms = performance.now() - w0;
+  return { user: (c1.user - c0.user) / ms, sys: (c1.sys - c0.sys) / ms };
+}
+
 /**
  * The idle, compressed and steady-state rows.
  * @example await printHeartbeats(bench);
@@ -175,15 +197,7 @@ export async function printHeartbeats(bench: HeartbeatBench): Promise<void> {
 
   // Heartbeats at the real rate: the steady state, then the same heartbeats to each floor server.
   mark('steady');
-  const steadySeconds = 10;
-  const steadyShare = async (target: string, targetPid: number): Promise<CpuSplit> => {
-    const c0 = cpuSplit(targetPid);
-    const w0 = performance.now();
-    await heartbeatsTo(bench, target, realRate, steadySeconds);
-    const c1 = cpuSplit(targetPid);
-    const ms = performance.now() - w0;
-    return { user: (c1.user - c0.user) / ms, sys: (c1.sys - c0.sys) / ms };
-  };
+  const steadyShare = (target: string, targetPid: number): Promise<CpuSplit> => steadyShareOf(bench, target, targetPid);
   main0 = mainThreadMs(pid);
   t0 = performance.now();
   const steady = await steadyShare(bench.gateway.url, pid);
