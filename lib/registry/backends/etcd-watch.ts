@@ -75,6 +75,18 @@ export class EtcdWatch {
     return this.#lastRevision;
   }
 
+  /**
+   * Whether the change at `revision` was delivered already (events come in revision order): the
+   * echo of a write answered after its event arrived is not waited for.
+   */
+  delivered(revision: string): boolean {
+    const last = this.#lastRevision;
+    // Decimal strings without leading zeros: longer is larger, equal lengths compare as text.
+    return (
+      last !== undefined && (last.length > revision.length || (last.length === revision.length && last >= revision))
+    );
+  }
+
   /** Cancels the watch. Idempotent. */
   async close(): Promise<void> {
     if (this.#closed) return;

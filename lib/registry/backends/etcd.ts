@@ -362,7 +362,8 @@ export class EtcdBackend implements RegistryBackend {
     const onWritten = (written: string, put: EtcdEnvelope, revision: string): void => {
       this.#sweep.noted(written, put.event === 'deregister' ? undefined : put.instance.expiresAt, revision);
       // The watch hands our renewal's echo the value we wrote instead of decoding it again.
-      if (put.event === 'heartbeat' && this.#watchers.size > 0) this.#echoes.remember(echoKey(written, revision), put);
+      if (put.event === 'heartbeat' && this.#watch?.delivered(revision) === false)
+        this.#echoes.remember(echoKey(written, revision), put);
       if (typeof lease === 'function') lease(revision);
     };
     const withLease =
