@@ -168,6 +168,38 @@ describe('HealthChecker', () => {
     );
   });
 
+  it('with probe periods of 100 s and more, probes due within a second share one wake-up: never early, under 1 s late', async () => {
+    const f = await fleet();
+    await using _registry = f.registry;
+    for (const id of ['h1', 'h2', 'h3']) await f.register(id);
+    const spread = [0.1, 0.1001, 0.1002]; // first probes due at 360,000, 360,360 and 360,720 ms
+    let n = 0;
+    await using checker = new HealthChecker({
+      registry: f.registry,
+      clock: f.clock,
+      probe: f.probe,
+      random: () => spread[n++ % 3]!,
+      intervalMs: 3_600_000,
+    });
+    checker.start();
+    await f.clock.advance(360_000);
+    assert.deepEqual([f.probesOf('h1'), f.probesOf('h2'), f.probesOf('h3')], [[360_000], [], []]);
+    await f.clock.advance(999);
+    assert.deepEqual([f.probesOf('h2'), f.probesOf('h3')], [[], []], 'no probe before the next whole second');
+    await f.clock.advance(1);
+    assert.deepEqual([f.probesOf('h2'), f.probesOf('h3')], [[361_000], [361_000]]);
+    // The next round: one interval after each probe, on the same rule.
+    await f.clock.advance(3_600_000);
+    assert.deepEqual(
+      [f.probesOf('h1'), f.probesOf('h2'), f.probesOf('h3')],
+      [
+        [360_000, 3_960_000],
+        [361_000, 3_961_000],
+        [361_000, 3_961_000],
+      ],
+    );
+  });
+
   it('an external status change resumes a stopped ladder', async () => {
     const f = await fleet();
     await using _registry = f.registry;

@@ -98,3 +98,51 @@ describe('ProbeSchedule', () => {
     assert.deepEqual(fired, want);
   });
 });
+
+describe('ProbeSchedule with a granularity', () => {
+  it('wakes on multiples of it and fires everything due by then: never before its time, less than it late', async () => {
+    const clock = new FakeClock(0);
+    const fired: string[] = [];
+    const s = new ProbeSchedule<Item>(clock, (i) => fired.push(`${i.name}@${clock.now()}`), 1000);
+    const dues = [10, 300, 999, 1000, 1001, 2500, 2999];
+    const items = dues.map((_, k) => item(`i${k}`));
+    for (const [k, at] of dues.entries()) s.add(items[k]!, at);
+    assert.equal(clock.pending, 1);
+    await clock.advance(999);
+    assert.deepEqual(fired, [], 'nothing fires before the wake-up');
+    await clock.advance(1);
+    assert.deepEqual(fired, ['i0@1000', 'i1@1000', 'i2@1000', 'i3@1000']);
+    await clock.advance(999);
+    assert.equal(fired.length, 4);
+    await clock.advance(1);
+    assert.deepEqual(fired.slice(4), ['i4@2000']);
+    await clock.advance(1000);
+    assert.deepEqual(fired.slice(5), ['i5@3000', 'i6@3000']);
+    // Three wake-ups for seven items; each fired at or after its due time and less than 1000 ms after it.
+    for (const [k, entry] of fired.entries()) {
+      const at = Number(String(entry).split('@')[1]);
+      assert.ok(at >= dues[k]! && at - dues[k]! < 1000, entry);
+    }
+    assert.equal(clock.pending, 0);
+  });
+
+  it('an item due earlier than the armed wake-up re-arms for its own multiple', async () => {
+    const clock = new FakeClock(0);
+    const fired: string[] = [];
+    const s = new ProbeSchedule<Item>(clock, (i) => fired.push(`${i.name}@${clock.now()}`), 100);
+    const [a, b] = ['a', 'b'].map(item);
+    s.add(a!, 950);
+    s.add(b!, 120);
+    assert.equal(clock.pending, 1);
+    await clock.advance(200);
+    assert.deepEqual(fired, ['b@200']);
+    await clock.advance(800);
+    assert.deepEqual(fired, ['b@200', 'a@1000']);
+  });
+
+  it('refuses a negative or non-finite granularity', () => {
+    for (const bad of [-1, Number.NaN, Number.POSITIVE_INFINITY]) {
+      assert.throws(() => new ProbeSchedule<Item>(new FakeClock(0), () => {}, bad), RangeError);
+    }
+  });
+});

@@ -2,8 +2,13 @@
  * When each instance's next probe is due, for every instance at once: a binary heap ordered by
  * due time behind one timer of the injectable clock, armed for the earliest. A Node timer per
  * instance costs ~0.4 KB of heap (the Timeout, its closures and the cancel handle); a heap slot
- * costs three numbers on the record. Probe timing is the same as with a timer each: an item fires
- * once the clock reaches its due time, items due together fire in the order they were scheduled.
+ * costs three numbers on the record. An item fires once the clock reaches its due time, never
+ * before, and items due together fire in the order they were scheduled.
+ *
+ * With a granularity `g` the timer is armed for the first due time rounded up to a multiple of
+ * `g`, and everything due by then fires in that one wake-up: an item fires at most `g` late, and
+ * the process wakes at most once per `g` however many items fall due (10,000 instances probed
+ * hourly are 2.8 probes a second, each its own wake-up without it).
  */
 import type { Clock, TimerHandle } from '../clock.js';
 
@@ -27,15 +32,22 @@ export class ProbeSchedule<T extends ScheduleSlot> {
   readonly #clock: Clock;
   readonly #fire: (item: T) => void;
   readonly #heap: T[] = [];
+  readonly #granularityMs: number;
   #seq = 0;
   #timer: TimerHandle | undefined;
   /** When the armed timer fires (`Infinity`: none armed). */
   #timerAt = Infinity;
 
-  /** @param fire called with each item once it is due (it is no longer scheduled by then). */
-  constructor(clock: Clock, fire: (item: T) => void) {
+  /**
+   * @param fire called with each item once it is due (it is no longer scheduled by then).
+   * @param granularityMs wake-ups fall on multiples of it; 0 fires each item at its exact time. @default 0
+   */
+  constructor(clock: Clock, fire: (item: T) => void, granularityMs = 0) {
+    if (!(granularityMs >= 0 && Number.isFinite(granularityMs)))
+      throw new RangeError(`granularityMs must be a finite number ≥ 0, got ${granularityMs}`);
     this.#clock = clock;
     this.#fire = fire;
+    this.#granularityMs = granularityMs;
   }
 
   /** Number of items scheduled. */
@@ -77,11 +89,13 @@ export class ProbeSchedule<T extends ScheduleSlot> {
       this.#timerAt = Infinity;
       return;
     }
+    const g = this.#granularityMs;
+    const at = g === 0 ? first.due : Math.ceil(first.due / g) * g;
     // A timer due no later than the first item stays: if it fires early, #run re-arms.
-    if (this.#timer !== undefined && this.#timerAt <= first.due) return;
+    if (this.#timer !== undefined && this.#timerAt <= at) return;
     this.#timer?.cancel();
-    this.#timerAt = first.due;
-    this.#timer = this.#clock.setTimeout(() => this.#run(), Math.max(0, first.due - this.#clock.now()));
+    this.#timerAt = at;
+    this.#timer = this.#clock.setTimeout(() => this.#run(), Math.max(0, at - this.#clock.now()));
   }
 
   #run(): void {
