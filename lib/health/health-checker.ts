@@ -54,6 +54,16 @@ export class HealthChecker extends EventEmitter<HealthCheckerEvents> implements 
   /** Aborted on close, which aborts every in-flight probe. */
   readonly #closing = new AbortController();
   readonly #onChange = (change: RegistryChange): void => this.#handle(change);
+  /**
+   * A renewal (every heartbeat of the fleet) keeps the registration, so the probe target stays:
+   * only an instance whose ladder stopped, or one not held yet, needs the full handling.
+   */
+  readonly #onRenew = (change: RegistryChange): void => {
+    const { service, instanceId } = change;
+    if (this.#closed || service === undefined || instanceId === undefined) return;
+    const entry = this.#entries.get(keyOf(service, instanceId));
+    if (entry === undefined || entry.ladder.stopped) this.#handle(change);
+  };
   #started = false;
   #closed = false;
   #leaseFailing = false;
@@ -91,7 +101,7 @@ export class HealthChecker extends EventEmitter<HealthCheckerEvents> implements 
     if (this.#started) return this;
     this.#started = true;
     this.#registry.on('change', this.#onChange);
-    this.#registry.on('renew', this.#onChange); // a renewal restarts a stopped ladder
+    this.#registry.on('renew', this.#onRenew); // a renewal restarts a stopped ladder
     this.#resync();
     return this;
   }
@@ -112,7 +122,7 @@ export class HealthChecker extends EventEmitter<HealthCheckerEvents> implements 
     if (this.#closed) return;
     this.#closed = true;
     this.#registry.off('change', this.#onChange);
-    this.#registry.off('renew', this.#onChange);
+    this.#registry.off('renew', this.#onRenew);
     const releases: Promise<void>[] = [];
     this.#schedule.clear();
     for (const e of this.#entries.values()) {
