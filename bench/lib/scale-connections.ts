@@ -48,14 +48,7 @@ export function keepAliveFleetEnv(instances: number): Record<string, string> {
  */
 export async function printNewConnectionHeartbeats(bench: HeartbeatBench): Promise<void> {
   mark('heartbeat-new-connection');
-  // Unmeasured: every instance renewed, so none expires while these rounds come round to it.
-  const renewed = await bench.askAll({ cmd: 'renew' }, 600_000);
-  const expired = renewed.reduce((n, r) => n + r.failed, 0);
-  if (expired > 0)
-    line(
-      '  renewed before these rows',
-      `${expired} instances FAILED (${renewed.find((r) => r.firstError)?.firstError})`,
-    );
+  await renewAll(bench);
   const fastRate = (bench.registered / HEARTBEAT_INTERVAL_S) * COMPRESSION;
   const rotation = await rotate(targetsOf(bench), HEARTBEAT_ROUNDS, (t) =>
     heartbeatsTo(bench, t.url, fastRate, HEARTBEAT_ROUND_S, 'fresh'),
@@ -85,6 +78,18 @@ export async function printNewConnectionHeartbeats(bench: HeartbeatBench): Promi
   }
 }
 
+/** Unmeasured: every instance renewed, so none expires while the next rounds come round to it. */
+async function renewAll(bench: HeartbeatBench): Promise<void> {
+  const renewed = await bench.askAll({ cmd: 'renew' }, 600_000);
+  const expired = renewed.reduce((n, r) => n + r.failed, 0);
+  if (expired > 0) {
+    line(
+      '  renewed before these rows',
+      `${expired} instances FAILED (${renewed.find((r) => r.firstError)?.firstError})`,
+    );
+  }
+}
+
 /**
  * The idle keep-alive fleet rows: opens `count` connections to the gateway (a heartbeat each,
  * then idle), reads its RSS before and after, prices a heartbeat on one of them against a new
@@ -94,6 +99,7 @@ export async function printNewConnectionHeartbeats(bench: HeartbeatBench): Promi
 export async function printKeepAliveFleet(bench: HeartbeatBench, count: number): Promise<void> {
   mark('keep-alive-fleet');
   const { pid, url } = bench.gateway;
+  await renewAll(bench);
   const rssBefore = rssMb(pid);
   const t0 = performance.now();
   const opened = await bench.askAll({ cmd: 'open-idle', count: Math.ceil(count / bench.clients) }, 600_000);

@@ -76,7 +76,39 @@ async function resyncAndLookup(
   listed: number;
   lookupNs: number;
 }> {
+  // What this opened, closed if a step fails (a store timing out under load): an open client
+  // would keep the bench's process alive after the run.
+  const opened: { close(): Promise<unknown> }[] = [];
+  const own = <T extends { close(): Promise<unknown> }>(x: T): T => {
+    opened.push(x);
+    return x;
+  };
+  try {
+    return await resyncAndLookupOwned(store, total, services, own);
+  } catch (err) {
+    await Promise.race([
+      Promise.allSettled(opened.map((c) => c.close())),
+      new Promise((resolve) => setTimeout(resolve, 5000).unref()),
+    ]);
+    throw err;
+  }
+}
+
+async function resyncAndLookupOwned(
+  store: ScaleStore,
+  total: number,
+  services: number,
+  own: <T extends { close(): Promise<unknown> }>(x: T) => T,
+): Promise<{
+  resyncMs: number;
+  rounds: number[];
+  cpuMs: number;
+  listMs: number | undefined;
+  listed: number;
+  lookupNs: number;
+}> {
   let backend = store.backend();
+  if (backend !== undefined) own(backend);
   // A fresh gateway: connect, subscribe, list in full, fill the cache; three rounds, each on a
   // new client. The store's listing alone is timed apart to tell the store's share.
   const rounds: number[] = [];
@@ -91,7 +123,7 @@ async function resyncAndLookup(
     for (let r = 0; r < 2; r++) {
       const c0 = process.cpuUsage();
       const t = performance.now();
-      const fresh = new Registry({ backend: store.backend()!, ownsBackend: true });
+      const fresh = own(new Registry({ backend: own(store.backend()!), ownsBackend: true }));
       await fresh.ready();
       rounds.push(performance.now() - t);
       const used = process.cpuUsage(c0);
@@ -99,6 +131,7 @@ async function resyncAndLookup(
       await fresh.close();
     }
     backend = store.backend();
+    if (backend !== undefined) own(backend);
   }
   if (backend === undefined) {
     // The memory store lives inside the gateway: rebuild the same fleet in a local one.
@@ -112,14 +145,14 @@ async function resyncAndLookup(
   }
   const t0 = performance.now();
   const c0 = process.cpuUsage();
-  const registry = new Registry({ backend: backend!, ownsBackend: true });
+  const registry = own(new Registry({ backend: backend!, ownsBackend: true }));
   await registry.ready();
   rounds.push(performance.now() - t0);
   const used = process.cpuUsage(c0);
   cpuMs = Math.min(cpuMs || Number.POSITIVE_INFINITY, (used.user + used.system) / 1000);
   const resyncMs = [...rounds].sort((a, b) => a - b)[Math.floor(rounds.length / 2)]!;
   const listed = registry.instances().length;
-  const table = new RouteTable({ registry, nameRouting: false });
+  const table = own(new RouteTable({ registry, nameRouting: false }));
   // Services whose registrations all failed (a store timing out under load) are left out.
   const present = registry.services();
   const paths: [string, string][] = [];
