@@ -34,8 +34,6 @@ async function main(): Promise<void> {
     process.stderr.write(flags);
     process.exit(2);
   }
-  // A burst of registrations would grow V8's young generation to 32 MB and keep it for minutes.
-  capYoungGeneration();
   let env: ReturnType<typeof parseEnv>;
   const configPath = process.env.FLEETGATE_CONFIG;
   let config: ConfigFile | undefined;
@@ -55,6 +53,9 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  // A burst of registrations would grow V8's young generation to 32 MB and keep it for minutes. With a
+  // store, requests wait on round trips and a small young generation promotes them instead (docs/scale.md).
+  if (env.registryType === 'INMEMORY') capYoungGeneration();
   const log = pino({ name: 'fleetgate', level: env.logLevel });
   // Extra arguments become structured fields (an Error as `err`, so pino serialises its stack).
   const emit =
