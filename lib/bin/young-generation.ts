@@ -14,7 +14,8 @@
  * than one doubling.
  *
  * A `node` command line (or `NODE_OPTIONS`) that sizes the young generation itself wins: then the
- * bin leaves it alone.
+ * bin leaves it alone. The bin applies the cap with the in-memory store only: with a store,
+ * requests wait on round trips and a small young generation promotes them instead.
  */
 import { PerformanceObserver } from 'node:perf_hooks';
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
