@@ -20,6 +20,7 @@ import { RedisBackend } from '../lib/registry/backends/redis.js';
 import type { RegistryBackend } from '../lib/registry/model.js';
 import { Registry } from '../lib/registry/registry.js';
 import { startEtcd, startRedis } from '../sandbox/servers/index.js';
+import { registerTwoRouteFleet } from './lib/scale-fleet.js';
 
 const INSTANCES = 3000;
 const SERVICES = 300;
@@ -41,24 +42,7 @@ async function child(spec: string, rate: number, seconds: number): Promise<void>
         : EtcdBackend.fromEndpoints([target], { ...batchOpt, root: `/${space}/` });
   const registry = new Registry({ backend, ownsBackend: true, ttlMs: 600_000 });
   await registry.ready();
-  for (let i = 0; i < INSTANCES; i += 100) {
-    await Promise.all(
-      Array.from({ length: 100 }, (_, j) => {
-        const n = i + j;
-        const s = n % SERVICES;
-        return registry.register({
-          service: `svc${s}`,
-          instanceId: `svc${s}-${n}`,
-          url: `http://127.0.0.1:${10_000 + n}`,
-          routes: [
-            { method: 'GET', path: `/api/svc${s}/items` },
-            { method: 'GET', path: `/api/svc${s}/items/:id` },
-          ],
-          metadata: { zone: 'a' },
-        });
-      }),
-    );
-  }
+  await registerTwoRouteFleet(registry, INSTANCES, SERVICES);
   console.log('MARK start');
   let n = 0;
   let failed = 0;

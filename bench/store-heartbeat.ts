@@ -23,6 +23,7 @@ import { RedisBackend } from '../lib/registry/backends/redis.js';
 import type { RegistryBackend } from '../lib/registry/model.js';
 import { Registry } from '../lib/registry/registry.js';
 import { startEtcd, startRedis, startRedisCluster } from '../sandbox/servers/index.js';
+import { registerTwoRouteFleet } from './lib/scale-fleet.js';
 
 const INSTANCES = 2000;
 const SERVICES = 200;
@@ -82,24 +83,7 @@ const registries = new Map<string, Registry>();
 for (const store of stores) {
   const registry = new Registry({ backend: store.backend(), ownsBackend: true, ttlMs: 600_000 });
   await registry.ready();
-  for (let i = 0; i < INSTANCES; i += 100) {
-    await Promise.all(
-      Array.from({ length: 100 }, (_, j) => {
-        const n = i + j;
-        const s = n % SERVICES;
-        return registry.register({
-          service: `svc${s}`,
-          instanceId: `svc${s}-${n}`,
-          url: `http://127.0.0.1:${10_000 + (n % 50_000)}`,
-          routes: [
-            { method: 'GET', path: `/api/svc${s}/items` },
-            { method: 'GET', path: `/api/svc${s}/items/:id` },
-          ],
-          metadata: { zone: 'a' },
-        });
-      }),
-    );
-  }
+  await registerTwoRouteFleet(registry, INSTANCES, SERVICES);
   registries.set(store.name, registry);
 }
 

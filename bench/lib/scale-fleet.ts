@@ -1,9 +1,11 @@
 /**
  * The fleet the scale benches register (bench/scale.ts, bench/memory-per-instance.ts,
  * bench/route-table-churn.ts, bench/route-lookup.ts): service `svc<s>` with five routes, its
- * instances `svc<s>-<i>`, in the library's form and in the registration API's wire form.
+ * instances `svc<s>-<i>`, in the library's form and in the registration API's wire form; and the
+ * two-route fleet the store heartbeat benches register straight into a Registry.
  */
 import type { RegistrationInput, RouteSpec } from '../../lib/registry/model.js';
+import type { Registry } from '../../lib/registry/registry.js';
 
 /** The five routes of service `s`: literal, parameter, trailing wildcard and catch-all shapes. */
 export function routesOf(s: number): RouteSpec[] {
@@ -39,4 +41,29 @@ export function registrationBody(s: number, i: number): string {
     routes: r.routes,
     metadata: r.metadata,
   });
+}
+
+/**
+ * Registers `instances` instances of two routes each, spread over `services` services, into
+ * `registry`, 100 at a time (bench/store-heartbeat.ts, bench/store-heartbeat-gc.ts).
+ */
+export async function registerTwoRouteFleet(registry: Registry, instances: number, services: number): Promise<void> {
+  for (let i = 0; i < instances; i += 100) {
+    await Promise.all(
+      Array.from({ length: Math.min(100, instances - i) }, (_, j) => {
+        const n = i + j;
+        const s = n % services;
+        return registry.register({
+          service: `svc${s}`,
+          instanceId: `svc${s}-${n}`,
+          url: `http://127.0.0.1:${10_000 + (n % 50_000)}`,
+          routes: [
+            { method: 'GET', path: `/api/svc${s}/items` },
+            { method: 'GET', path: `/api/svc${s}/items/:id` },
+          ],
+          metadata: { zone: 'a' },
+        });
+      }),
+    );
+  }
 }

@@ -64,18 +64,17 @@ async function timeGet(url: string, n: number): Promise<{ p50: number; max: numb
   return { p50: times[Math.floor(n / 2)]!, max: times[n - 1]!, bytes };
 }
 
-async function resyncAndLookup(
-  store: ScaleStore,
-  total: number,
-  services: number,
-): Promise<{
+/** What one resync measurement gives: its median and rounds, CPU, store listing time, size and lookup ns. */
+interface ResyncResult {
   resyncMs: number;
   rounds: number[];
   cpuMs: number;
   listMs: number | undefined;
   listed: number;
   lookupNs: number;
-}> {
+}
+
+async function resyncAndLookup(store: ScaleStore, total: number, services: number): Promise<ResyncResult> {
   // What this opened, closed if a step fails (a store timing out under load): an open client
   // would keep the bench's process alive after the run.
   const opened: { close(): Promise<unknown> }[] = [];
@@ -99,14 +98,7 @@ async function resyncAndLookupOwned(
   total: number,
   services: number,
   own: <T extends { close(): Promise<unknown> }>(x: T) => T,
-): Promise<{
-  resyncMs: number;
-  rounds: number[];
-  cpuMs: number;
-  listMs: number | undefined;
-  listed: number;
-  lookupNs: number;
-}> {
+): Promise<ResyncResult> {
   let backend = store.backend();
   if (backend !== undefined) own(backend);
   // A fresh gateway: connect, subscribe, list in full, fill the cache; three rounds, each on a
