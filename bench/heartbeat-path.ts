@@ -23,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { startGateway } from '../e2e/support/gateway-process.js';
 import { type BuiltBin, builtBin } from './lib/built-bin.js';
 import { type FloorKind, runHeartbeatFloor } from './lib/heartbeat-floor.js';
+import { quietCpu } from './lib/process-cpu.js';
 import { RawHttpConnection, rawPost } from './lib/raw-http.js';
 import { registrationBody } from './lib/scale-fleet.js';
 
@@ -75,7 +76,8 @@ async function main(): Promise<void> {
       `  registered ${held.length} (gateway pid ${gateway.pid}${base === undefined ? '' : `, base pid ${base.pid}`}); load ${load()}`,
     );
 
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    // The registration burst's leftovers (GC, sweeps) done before the idle window starts.
+    if (!(await quietCpu(targets.map((t) => t.pid)))) console.log('  (the gateways did not go quiet within 5 s)');
     mark('idle');
     const idleGateways = base === undefined ? [gateway] : [gateway, base];
     const idle = await shares(

@@ -64,6 +64,22 @@ export function rssMb(pid: number): number {
   return m === null ? Number.NaN : Number(m[1]) / 1024;
 }
 
+/**
+ * Resolves once every process in `pids` used at most one /proc tick of CPU in a `windowMs` window
+ * (the work a burst left behind, GC included, is done), or after `deadlineMs` whatever they do;
+ * says which.
+ * @example if (!(await quietCpu([pid]))) console.log('  (the gateway did not go quiet)');
+ */
+export async function quietCpu(pids: readonly number[], windowMs = 100, deadlineMs = 5_000): Promise<boolean> {
+  const end = performance.now() + deadlineMs;
+  while (performance.now() < end) {
+    const before = pids.map(cpuMs);
+    await new Promise((resolve) => setTimeout(resolve, windowMs));
+    if (pids.every((pid, i) => cpuMs(pid) - before[i]! <= TICK_MS)) return true;
+  }
+  return false;
+}
+
 /** The live child processes of `ppid`. */
 export function childPids(ppid: number): number[] {
   const out: number[] = [];

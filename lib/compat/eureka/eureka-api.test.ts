@@ -1,14 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { type Clock, FakeClock, realClock } from '../../clock.js';
 import { MemoryBackend } from '../../registry/backends/memory.js';
 import { Registry } from '../../registry/registry.js';
 import { listen } from '../../test-support/http-test-kit.js';
 import { type EurekaApiOptions, eurekaApi } from './eureka-api.js';
 
-async function setup(options: Partial<EurekaApiOptions> = {}) {
-  const registry = new Registry({ backend: new MemoryBackend(), ownsBackend: true, ttlMs: 90_000 });
+async function setup(options: Partial<EurekaApiOptions> = {}, clock: Clock = realClock) {
+  const registry = new Registry({ backend: new MemoryBackend({ clock }), ownsBackend: true, ttlMs: 90_000, clock });
   await registry.ready();
-  const api = eurekaApi({ registry, ...options });
+  const api = eurekaApi({ registry, clock, ...options });
   const server = await listen((req, res) => api(req, res));
   const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
     const res = await fetch(`${server.url}${path}`, {
@@ -208,11 +209,12 @@ describe('eurekaApi: reads', () => {
 
 describe('eurekaApi: delta after renewals', () => {
   it('shows an added instance as renewed since, and a deleted one as it was last', async () => {
-    await using t = await setup();
+    const clock = new FakeClock();
+    await using t = await setup({}, clock);
     await t.call('POST', '/eureka/apps/ORDERS', instance());
     await t.call('POST', '/eureka/apps/ORDERS', instance({ hostName: 'h2', instanceId: 'o2' }));
     const before = t.registry.get('orders', 'orders-host')!;
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    await clock.advance(5);
     assert.equal((await t.call('PUT', '/eureka/apps/ORDERS/orders-host')).status, 200);
     const renewed = t.registry.get('orders', 'orders-host')!;
     assert.ok(renewed.lastHeartbeat > before.lastHeartbeat, 'the renewal moved the heartbeat time');
