@@ -46,6 +46,7 @@ import { type InstanceTuple, instanceFromTuple, RedisKeys } from './redis-keys.j
 import { REDIS_BACKEND_DEFAULTS, type RedisBackendOptions } from './redis-options.js';
 import { RedisProbe } from './redis-probe.js';
 import { RedisReaper } from './redis-reaper.js';
+import { expiryArgs, instanceArgs, NOT_OWNER, proofArgs } from './redis-script-args.js';
 import { RedisWatch } from './redis-watch.js';
 import {
   instanceDoc,
@@ -193,7 +194,7 @@ export class RedisBackend implements RegistryBackend {
     const service = input.service;
     const tuple = await this.#run(async () => {
       const now = this.#opts.clock.now();
-      const [instanceKey, expiryKey, ...argv] = this.#instanceArgs(service, instanceId, now);
+      const [instanceKey, expiryKey, ...argv] = instanceArgs(this.#keys, service, instanceId, now);
       // One round trip: the script adds the service's name to the set itself, except on a cluster,
       // where the set is in another slot and only a service not yet marked listed costs two more.
       const cluster = this.type === 'REDIS_CLUSTER';
@@ -203,7 +204,7 @@ export class RedisBackend implements RegistryBackend {
         cluster ? this.#keys.listed(service) : this.#keys.services,
         ...argv,
         doc,
-        ...this.#expiry(now, lease),
+        ...expiryArgs(now, lease, this.#opts.retainMs),
         status,
         ...ownership,
         cluster ? 'mark' : 'add',
@@ -231,8 +232,8 @@ export class RedisBackend implements RegistryBackend {
     await this.#beats.wait();
     const tuple = await this.#run(async () => {
       const now = this.#opts.clock.now();
-      const args = this.#instanceArgs(service, instanceId, now);
-      return this.#commands.fgHeartbeat(...args, ...this.#expiry(now, lease), ...proofArgs(proof));
+      const args = instanceArgs(this.#keys, service, instanceId, now);
+      return this.#commands.fgHeartbeat(...args, ...expiryArgs(now, lease, this.#opts.retainMs), ...proofArgs(proof));
     });
     if (tuple === null) throw unknownInstance(service, instanceId);
     if (tuple === NOT_OWNER) throw notOwner(service, instanceId);
@@ -255,7 +256,7 @@ export class RedisBackend implements RegistryBackend {
   async deregister(service: string, instanceId: string, proof?: OwnerProof): Promise<boolean> {
     const removed = await this.#run(() =>
       this.#commands.fgDeregister(
-        ...this.#instanceArgs(service, instanceId, this.#opts.clock.now()),
+        ...instanceArgs(this.#keys, service, instanceId, this.#opts.clock.now()),
         ...proofArgs(proof),
       ),
     );
@@ -272,7 +273,7 @@ export class RedisBackend implements RegistryBackend {
     validateStatus(status);
     const tuple = await this.#run(() =>
       this.#commands.fgSetStatus(
-        ...this.#instanceArgs(service, instanceId, this.#opts.clock.now()),
+        ...instanceArgs(this.#keys, service, instanceId, this.#opts.clock.now()),
         status,
         ...proofArgs(proof),
       ),
@@ -360,17 +361,6 @@ export class RedisBackend implements RegistryBackend {
     }
   }
 
-  /** KEYS and the common ARGV of the instance scripts. */
-  #instanceArgs(service: string, instanceId: string, now: number): [string, string, string, string, string, string] {
-    const k = this.#keys;
-    return [k.instance(service, instanceId), k.expiry(service), k.channel, service, instanceId, String(now)];
-  }
-
-  /** expiresAt and the hash's PEXPIRE for a lease starting at `now`. */
-  #expiry(now: number, lease: LeaseOptions): [string, string] {
-    return [String(now + lease.ttlMs), String(Math.ceil(lease.ttlMs + this.#opts.retainMs))];
-  }
-
   /** Runs an operation: closed check, subscription gate, time bound, error mapping. */
   #run<T>(op: () => Promise<T>): Promise<T> {
     // A subscription that cannot complete (store down) must not eat the operation's own time.
@@ -398,11 +388,3 @@ export class RedisBackend implements RegistryBackend {
 
 /** Most claims written in one script (one gateway's registrations waiting together). */
 const CLAIM_BATCH = 256;
-
-/** What the scripts return for a change refused because the instance is someone else's. */
-const NOT_OWNER = -1;
-
-/** The scripts' `check` and `presented hash` arguments for a proof (none: a trusted caller, no check). */
-function proofArgs(proof: OwnerProof | undefined): [string, string] {
-  return proof === undefined ? ['0', ''] : ['1', proof.tokenHash ?? ''];
-}
